@@ -1,0 +1,199 @@
+//! Application state, router assembly, middleware layers and the server loop.
+
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::middleware::from_fn_with_state;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum_extra::extract::cookie::Key;
+use sha2::{Digest, Sha512};
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::csrf::CsrfLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::{self, store};
+use crate::config::Config;
+use crate::db::{Db, Timestamp};
+use crate::web::{client, flash, middleware as mw};
+use crate::{audit, static_files};
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub db: Db,
+    pub config: Config,
+    pub cookie_key: Key,
+    /// Cached "a user exists": once true it stays true, so the setup check costs nothing.
+    pub setup_done: AtomicBool,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(db: Db, config: Config, secret: &[u8]) -> AppState {
+        // Key wants 64 bytes; SHA-512 of the secret gives exactly that.
+        let key = Key::from(&Sha512::digest(secret));
+        AppState(Arc::new(Inner {
+            db,
+            config,
+            cookie_key: key,
+            setup_done: AtomicBool::new(false),
+        }))
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let pages = Router::new()
+        .route("/", get(auth::pages::dashboard))
+        .route("/setup", get(auth::pages::setup_form).post(auth::pages::setup_submit))
+        .route("/login", get(auth::pages::login_form).post(auth::pages::login_submit))
+        .route("/logout", post(auth::pages::logout))
+        .route(
+            "/account/password",
+            get(auth::pages::password_form).post(auth::pages::password_submit),
+        )
+        .route(
+            "/tenants",
+            get(auth::tenant_pages::list).post(auth::tenant_pages::create),
+        )
+        .route("/tenants/new", get(auth::tenant_pages::new_form))
+        .route("/tenants/{id}", get(auth::tenant_pages::show))
+        .route("/users", get(auth::user_pages::list).post(auth::user_pages::create))
+        .route("/users/new", get(auth::user_pages::new_form))
+        .route("/users/{id}", get(auth::user_pages::show))
+        .route("/users/{id}/role", post(auth::user_pages::change_role))
+        .route("/users/{id}/deactivate", post(auth::user_pages::deactivate))
+        .route("/users/{id}/activate", post(auth::user_pages::activate))
+        .route("/audit", get(audit::pages::list))
+        .fallback(auth::pages::not_found)
+        // Pages hold account data: never cache them (the back button after sign-out included).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(from_fn_with_state(state.clone(), flash::flash_layer))
+        .layer(from_fn_with_state(state.clone(), auth::session::session_layer));
+
+    let csrf = CsrfLayer::new().with_rejection_response(mw::csrf_rejection);
+    let mut app = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .nest("/static", static_files::service())
+        .merge(pages)
+        .layer(CatchPanicLayer::custom(mw::panic_response))
+        .layer(axum::middleware::from_fn(mw::reject_nul_bytes))
+        .layer(csrf)
+        .layer(axum::middleware::from_fn(mw::render_error_pages))
+        .layer(from_fn_with_state(state.clone(), client::attach_client_info));
+    for (name, value) in mw::security_headers() {
+        app = app.layer(SetResponseHeaderLayer::if_not_present(name, value));
+    }
+    app.layer(
+        ServiceBuilder::new()
+            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(
+                TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                    let id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
+                }),
+            )
+            .layer(PropagateRequestIdLayer::x_request_id()),
+    )
+    .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
+    .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, "ready"),
+        Err(e) => {
+            tracing::warn!(error = %e, "database not reachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}
+
+/// Connects, migrates and builds the state; shared by `serve`, the tests and the benches.
+pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
+    let secret = config.load_secret()?;
+    let db = Db::connect(&config.database_url(), config.db_max_connections).await?;
+    db.migrate().await?;
+    Ok(AppState::new(db, config, &secret))
+}
+
+/// Serves until `shutdown` resolves, then drains in-flight requests.
+pub async fn serve(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let purge = tokio::spawn(purge_expired_loop(state.clone()));
+    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    purge.abort();
+    Ok(())
+}
+
+/// Expired sessions and spent throttle rows are removed every few minutes.
+async fn purge_expired_loop(state: AppState) {
+    let mut tick = tokio::time::interval(Duration::from_secs(300));
+    loop {
+        tick.tick().await;
+        let now = Timestamp::now();
+        let idle_cutoff = now.plus_secs(-state.config.session_idle_minutes * 60);
+        match store::purge_expired(&state.db.pool, now, idle_cutoff).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "removed expired sessions"),
+            Err(e) => tracing::warn!(error = %e, "could not purge expired sessions"),
+        }
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,129 @@
+//! SQL for the audit log.
+
+use sqlx::{AnyPool, FromRow};
+
+use crate::auth::model::TenantScope;
+use crate::db::{Timestamp, Tx};
+
+pub struct NewEntry<'a> {
+    pub id: &'a str,
+    pub tenant_id: Option<&'a str>,
+    pub actor_user_id: Option<&'a str>,
+    pub actor_email: &'a str,
+    pub action: &'a str,
+    pub target_type: &'a str,
+    pub target_id: &'a str,
+    pub summary: &'a str,
+    pub ip: &'a str,
+    pub user_agent: &'a str,
+    pub at: Timestamp,
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct EntryRow {
+    pub id: String,
+    pub tenant_id: Option<String>,
+    pub tenant_name: Option<String>,
+    pub actor_email: String,
+    pub action: String,
+    pub target_type: String,
+    pub target_id: String,
+    pub summary: String,
+    pub ip: String,
+    pub user_agent: String,
+    pub created_at: Timestamp,
+}
+
+pub async fn insert(tx: &mut Tx, e: &NewEntry<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (id, tenant_id, actor_user_id, actor_email, action, target_type, \
+         target_id, summary, ip, user_agent, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(e.id)
+    .bind(e.tenant_id)
+    .bind(e.actor_user_id)
+    .bind(e.actor_email)
+    .bind(e.action)
+    .bind(e.target_type)
+    .bind(e.target_id)
+    .bind(e.summary)
+    .bind(e.ip)
+    .bind(e.user_agent)
+    .bind(e.at.0)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
+pub struct Filter<'a> {
+    pub scope: &'a TenantScope,
+    /// Substring of the actor's e-mail ("" = any).
+    pub actor: &'a str,
+    /// Action prefix, e.g. `user.` or `user.role_changed` ("" = any).
+    pub action: &'a str,
+    pub from: Option<Timestamp>,
+    /// Exclusive upper bound.
+    pub until: Option<Timestamp>,
+}
+
+pub async fn list(
+    pool: &AnyPool,
+    f: &Filter<'_>,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(Vec<EntryRow>, i64)> {
+    let where_sql = "($1 = '' OR a.tenant_id = $1) AND ($2 = '' OR a.actor_email LIKE $3) \
+         AND ($4 = '' OR a.action LIKE $5) AND a.created_at >= $6 AND a.created_at < $7";
+    let actor_pattern = crate::auth::store::like_pattern(f.actor);
+    let action_pattern = format!(
+        "{}%",
+        f.action
+            .trim()
+            .chars()
+            .filter(|c| *c != '%' && *c != '_')
+            .collect::<String>()
+    );
+    let from = f.from.map_or(i64::MIN, |t| t.0);
+    let until = f.until.map_or(i64::MAX, |t| t.0);
+    let rows = sqlx::query_as(&format!(
+        "SELECT a.id, a.tenant_id, t.name AS tenant_name, a.actor_email, a.action, \
+         a.target_type, a.target_id, a.summary, a.ip, a.user_agent, a.created_at \
+         FROM audit_log a LEFT JOIN tenants t ON t.id = a.tenant_id \
+         WHERE {where_sql} ORDER BY a.created_at DESC, a.id DESC LIMIT $8 OFFSET $9"
+    ))
+    .bind(f.scope.bind_value())
+    .bind(f.actor.trim())
+    .bind(&actor_pattern)
+    .bind(f.action.trim())
+    .bind(&action_pattern)
+    .bind(from)
+    .bind(until)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
+    let total = sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM audit_log a WHERE {where_sql}"
+    ))
+    .bind(f.scope.bind_value())
+    .bind(f.actor.trim())
+    .bind(&actor_pattern)
+    .bind(f.action.trim())
+    .bind(&action_pattern)
+    .bind(from)
+    .bind(until)
+    .fetch_one(pool)
+    .await?;
+    Ok((rows, total))
+}
+
+/// Distinct action names, for the filter's choices.
+pub async fn actions(pool: &AnyPool, scope: &TenantScope) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT action FROM audit_log WHERE ($1 = '' OR tenant_id = $1) ORDER BY action",
+    )
+    .bind(scope.bind_value())
+    .fetch_all(pool)
+    .await
+}

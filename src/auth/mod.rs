@@ -1,0 +1,10 @@
+//! Tenants, users, roles, sign-in and sessions.
+
+pub mod model;
+pub mod pages;
+pub mod service;
+pub mod session;
+pub mod store;
+pub mod tenant_pages;
+pub mod tenants;
+pub mod user_pages;

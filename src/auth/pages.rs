@@ -1,0 +1,233 @@
+//! Handlers for first-run setup, sign-in/out, the dashboard and the own-password form.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+use super::model::{Actor, ClientInfo};
+use super::service::{self, ChangePasswordInput, LoginInput, LoginOutcome, SetupInput};
+use super::session::{self, MaybeActor};
+use crate::app::AppState;
+use crate::page;
+use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash, safe_next};
+
+#[derive(Deserialize, Default)]
+pub struct SetupForm {
+    #[serde(default)]
+    company: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+}
+
+#[derive(Template)]
+#[template(path = "auth/setup.html", blocks = ["main"])]
+struct SetupPage {
+    layout: Layout,
+    company: String,
+    email: String,
+    errors: FieldErrors,
+}
+
+pub async fn setup_form(State(state): State<AppState>, hx: Hx, layout: Layout) -> AppResult<Response> {
+    if super::store::count_users(&state.db.pool).await? > 0 {
+        return Err(AppError::NotFound);
+    }
+    Ok(page!(hx, SetupPage { layout, company: String::new(), email: String::new(), errors: FieldErrors::new() })?.into_response())
+}
+
+pub async fn setup_submit(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    client: ClientInfo,
+    Form(form): Form<SetupForm>,
+) -> AppResult<Response> {
+    let input = SetupInput {
+        company: form.company.clone(),
+        email: form.email.clone(),
+        password: form.password,
+    };
+    match service::setup(&state.db, input, &client).await {
+        Ok(account) => {
+            state.setup_done.store(true, std::sync::atomic::Ordering::Relaxed);
+            let token = service::start_session(&state, &account.user_id, &account.tenant_id, &client).await?;
+            let jar = axum_extra::extract::cookie::CookieJar::new().add(session::session_cookie(&state, token));
+            Ok((jar, flash::success(&state, "/", "Welcome to mPanel. Your operator account is ready.")).into_response())
+        }
+        Err(AppError::Invalid(errors)) => {
+            let page = SetupPage { layout, company: form.company, email: form.email, errors };
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page!(hx, page)?).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+#[derive(Deserialize, Default)]
+pub struct NextParam {
+    next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "auth/login.html", blocks = ["main"])]
+struct LoginPage {
+    layout: Layout,
+    email: String,
+    next: String,
+    error: String,
+}
+
+pub async fn login_form(MaybeActor(actor): MaybeActor, hx: Hx, layout: Layout, Query(q): Query<NextParam>) -> AppResult<Response> {
+    if actor.is_some() {
+        return Ok(Redirect::to(safe_next(q.next.as_deref())).into_response());
+    }
+    let next = safe_next(q.next.as_deref()).to_string();
+    Ok(page!(hx, LoginPage { layout, email: String::new(), next, error: String::new() })?.into_response())
+}
+
+pub async fn login_submit(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    client: ClientInfo,
+    headers: axum::http::HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> AppResult<Response> {
+    let email = form.email.trim().to_lowercase();
+    let device = session::device_for(&state, &headers, &email);
+    let had_device = device.is_some();
+    let input = LoginInput {
+        email: form.email.clone(),
+        password: form.password,
+        device,
+        previous_session: session::session_token(&state, &headers),
+    };
+    let next = safe_next(Some(&form.next)).to_string();
+    let outcome = service::login(&state, input, &client).await?;
+    let retry_page = |status: StatusCode, error: String, layout: Layout| -> AppResult<Response> {
+        let page = LoginPage { layout, email: form.email.clone(), next: next.clone(), error };
+        Ok((status, page!(hx, page)?).into_response())
+    };
+    match outcome {
+        LoginOutcome::SignedIn { token, .. } => {
+            let jar = axum_extra::extract::cookie::CookieJar::new().add(session::session_cookie(&state, token));
+            let mut res = (jar, Redirect::to(&next)).into_response();
+            if !had_device {
+                let device_jar = session::device_cookie(&state, &email);
+                res = (device_jar, res).into_response();
+            }
+            Ok(res)
+        }
+        LoginOutcome::Failed => retry_page(
+            StatusCode::UNAUTHORIZED,
+            "The e-mail address or password is incorrect.".into(),
+            layout,
+        ),
+        LoginOutcome::Throttled { retry_after_secs } => {
+            let mut res = retry_page(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!("Too many failed sign-in attempts. Try again in {retry_after_secs} seconds."),
+                layout,
+            )?;
+            res.headers_mut().insert(header::RETRY_AFTER, retry_after_secs.into());
+            Ok(res)
+        }
+    }
+}
+
+pub async fn logout(State(state): State<AppState>, MaybeActor(actor): MaybeActor) -> AppResult<Response> {
+    if let Some(actor) = actor {
+        service::logout(&state, &actor).await?;
+    }
+    let mut res = flash::success(&state, "/login", "You have signed out.");
+    res.headers_mut()
+        .append(header::SET_COOKIE, session::clear_session_cookie(&state));
+    Ok(res)
+}
+
+#[derive(Template)]
+#[template(path = "home/dashboard.html", blocks = ["main"])]
+struct DashboardPage {
+    layout: Layout,
+    actor: Actor,
+    tenant_count: i64,
+    user_count: i64,
+}
+
+pub async fn dashboard(State(state): State<AppState>, hx: Hx, layout: Layout, actor: Actor) -> AppResult<Response> {
+    let scope = actor.scope();
+    let tenant_count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants WHERE ($1 = '' OR id = $1)")
+        .bind(scope.bind_value())
+        .fetch_one(&state.db.pool)
+        .await?;
+    let user_count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE ($1 = '' OR tenant_id = $1) AND active = 1")
+        .bind(scope.bind_value())
+        .fetch_one(&state.db.pool)
+        .await?;
+    Ok(page!(hx, DashboardPage { layout, actor, tenant_count, user_count })?.into_response())
+}
+
+#[derive(Deserialize, Default)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current: String,
+    #[serde(default)]
+    new: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+#[derive(Template)]
+#[template(path = "auth/password.html", blocks = ["main"])]
+struct PasswordPage {
+    layout: Layout,
+    forced: bool,
+    errors: FieldErrors,
+}
+
+pub async fn password_form(hx: Hx, layout: Layout, actor: Actor) -> AppResult<Response> {
+    Ok(page!(hx, PasswordPage { layout, forced: actor.must_change_password, errors: FieldErrors::new() })?.into_response())
+}
+
+pub async fn password_submit(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Form(form): Form<PasswordForm>,
+) -> AppResult<Response> {
+    let input = ChangePasswordInput { current: form.current, new: form.new, confirm: form.confirm };
+    match service::change_password(&state.db, &actor, input).await {
+        Ok(ended) => {
+            let msg = match ended {
+                0 => "Your password has been changed.".to_string(),
+                n => format!("Your password has been changed and {n} other session(s) were signed out."),
+            };
+            Ok(flash::success(&state, "/", &msg))
+        }
+        Err(AppError::Invalid(errors)) => {
+            let page = PasswordPage { layout, forced: actor.must_change_password, errors };
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page!(hx, page)?).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn not_found() -> AppError {
+    AppError::NotFound
+}
+

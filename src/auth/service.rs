@@ -1,0 +1,407 @@
+//! One function per user action: check permission, validate, transaction, audit.
+
+use std::sync::LazyLock;
+
+use super::model::{self, Actor, ClientInfo, Gcra, Role, TenantKind};
+use super::store::{self, NewSession, NewTenant, NewUser};
+use crate::app::AppState;
+use crate::audit::{self, AuditActor, AuditEvent};
+use crate::db::{Db, Timestamp, is_unique_violation, new_id};
+use crate::web::{AppError, AppResult, FieldErrors};
+
+/// argon2id off the async threads: hashing takes tens of milliseconds of CPU.
+pub async fn hash_password(password: String) -> AppResult<String> {
+    tokio::task::spawn_blocking(move || password_auth::generate_hash(password))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))
+}
+
+pub async fn verify_password(password: String, hash: String) -> AppResult<bool> {
+    tokio::task::spawn_blocking(move || password_auth::verify_password(password, &hash).is_ok())
+        .await
+        .map_err(|e| AppError::Internal(e.into()))
+}
+
+/// Compared against when the e-mail is unknown, so both failures take as long.
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| password_auth::generate_hash("not a real password, only for timing"));
+
+/// A readable random password (used when none is given for a new member or owner).
+pub fn generate_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    let chars: String = (0..20)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect();
+    format!("{}-{}-{}-{}", &chars[0..5], &chars[5..10], &chars[10..15], &chars[15..20])
+}
+
+// ---------------------------------------------------------------- first run
+
+pub struct SetupInput {
+    pub company: String,
+    pub email: String,
+    pub password: String,
+}
+
+pub struct NewAccount {
+    pub user_id: String,
+    pub tenant_id: String,
+}
+
+/// Creates the operator tenant and its OWNER. Only while no user exists: a second (or racing)
+/// submission gets `NotFound`, exactly as `/setup` answers once set up.
+pub async fn setup(db: &Db, input: SetupInput, client: &ClientInfo) -> AppResult<NewAccount> {
+    let mut errors = FieldErrors::new();
+    let company = model::required_text(&mut errors, "company", &input.company, model::MAX_NAME);
+    let email = match model::normalize_email(&input.email) {
+        Ok(e) => e,
+        Err(m) => {
+            errors.add("email", m);
+            String::new()
+        }
+    };
+    if let Some(p) = model::password_problem(&input.password, &email) {
+        errors.add("password", p);
+    }
+    errors.into_result().map_err(AppError::Invalid)?;
+    let hash = hash_password(input.password).await?;
+    create_operator_owner(db, &company, &email, &hash, client, true).await
+}
+
+/// Shared by `/setup` and `mpanel admin create-owner`. With `first_run_only`, refuses once any
+/// user exists; otherwise adds an OWNER to the existing operator tenant.
+pub async fn create_operator_owner(
+    db: &Db,
+    company: &str,
+    email: &str,
+    password_hash: &str,
+    client: &ClientInfo,
+    first_run_only: bool,
+) -> AppResult<NewAccount> {
+    let mut tx = db.begin_write().await?;
+    if first_run_only && store::count_users_tx(&mut tx).await? > 0 {
+        return Err(AppError::NotFound);
+    }
+    let tenant_id = match store::operator_tenant_id(&mut tx).await? {
+        Some(id) => id,
+        None => {
+            let id = new_id();
+            let slug = slug_from(company);
+            let inserted = store::insert_tenant(
+                &mut tx,
+                &NewTenant {
+                    id: &id,
+                    kind: TenantKind::Operator.as_str(),
+                    name: company,
+                    slug: &slug,
+                    billing_email: email,
+                    country: "US",
+                    region: "default",
+                    currency: "USD",
+                },
+            )
+            .await;
+            match inserted {
+                Ok(()) => id,
+                // The one-operator index: another setup won the race.
+                Err(e) if is_unique_violation(&e) => return Err(AppError::NotFound),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    let user_id = new_id();
+    let inserted = store::insert_user(
+        &mut tx,
+        &NewUser {
+            id: &user_id,
+            tenant_id: &tenant_id,
+            email,
+            name: email.split('@').next().unwrap_or(email),
+            password_hash,
+            role: Role::Owner.as_str(),
+            must_change_password: false,
+        },
+    )
+    .await;
+    match inserted {
+        Ok(()) => {}
+        Err(e) if is_unique_violation(&e) => {
+            return Err(if first_run_only {
+                AppError::NotFound
+            } else {
+                AppError::Invalid(FieldErrors::one("email", "That e-mail address is already in use."))
+            });
+        }
+        Err(e) => return Err(e.into()),
+    }
+    audit::record(
+        &mut tx,
+        AuditActor {
+            tenant_id: Some(&tenant_id),
+            user_id: Some(&user_id),
+            email,
+            client,
+        },
+        AuditEvent {
+            tenant_id: Some(&tenant_id),
+            action: if first_run_only { "setup.completed" } else { "user.owner_created" },
+            target_type: "user",
+            target_id: &user_id,
+            summary: format!("Created operator owner {email}"),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(NewAccount { user_id, tenant_id })
+}
+
+fn slug_from(name: &str) -> String {
+    let mut slug = String::new();
+    for c in name.to_lowercase().chars() {
+        if c.is_ascii_alphanumeric() {
+            slug.push(c);
+        } else if !slug.ends_with('-') && !slug.is_empty() {
+            slug.push('-');
+        }
+    }
+    let slug = slug.trim_end_matches('-').chars().take(40).collect::<String>();
+    if slug.len() < 2 { "operator".into() } else { slug }
+}
+
+// ---------------------------------------------------------------- sessions and login
+
+/// A fresh session token for the cookie, and its SHA-256 (the only form stored).
+pub fn new_session_token() -> (String, String) {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let id = session_id_for(&token);
+    (token, id)
+}
+
+pub fn session_id_for(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(token.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub async fn start_session(
+    state: &AppState,
+    user_id: &str,
+    tenant_id: &str,
+    client: &ClientInfo,
+) -> AppResult<String> {
+    let (token, id) = new_session_token();
+    let now = Timestamp::now();
+    let mut tx = state.db.begin_write().await?;
+    store::insert_session(
+        &mut tx,
+        &NewSession {
+            id: &id,
+            user_id,
+            tenant_id,
+            ip: &client.ip,
+            user_agent: &client.user_agent,
+            now,
+            expires_at: now.plus_secs(state.config.session_ttl_minutes * 60),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+pub struct LoginInput {
+    pub email: String,
+    pub password: String,
+    /// The signed "known device" id for this browser, if it has one for this account.
+    pub device: Option<String>,
+    /// The session this browser had before (ended: the session id changes at login).
+    pub previous_session: Option<String>,
+}
+
+pub enum LoginOutcome {
+    SignedIn { token: String, user_id: String },
+    /// Same message for an unknown e-mail and a wrong password.
+    Failed,
+    Throttled { retry_after_secs: u64 },
+}
+
+fn account_gcra(state: &AppState) -> Gcra {
+    Gcra {
+        burst: state.config.login_account_burst.max(1),
+        interval_ms: i64::from(state.config.login_account_interval_secs) * 1000,
+    }
+}
+
+fn ip_gcra(state: &AppState) -> Gcra {
+    Gcra {
+        burst: state.config.login_ip_burst.max(1),
+        interval_ms: i64::from(state.config.login_ip_interval_secs) * 1000,
+    }
+}
+
+/// The per-account limit key. A browser that signed in to this account before carries a
+/// device id and gets its own allowance, so a stranger hammering the account cannot lock the
+/// rightful owner out (OWASP "device cookies").
+fn account_key(email: &str, device: Option<&str>) -> String {
+    match device {
+        Some(d) => format!("device:{email}:{d}"),
+        None => format!("account:{email}"),
+    }
+}
+
+pub async fn login(state: &AppState, input: LoginInput, client: &ClientInfo) -> AppResult<LoginOutcome> {
+    let pool = &state.db.pool;
+    let email = input.email.trim().to_lowercase();
+    let now = Timestamp::now().0;
+    let ip_key = format!("ip:{}", client.ip);
+    let acct_key = account_key(&email, input.device.as_deref());
+    let ip_wait = ip_gcra(state).retry_after_ms(store::throttle_tat(pool, &ip_key).await?, now);
+    let acct_wait = account_gcra(state).retry_after_ms(store::throttle_tat(pool, &acct_key).await?, now);
+    if let Some(wait) = ip_wait.max(acct_wait) {
+        record_login_event(state, None, &email, client, "auth.login_throttled", "Sign-in refused: too many failed attempts").await?;
+        return Ok(LoginOutcome::Throttled {
+            retry_after_secs: (wait as u64).div_ceil(1000).max(1),
+        });
+    }
+    let too_long = email.len() > model::MAX_EMAIL || input.password.len() > model::MAX_PASSWORD;
+    let account = if too_long { None } else { store::find_login(pool, &email).await? };
+    let verified = match &account {
+        Some(a) => verify_password(input.password, a.password_hash.clone()).await? && a.active == 1,
+        None => {
+            let dummy = DUMMY_HASH.clone();
+            verify_password(input.password, dummy).await?;
+            false
+        }
+    };
+    let Some(account) = account.filter(|_| verified) else {
+        store::throttle_record_failure(pool, &ip_key, now, ip_gcra(state).interval_ms).await?;
+        store::throttle_record_failure(pool, &acct_key, now, account_gcra(state).interval_ms).await?;
+        record_login_event(state, None, &email, client, "auth.login_failed", "Sign-in failed").await?;
+        return Ok(LoginOutcome::Failed);
+    };
+    store::throttle_clear(pool, &acct_key).await?;
+    if let Some(previous) = input.previous_session {
+        store::delete_session(pool, &session_id_for(&previous)).await?;
+    }
+    let token = start_session(state, &account.id, &account.tenant_id, client).await?;
+    record_login_event(state, Some((&account.id, &account.tenant_id)), &email, client, "auth.login", "Signed in").await?;
+    Ok(LoginOutcome::SignedIn {
+        token,
+        user_id: account.id,
+    })
+}
+
+async fn record_login_event(
+    state: &AppState,
+    user: Option<(&str, &str)>,
+    email: &str,
+    client: &ClientInfo,
+    action: &str,
+    summary: &str,
+) -> AppResult<()> {
+    // Only the first 254 characters of whatever was typed are kept.
+    let email: String = email.chars().take(model::MAX_EMAIL).collect();
+    let mut tx = state.db.begin_write().await?;
+    audit::record(
+        &mut tx,
+        AuditActor {
+            tenant_id: user.map(|u| u.1),
+            user_id: user.map(|u| u.0),
+            email: &email,
+            client,
+        },
+        AuditEvent {
+            tenant_id: user.map(|u| u.1),
+            action,
+            target_type: "user",
+            target_id: user.map_or("", |u| u.0),
+            summary: summary.to_string(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn logout(state: &AppState, actor: &Actor) -> AppResult<()> {
+    let mut tx = state.db.begin_write().await?;
+    sqlx::query("DELETE FROM sessions WHERE id = $1")
+        .bind(&actor.session_id)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(
+        &mut tx,
+        actor,
+        AuditEvent {
+            tenant_id: None,
+            action: "auth.logout",
+            target_type: "user",
+            target_id: &actor.user_id,
+            summary: "Signed out".into(),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- password
+
+pub struct ChangePasswordInput {
+    pub current: String,
+    pub new: String,
+    pub confirm: String,
+}
+
+/// Changes the actor's own password; their other sessions end.
+pub async fn change_password(db: &Db, actor: &Actor, input: ChangePasswordInput) -> AppResult<u64> {
+    let mut errors = FieldErrors::new();
+    if input.current.is_empty() {
+        errors.add("current", "Enter your current password.");
+    }
+    if let Some(p) = model::password_problem(&input.new, &actor.email) {
+        errors.add("new", p);
+    } else if input.new == input.current {
+        errors.add("new", "Choose a password different from the current one.");
+    }
+    if input.confirm != input.new {
+        errors.add("confirm", "The two new passwords do not match.");
+    }
+    errors.into_result().map_err(AppError::Invalid)?;
+    let current_hash = {
+        let mut tx = db.begin_write().await?;
+        let h = store::password_hash(&mut tx, &actor.user_id).await?;
+        tx.rollback().await?;
+        h.ok_or(AppError::Unauthenticated)?
+    };
+    if !verify_password(input.current, current_hash).await? {
+        return Err(AppError::Invalid(FieldErrors::one(
+            "current",
+            "That is not your current password.",
+        )));
+    }
+    let hash = hash_password(input.new).await?;
+    let mut tx = db.begin_write().await?;
+    store::set_password(&mut tx, &actor.user_id, &hash, false).await?;
+    let ended = store::delete_user_sessions(&mut tx, &actor.user_id, &actor.session_id).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        AuditEvent {
+            tenant_id: None,
+            action: "user.password_changed",
+            target_type: "user",
+            target_id: &actor.user_id,
+            summary: format!("Changed own password; {ended} other session(s) ended"),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ended)
+}

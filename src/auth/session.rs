@@ -1,0 +1,172 @@
+//! The session cookie, the per-request [`Actor`], and the redirects every page obeys
+//! (first-run setup, forced password change).
+
+use std::sync::atomic::Ordering;
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::header::{self, HeaderValue};
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite, SignedCookieJar};
+
+use super::model::{Actor, ClientInfo, Role, TenantKind};
+use super::service::session_id_for;
+use super::store;
+use crate::app::AppState;
+use crate::db::Timestamp;
+use crate::web::AppError;
+
+/// `__Host-` pins the cookie to this host and path `/`, and requires Secure: only over https.
+pub fn session_cookie_name(state: &AppState) -> &'static str {
+    if state.config.secure_cookies() {
+        "__Host-mpanel_session"
+    } else {
+        "mpanel_session"
+    }
+}
+
+const DEVICE_COOKIE: &str = "mpanel_device";
+
+/// The raw session token from the request's cookies.
+pub fn session_token(state: &AppState, headers: &axum::http::HeaderMap) -> Option<String> {
+    CookieJar::from_headers(headers)
+        .get(session_cookie_name(state))
+        .map(|c| c.value().to_string())
+}
+
+pub fn session_cookie(state: &AppState, token: String) -> Cookie<'static> {
+    Cookie::build((session_cookie_name(state), token))
+        .path("/")
+        .http_only(true)
+        .secure(state.config.secure_cookies())
+        // Lax, not Strict: a link from an e-mail to the panel should arrive signed in.
+        .same_site(SameSite::Lax)
+        .build()
+}
+
+pub fn clear_session_cookie(state: &AppState) -> HeaderValue {
+    let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}",
+        session_cookie_name(state)
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("mpanel_session=; Path=/; Max-Age=0"))
+}
+
+/// The device id this browser holds for `user_id` (signed, so it cannot be forged).
+pub fn device_for(state: &AppState, headers: &axum::http::HeaderMap, email: &str) -> Option<String> {
+    let jar = SignedCookieJar::from_headers(headers, state.cookie_key.clone());
+    let value = jar.get(DEVICE_COOKIE)?.value().to_string();
+    let (owner, device) = value.rsplit_once('|')?;
+    (owner == email).then(|| device.to_string())
+}
+
+pub fn device_cookie(state: &AppState, email: &str) -> SignedCookieJar {
+    let device = crate::db::new_id();
+    let cookie = Cookie::build((DEVICE_COOKIE, format!("{email}|{device}")))
+        .path("/login")
+        .http_only(true)
+        .secure(state.config.secure_cookies())
+        .same_site(SameSite::Strict)
+        .max_age(time::Duration::days(180))
+        .build();
+    SignedCookieJar::new(state.cookie_key.clone()).add(cookie)
+}
+
+/// Paths that work before setup, before sign-in and during a forced password change.
+fn is_public_asset(path: &str) -> bool {
+    path.starts_with("/static/") || path == "/healthz" || path == "/readyz" || path == "/favicon.ico"
+}
+
+/// Loads the actor for the session cookie and applies the redirects that precede any page.
+pub async fn session_layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
+    if is_public_asset(&path) {
+        return next.run(req).await;
+    }
+    if !state.setup_done.load(Ordering::Relaxed) {
+        match store::count_users(&state.db.pool).await {
+            Ok(0) if path != "/setup" => return Redirect::to("/setup").into_response(),
+            Ok(0) => return next.run(req).await,
+            Ok(_) => state.setup_done.store(true, Ordering::Relaxed),
+            Err(e) => return AppError::from(e).into_response(),
+        }
+    }
+    let token = session_token(&state, req.headers());
+    let mut stale_cookie = false;
+    if let Some(token) = token {
+        let client = req.extensions().get::<ClientInfo>().cloned().unwrap_or_default();
+        match load_actor(&state, &token, client).await {
+            Ok(Some(actor)) => {
+                if actor.must_change_password && !allowed_during_password_change(&path) {
+                    return Redirect::to("/account/password").into_response();
+                }
+                req.extensions_mut().insert(actor);
+            }
+            Ok(None) => stale_cookie = true,
+            Err(e) => return e.into_response(),
+        }
+    }
+    let mut res = next.run(req).await;
+    if stale_cookie {
+        res.headers_mut()
+            .append(header::SET_COOKIE, clear_session_cookie(&state));
+    }
+    res
+}
+
+fn allowed_during_password_change(path: &str) -> bool {
+    path == "/account/password" || path == "/logout"
+}
+
+async fn load_actor(state: &AppState, token: &str, client: ClientInfo) -> Result<Option<Actor>, AppError> {
+    let now = Timestamp::now();
+    let idle_cutoff = now.plus_secs(-state.config.session_idle_minutes * 60);
+    let id = session_id_for(token);
+    let Some(row) = store::find_live_session(&state.db.pool, &id, now, idle_cutoff).await? else {
+        return Ok(None);
+    };
+    // Writing last-seen on every request would make each page view a write; once a minute
+    // is precise enough for idle timeouts and the sessions list.
+    if now.0 - row.last_seen_at.0 > 60_000 {
+        store::touch_session(&state.db.pool, &row.id, now).await?;
+    }
+    let role: Role = row
+        .role
+        .parse()
+        .map_err(|()| AppError::Internal(anyhow::anyhow!("unknown role {}", row.role)))?;
+    Ok(Some(Actor {
+        user_id: row.user_id,
+        email: row.email,
+        name: row.name,
+        tenant_id: row.tenant_id,
+        tenant_name: row.tenant_name,
+        role,
+        is_staff: TenantKind::parse(&row.tenant_kind) == TenantKind::Operator,
+        session_id: row.id,
+        must_change_password: row.must_change_password == 1,
+        client,
+    }))
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Actor {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Actor, AppError> {
+        parts
+            .extensions
+            .get::<Actor>()
+            .cloned()
+            .ok_or(AppError::Unauthenticated)
+    }
+}
+
+/// The actor when signed in, for pages that also serve visitors.
+pub struct MaybeActor(pub Option<Actor>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeActor {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<MaybeActor, Self::Rejection> {
+        Ok(MaybeActor(parts.extensions.get::<Actor>().cloned()))
+    }
+}

@@ -1,0 +1,100 @@
+//! Handlers for `/tenants` (staff only).
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::model::{Actor, CURRENCIES};
+use super::store::{self, TenantRow, UserFilter, UserRow};
+use super::tenants::{self, TenantInput};
+use crate::app::AppState;
+use crate::page;
+use crate::web::pagination::{PageRequest, Pager, filter_query, parse_page};
+use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash};
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    q: String,
+    page: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "tenants/list.html", blocks = ["main"])]
+struct TenantListPage {
+    layout: Layout,
+    tenants: Vec<TenantRow>,
+    q: String,
+    pager: Pager,
+    can_create: bool,
+}
+
+pub async fn list(State(state): State<AppState>, hx: Hx, layout: Layout, actor: Actor, Query(query): Query<ListQuery>) -> AppResult<Response> {
+    if !actor.can_view_tenants() {
+        return Err(AppError::Forbidden);
+    }
+    let q = query.q.trim().to_string();
+    let req = PageRequest::new(parse_page(query.page.as_deref()));
+    let (tenants, total) = store::list_tenants(&state.db.pool, &q, req.size, req.offset()).await?;
+    let pager = Pager::new("/tenants", req, total, filter_query(&[("q", &q)]));
+    Ok(page!(hx, TenantListPage { layout, tenants, q, pager, can_create: actor.can_manage_tenants() })?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "tenants/new.html", blocks = ["main"])]
+struct NewTenantPage {
+    layout: Layout,
+    form: TenantInput,
+    errors: FieldErrors,
+    currencies: Vec<&'static str>,
+}
+
+fn currencies() -> Vec<&'static str> {
+    CURRENCIES.iter().map(|(c, _)| *c).collect()
+}
+
+pub async fn new_form(hx: Hx, layout: Layout, actor: Actor) -> AppResult<Response> {
+    if !actor.can_manage_tenants() {
+        return Err(AppError::Forbidden);
+    }
+    let form = TenantInput { currency: "USD".into(), region: "default".into(), ..TenantInput::default() };
+    Ok(page!(hx, NewTenantPage { layout, form, errors: FieldErrors::new(), currencies: currencies() })?.into_response())
+}
+
+pub async fn create(State(state): State<AppState>, hx: Hx, layout: Layout, actor: Actor, Form(form): Form<TenantInput>) -> AppResult<Response> {
+    match tenants::create_tenant(&state.db, &actor, &form).await {
+        Ok(id) => Ok(flash::success(&state, &format!("/tenants/{id}"), &format!("Tenant {} created.", form.name.trim()))),
+        Err(AppError::Invalid(errors)) => {
+            let page = NewTenantPage { layout, form, errors, currencies: currencies() };
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page!(hx, page)?).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "tenants/show.html", blocks = ["main"])]
+struct TenantPage {
+    layout: Layout,
+    tenant: TenantRow,
+    members: Vec<UserRow>,
+    pager: Pager,
+    can_manage: bool,
+}
+
+pub async fn show(State(state): State<AppState>, hx: Hx, layout: Layout, actor: Actor, Path(id): Path<String>, Query(query): Query<ListQuery>) -> AppResult<Response> {
+    if !actor.can_view_tenants() {
+        return Err(AppError::Forbidden);
+    }
+    let tenant = store::get_tenant(&state.db.pool, &actor.scope(), &id).await?.ok_or(AppError::NotFound)?;
+    let req = PageRequest::new(parse_page(query.page.as_deref()));
+    let scope = actor.scope();
+    let filter = UserFilter { scope: &scope, tenant_id: &tenant.id, search: "" };
+    let (members, total) = store::list_users(&state.db.pool, &filter, req.size, req.offset()).await?;
+    let pager = Pager::new(format!("/tenants/{}", tenant.id), req, total, String::new());
+    let can_manage = actor.can_manage_members_of(&tenant.id);
+    Ok(page!(hx, TenantPage { layout, tenant, members, pager, can_manage })?.into_response())
+}

@@ -1,0 +1,292 @@
+//! Service actions on tenants and their members.
+
+use super::model::{self, Actor, Role, TenantKind};
+use super::service::{generate_password, hash_password};
+use super::store::{self, NewTenant, NewUser, UserRow};
+use crate::audit::{self, AuditEvent};
+use crate::db::{Db, is_unique_violation, new_id};
+use crate::web::{AppError, AppResult, FieldErrors};
+
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct TenantInput {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub slug: String,
+    #[serde(default)]
+    pub billing_email: String,
+    #[serde(default)]
+    pub country: String,
+    #[serde(default)]
+    pub region: String,
+    #[serde(default)]
+    pub currency: String,
+}
+
+pub async fn create_tenant(db: &Db, actor: &Actor, input: &TenantInput) -> AppResult<String> {
+    if !actor.can_manage_tenants() {
+        return Err(AppError::Forbidden);
+    }
+    let mut errors = FieldErrors::new();
+    let name = model::required_text(&mut errors, "name", &input.name, model::MAX_NAME);
+    let slug = input.slug.trim().to_lowercase();
+    if let Some(p) = model::slug_problem(&slug) {
+        errors.add("slug", p);
+    }
+    let billing_email = model::normalize_email(&input.billing_email)
+        .map_err(|m| errors.add("billing_email", m))
+        .unwrap_or_default();
+    let country = model::country_code(&input.country)
+        .map_err(|m| errors.add("country", m))
+        .unwrap_or_default();
+    let region = model::required_text(&mut errors, "region", &input.region, 40);
+    let currency = model::currency_code(&input.currency)
+        .map_err(|m| errors.add("currency", m))
+        .unwrap_or_default();
+    errors.into_result().map_err(AppError::Invalid)?;
+
+    let id = new_id();
+    let mut tx = db.begin_write().await?;
+    let inserted = store::insert_tenant(
+        &mut tx,
+        &NewTenant {
+            id: &id,
+            kind: TenantKind::Customer.as_str(),
+            name: &name,
+            slug: &slug,
+            billing_email: &billing_email,
+            country: &country,
+            region: &region,
+            currency: &currency,
+        },
+    )
+    .await;
+    if let Err(e) = inserted {
+        return Err(if is_unique_violation(&e) {
+            AppError::Invalid(FieldErrors::one("slug", "That slug is already taken."))
+        } else {
+            e.into()
+        });
+    }
+    audit::record(
+        &mut tx,
+        actor,
+        AuditEvent {
+            tenant_id: Some(&id),
+            action: "tenant.created",
+            target_type: "tenant",
+            target_id: &id,
+            summary: format!("Created tenant {name} ({slug})"),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+#[derive(Clone, Debug, Default, serde::Deserialize)]
+pub struct MemberInput {
+    #[serde(default)]
+    pub tenant_id: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub role: String,
+    /// Temporary password; generated when left empty.
+    #[serde(default)]
+    pub password: String,
+}
+
+pub struct CreatedMember {
+    pub user_id: String,
+    pub tenant_id: String,
+    /// Shown once when the panel generated it.
+    pub generated_password: Option<String>,
+}
+
+/// Creates a user who must change the temporary password at first sign-in.
+/// Customers create members in their own tenant; staff ADMIN+ in any tenant.
+pub async fn create_member(db: &Db, actor: &Actor, input: &MemberInput) -> AppResult<CreatedMember> {
+    let tenant_id = if actor.is_staff && !input.tenant_id.is_empty() {
+        input.tenant_id.clone()
+    } else {
+        actor.tenant_id.clone()
+    };
+    if !actor.can_manage_members_of(&tenant_id) {
+        return Err(AppError::Forbidden);
+    }
+    let mut errors = FieldErrors::new();
+    let email = model::normalize_email(&input.email)
+        .map_err(|m| errors.add("email", m))
+        .unwrap_or_default();
+    let name = model::required_text(&mut errors, "name", &input.name, model::MAX_NAME);
+    let role = match input.role.parse::<Role>() {
+        Ok(r) if r > actor.role => {
+            errors.add("role", "You cannot grant a role above your own.");
+            r
+        }
+        Ok(r) => r,
+        Err(()) => {
+            errors.add("role", "Choose a role.");
+            Role::Viewer
+        }
+    };
+    let generated = input.password.is_empty().then(generate_password);
+    let password = generated.clone().unwrap_or_else(|| input.password.clone());
+    if let Some(p) = model::password_problem(&password, &email) {
+        errors.add("password", p);
+    }
+    if store::get_tenant(&db.pool, &actor.scope(), &tenant_id).await?.is_none() {
+        errors.add("tenant_id", "Choose a tenant.");
+    }
+    errors.into_result().map_err(AppError::Invalid)?;
+
+    let hash = hash_password(password).await?;
+    let user_id = new_id();
+    let mut tx = db.begin_write().await?;
+    let inserted = store::insert_user(
+        &mut tx,
+        &NewUser {
+            id: &user_id,
+            tenant_id: &tenant_id,
+            email: &email,
+            name: &name,
+            password_hash: &hash,
+            role: role.as_str(),
+            must_change_password: true,
+        },
+    )
+    .await;
+    if let Err(e) = inserted {
+        return Err(if is_unique_violation(&e) {
+            AppError::Invalid(FieldErrors::one("email", "That e-mail address is already in use."))
+        } else {
+            e.into()
+        });
+    }
+    audit::record(
+        &mut tx,
+        actor,
+        AuditEvent {
+            tenant_id: Some(&tenant_id),
+            action: "user.created",
+            target_type: "user",
+            target_id: &user_id,
+            summary: format!("Created {email} as {role}"),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(CreatedMember {
+        user_id,
+        tenant_id,
+        generated_password: generated,
+    })
+}
+
+/// Loads the member an action is about, enforcing scope (404) then permission (403).
+async fn member_for_change(
+    tx: &mut crate::db::Tx,
+    actor: &Actor,
+    user_id: &str,
+) -> AppResult<UserRow> {
+    let target = store::get_user_tx(tx, &actor.scope(), user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !actor.can_manage_members_of(&target.tenant_id) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(target)
+}
+
+fn role_of(row: &UserRow) -> AppResult<Role> {
+    row.role
+        .parse()
+        .map_err(|()| AppError::Internal(anyhow::anyhow!("unknown role {}", row.role)))
+}
+
+pub async fn change_role(db: &Db, actor: &Actor, user_id: &str, new_role: &str) -> AppResult<UserRow> {
+    let new_role: Role = new_role
+        .parse()
+        .map_err(|()| AppError::Invalid(FieldErrors::one("role", "Choose a role.")))?;
+    let mut tx = db.begin_write().await?;
+    let target = member_for_change(&mut tx, actor, user_id).await?;
+    let current = role_of(&target)?;
+    let owners_left = store::count_other_active_owners(&mut tx, &target.tenant_id, &target.id).await?;
+    if let Some(reason) = model::check_member_change(
+        actor,
+        current,
+        target.id == actor.user_id,
+        Some(new_role),
+        owners_left,
+    ) {
+        return Err(AppError::refused(reason));
+    }
+    if current != new_role {
+        store::set_user_role(&mut tx, &target.id, new_role.as_str()).await?;
+        audit::record(
+            &mut tx,
+            actor,
+            AuditEvent {
+                tenant_id: Some(&target.tenant_id),
+                action: "user.role_changed",
+                target_type: "user",
+                target_id: &target.id,
+                summary: format!("Changed {} from {current} to {new_role}", target.email),
+            },
+        )
+        .await?;
+    }
+    let updated = store::get_user_tx(&mut tx, &actor.scope(), user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    tx.commit().await?;
+    Ok(updated)
+}
+
+/// Deactivates (ending their sessions) or reactivates a member.
+pub async fn set_active(db: &Db, actor: &Actor, user_id: &str, active: bool) -> AppResult<UserRow> {
+    let mut tx = db.begin_write().await?;
+    let target = member_for_change(&mut tx, actor, user_id).await?;
+    let current = role_of(&target)?;
+    if !active {
+        let owners_left =
+            store::count_other_active_owners(&mut tx, &target.tenant_id, &target.id).await?;
+        if let Some(reason) =
+            model::check_member_change(actor, current, target.id == actor.user_id, None, owners_left)
+        {
+            return Err(AppError::refused(reason));
+        }
+    } else if current > actor.role {
+        return Err(AppError::refused("You cannot change a member whose role is above your own."));
+    }
+    if (target.active == 1) != active {
+        store::set_user_active(&mut tx, &target.id, active).await?;
+        if !active {
+            store::delete_user_sessions(&mut tx, &target.id, "").await?;
+        }
+        audit::record(
+            &mut tx,
+            actor,
+            AuditEvent {
+                tenant_id: Some(&target.tenant_id),
+                action: if active { "user.reactivated" } else { "user.deactivated" },
+                target_type: "user",
+                target_id: &target.id,
+                summary: format!(
+                    "{} {}",
+                    if active { "Reactivated" } else { "Deactivated" },
+                    target.email
+                ),
+            },
+        )
+        .await?;
+    }
+    let updated = store::get_user_tx(&mut tx, &actor.scope(), user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    tx.commit().await?;
+    Ok(updated)
+}

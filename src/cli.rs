@@ -1,0 +1,119 @@
+//! Subcommands: serve (default), migrate, admin create-owner, healthcheck.
+
+use std::io::{IsTerminal, Read};
+
+use anyhow::Context;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::app;
+use crate::auth::model::{self, ClientInfo};
+use crate::auth::service;
+use crate::config::{AdminCommand, Cli, Command, Config};
+use crate::db::Db;
+use crate::web::AppError;
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    init_tracing(&cli.config.log);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.config).await,
+        Command::Migrate => {
+            let db = Db::connect(&cli.config.database_url(), 2).await?;
+            db.migrate().await?;
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::Admin(AdminCommand::CreateOwner { email, company }) => {
+            create_owner(&cli.config, &email, &company).await
+        }
+        Command::Healthcheck => healthcheck(&cli.config).await,
+    }
+}
+
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).try_init();
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let bind = config.bind;
+    let state = app::build_state(config).await?;
+    let listener = tokio::net::TcpListener::bind(bind)
+        .await
+        .with_context(|| format!("binding {bind}"))?;
+    tracing::info!(
+        "mPanel listening on {} (database: {})",
+        state.config.base_url(),
+        state.db.backend.dir()
+    );
+    app::serve(state, listener, app::shutdown_signal()).await
+}
+
+/// Password from stdin when piped (`echo pw | mpanel admin create-owner …`), otherwise generated
+/// and printed once.
+async fn create_owner(config: &Config, email: &str, company: &str) -> anyhow::Result<()> {
+    let email = model::normalize_email(email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
+    let (password, generated) = if std::io::stdin().is_terminal() {
+        (service::generate_password(), true)
+    } else {
+        let mut input = String::new();
+        std::io::stdin().read_to_string(&mut input)?;
+        let line = input.lines().next().unwrap_or("").to_string();
+        if line.is_empty() {
+            (service::generate_password(), true)
+        } else {
+            (line, false)
+        }
+    };
+    if let Some(problem) = model::password_problem(&password, &email) {
+        anyhow::bail!("password: {problem}");
+    }
+    let db = Db::connect(&config.database_url(), 2).await?;
+    db.migrate().await?;
+    let hash = service::hash_password(password.clone()).await.map_err(app_error)?;
+    let client = ClientInfo {
+        ip: "cli".into(),
+        user_agent: "mpanel admin create-owner".into(),
+    };
+    service::create_operator_owner(&db, company, &email, &hash, &client, false)
+        .await
+        .map_err(app_error)?;
+    println!("created OWNER {email}");
+    if generated {
+        println!("password (shown once): {password}");
+    }
+    Ok(())
+}
+
+fn app_error(e: AppError) -> anyhow::Error {
+    match e {
+        AppError::Invalid(errors) => anyhow::anyhow!("{}", errors.get("email")),
+        AppError::Internal(e) => e,
+        other => anyhow::anyhow!("{other}"),
+    }
+}
+
+/// A bare HTTP/1.1 GET of /healthz on the bind address: the image needs no curl.
+async fn healthcheck(config: &Config) -> anyhow::Result<()> {
+    let mut addr = config.bind;
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    let mut stream = tokio::time::timeout(
+        std::time::Duration::from_secs(3),
+        tokio::net::TcpStream::connect(addr),
+    )
+    .await
+    .context("timed out")??;
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await?;
+    anyhow::ensure!(
+        response.starts_with("HTTP/1.1 200"),
+        "unhealthy: {}",
+        response.lines().next().unwrap_or("")
+    );
+    Ok(())
+}

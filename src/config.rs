@@ -1,0 +1,176 @@
+//! One `Config`, from flags or `MPANEL_*` / `DATABASE_URL` environment variables.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use clap::{Args, Parser, Subcommand};
+use rand::RngCore;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "mpanel",
+    version,
+    about = "mPanel: a hosting company's control panel",
+    long_about = "mPanel: a hosting company's control panel.\n\n\
+        With no subcommand it serves the panel (SQLite at ./data/mpanel.db, created and \
+        migrated on first run). Every option can also be given as the environment variable \
+        shown beside it."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the panel (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Administrative tasks.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Exit 0 when the panel at --bind answers /healthz (used by the Docker HEALTHCHECK).
+    Healthcheck,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AdminCommand {
+    /// Create an OWNER of the operator tenant (creating the operator tenant on a fresh install).
+    /// The password is read from standard input when it is not a terminal; otherwise a strong
+    /// password is generated and printed once.
+    CreateOwner {
+        #[arg(long)]
+        email: String,
+        /// Operator company name, used when the operator tenant does not exist yet.
+        #[arg(long, default_value = "Operator")]
+        company: String,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Config {
+    /// Database URL: sqlite://PATH or postgres://USER@HOST/DB. Default: sqlite in the data dir.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+
+    /// Address and port to listen on.
+    #[arg(long, env = "MPANEL_BIND", default_value = "127.0.0.1:8080", global = true)]
+    pub bind: SocketAddr,
+
+    /// Directory for the SQLite database, the generated secret key and outgoing mail files.
+    #[arg(long, env = "MPANEL_DATA_DIR", default_value = "./data", global = true)]
+    pub data_dir: PathBuf,
+
+    /// Public URL of the panel (e.g. https://panel.example.com). Cookies are marked Secure when
+    /// it is https. Default: http://<bind>.
+    #[arg(long, env = "MPANEL_BASE_URL", global = true)]
+    pub base_url: Option<String>,
+
+    /// Secret for signing cookies (at least 32 characters). Default: generated on first run and
+    /// kept in <data dir>/secret.key.
+    #[arg(long, env = "MPANEL_SECRET_KEY", hide_env_values = true, global = true)]
+    pub secret_key: Option<String>,
+
+    /// Maximum database connections in the pool.
+    #[arg(long, env = "MPANEL_DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
+    pub db_max_connections: u32,
+
+    /// Absolute session lifetime in minutes.
+    #[arg(long, env = "MPANEL_SESSION_TTL_MINUTES", default_value_t = 720, global = true)]
+    pub session_ttl_minutes: i64,
+
+    /// A session unused for this many minutes ends.
+    #[arg(long, env = "MPANEL_SESSION_IDLE_MINUTES", default_value_t = 120, global = true)]
+    pub session_idle_minutes: i64,
+
+    /// Failed sign-ins allowed in a burst for one account before it is slowed down.
+    #[arg(long, env = "MPANEL_LOGIN_ACCOUNT_BURST", default_value_t = 5, global = true)]
+    pub login_account_burst: u32,
+
+    /// After the burst, one more attempt per account is allowed every this many seconds.
+    #[arg(long, env = "MPANEL_LOGIN_ACCOUNT_INTERVAL_SECS", default_value_t = 60, global = true)]
+    pub login_account_interval_secs: u32,
+
+    /// Failed sign-ins allowed in a burst from one client IP (any account).
+    #[arg(long, env = "MPANEL_LOGIN_IP_BURST", default_value_t = 20, global = true)]
+    pub login_ip_burst: u32,
+
+    /// After the burst, one more attempt per IP is allowed every this many seconds.
+    #[arg(long, env = "MPANEL_LOGIN_IP_INTERVAL_SECS", default_value_t = 15, global = true)]
+    pub login_ip_interval_secs: u32,
+
+    /// Reverse proxies whose X-Forwarded-For header is trusted (comma-separated IPs).
+    #[arg(long, env = "MPANEL_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
+    pub trusted_proxies: Vec<IpAddr>,
+
+    /// Log filter (tracing-subscriber syntax), e.g. info or mpanel=debug.
+    #[arg(long, env = "MPANEL_LOG", default_value = "info", global = true)]
+    pub log: String,
+}
+
+impl Config {
+    pub fn database_url(&self) -> String {
+        self.database_url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}", self.data_dir.join("mpanel.db").display())
+        })
+    }
+
+    pub fn base_url(&self) -> String {
+        self.base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.base_url().starts_with("https://")
+    }
+
+    /// The signing secret: given, or read from (or generated into) `<data dir>/secret.key`.
+    pub fn load_secret(&self) -> anyhow::Result<Vec<u8>> {
+        if let Some(s) = &self.secret_key {
+            anyhow::ensure!(
+                s.len() >= 32,
+                "MPANEL_SECRET_KEY must be at least 32 characters"
+            );
+            return Ok(s.as_bytes().to_vec());
+        }
+        let path = self.data_dir.join("secret.key");
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            return STANDARD
+                .decode(text.trim())
+                .with_context(|| format!("{} is not valid base64", path.display()));
+        }
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("creating {}", self.data_dir.display()))?;
+        let mut key = vec![0u8; 64];
+        rand::rng().fill_bytes(&mut key);
+        write_private(&path, &STANDARD.encode(&key))?;
+        tracing::info!(path = %path.display(), "generated a new secret key");
+        Ok(key)
+    }
+}
+
+/// Writes a file readable only by its owner (the key must not be world-readable).
+fn write_private(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    file.write_all(contents.as_bytes())?;
+    Ok(())
+}

@@ -1,0 +1,70 @@
+//! Embedded migrations, one SQL file per version and backend.
+//!
+//! The same file names exist under `migrations/sqlite` and `migrations/postgres`; an
+//! integration test checks that both directories and this list stay in step.
+
+use anyhow::Context;
+use sqlx::Row;
+
+use super::{Backend, Db, Timestamp};
+
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
+}
+
+macro_rules! migration {
+    ($version:expr, $name:literal) => {
+        Migration {
+            version: $version,
+            name: $name,
+            sqlite: include_str!(concat!("../../migrations/sqlite/", $name)),
+            postgres: include_str!(concat!("../../migrations/postgres/", $name)),
+        }
+    };
+}
+
+pub const MIGRATIONS: &[Migration] = &[migration!(1, "0001_foundation.sql")];
+
+pub(super) async fn run(db: &Db) -> anyhow::Result<()> {
+    let mut tx = db.begin_write().await?;
+    if db.backend == Backend::Postgres {
+        // Several `mpanel serve` instances may start together: one migrates, the others wait.
+        sqlx::query("SELECT pg_advisory_xact_lock(7372556)")
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::raw_sql(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)",
+    )
+    .execute(&mut *tx)
+    .await?;
+    let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations")
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<i64, _>(0))
+        .collect::<Result<_, _>>()?;
+    for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+        let sql = match db.backend {
+            Backend::Sqlite => m.sqlite,
+            Backend::Postgres => m.postgres,
+        };
+        sqlx::raw_sql(sql)
+            .execute(&mut *tx)
+            .await
+            .with_context(|| format!("applying migration {}", m.name))?;
+        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
+            .bind(m.version)
+            .bind(m.name)
+            .bind(Timestamp::now().0)
+            .execute(&mut *tx)
+            .await?;
+        tracing::info!(migration = m.name, "applied migration");
+    }
+    tx.commit().await?;
+    Ok(())
+}

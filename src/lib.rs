@@ -1,0 +1,10 @@
+//! mPanel: a hosting company's control panel.
+
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod static_files;
+pub mod web;

@@ -1,0 +1,275 @@
+//! `TestApp`: the real app on port 0 with a fresh database, and cookie-keeping clients.
+//!
+//! SQLite by default (a temp file per test); PostgreSQL when `MPANEL_TEST_DATABASE_URL` is set,
+//! with a fresh schema per test inside that database.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use mpanel::app::{self, AppState};
+use mpanel::config::Config;
+use reqwest::cookie::{CookieStore, Jar};
+use reqwest::{Response, StatusCode};
+
+pub const OWNER_EMAIL: &str = "owner@operator.test";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    dir: PathBuf,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+pub struct TestClient {
+    pub base: String,
+    pub http: reqwest::Client,
+    pub jar: Arc<Jar>,
+}
+
+pub fn test_config(dir: &std::path::Path) -> Config {
+    Config {
+        database_url: None,
+        bind: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.to_path_buf(),
+        base_url: None,
+        secret_key: Some("test-secret-key-test-secret-key-test-secret".into()),
+        db_max_connections: 8,
+        session_ttl_minutes: 720,
+        session_idle_minutes: 120,
+        login_account_burst: 5,
+        login_account_interval_secs: 60,
+        login_ip_burst: 1000,
+        login_ip_interval_secs: 1,
+        trusted_proxies: vec![],
+        log: "warn".into(),
+    }
+}
+
+/// A database URL for one test: a temp SQLite file, or a new Postgres schema.
+pub async fn test_database_url(dir: &std::path::Path) -> Option<String> {
+    let base = std::env::var("MPANEL_TEST_DATABASE_URL").ok()?;
+    let schema = format!("t_{}", uuid_simple());
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
+        .await
+        .expect("connect to MPANEL_TEST_DATABASE_URL");
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test schema");
+    let _ = dir;
+    let sep = if base.contains('?') { '&' } else { '?' };
+    Some(format!("{base}{sep}options[search_path]={schema}"))
+}
+
+fn uuid_simple() -> String {
+    mpanel::db::new_id().replace('-', "")
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        TestApp::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = std::env::temp_dir().join(format!("mpanel-it-{}", uuid_simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut config = test_config(&dir);
+        config.database_url = test_database_url(&dir).await;
+        tweak(&mut config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        config.bind = addr;
+        let state = app::build_state(config).await.expect("app state");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app::serve(state.clone(), listener, async {
+            let _ = rx.await;
+        }));
+        TestApp {
+            base: format!("http://{addr}"),
+            state,
+            dir,
+            shutdown: Some(tx),
+        }
+    }
+
+    pub fn client(&self) -> TestClient {
+        let jar = Arc::new(Jar::default());
+        let http = reqwest::Client::builder()
+            .cookie_provider(jar.clone())
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent("mpanel-it/1.0")
+            .build()
+            .unwrap();
+        TestClient {
+            base: self.base.clone(),
+            http,
+            jar,
+        }
+    }
+
+    /// Completes first-run setup; returns the signed-in operator OWNER's client.
+    pub async fn setup_owner(&self) -> TestClient {
+        let c = self.client();
+        let res = c
+            .post(
+                "/setup",
+                &[
+                    ("company", "Operator Hosting"),
+                    ("email", OWNER_EMAIL),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "setup failed");
+        c
+    }
+
+    /// Creates a customer tenant as `staff`; returns its id.
+    pub async fn create_tenant(&self, staff: &TestClient, slug: &str) -> String {
+        let res = staff
+            .post(
+                "/tenants",
+                &[
+                    ("name", &format!("Tenant {slug}")),
+                    ("slug", slug),
+                    ("billing_email", &format!("billing@{slug}.test")),
+                    ("country", "DE"),
+                    ("region", "eu-central"),
+                    ("currency", "EUR"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "create tenant {slug}");
+        location(&res).trim_start_matches("/tenants/").to_string()
+    }
+
+    /// Creates a user through the UI as `admin`, then clears the first-login password change so
+    /// the test can sign in directly. Returns the user id.
+    pub async fn create_user(&self, admin: &TestClient, tenant_id: &str, email: &str, role: &str) -> String {
+        let res = admin
+            .post(
+                "/users",
+                &[
+                    ("tenant_id", tenant_id),
+                    ("email", email),
+                    ("name", "Test User"),
+                    ("role", role),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "create user {email}: {}", res.text().await.unwrap_or_default());
+        let id = location(&res).trim_start_matches("/users/").to_string();
+        sqlx::query("UPDATE users SET must_change_password = 0 WHERE id = $1")
+            .bind(&id)
+            .execute(&self.state.db.pool)
+            .await
+            .unwrap();
+        id
+    }
+
+    /// A new client signed in as `email`.
+    pub async fn signed_in(&self, email: &str) -> TestClient {
+        let c = self.client();
+        let res = c.login(email, PASSWORD).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "login {email}");
+        c
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        sqlx::query_scalar(sql)
+            .fetch_one(&self.state.db.pool)
+            .await
+            .unwrap()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl TestClient {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.http.get(self.url(path)).send().await.unwrap()
+    }
+
+    pub async fn get_htmx(&self, path: &str) -> Response {
+        self.http
+            .get(self.url(path))
+            .header("HX-Request", "true")
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A same-origin form POST, as a browser sends it.
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.http
+            .post(self.url(path))
+            .header("Origin", &self.base)
+            .header("Sec-Fetch-Site", "same-origin")
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_htmx(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.http
+            .post(self.url(path))
+            .header("Origin", &self.base)
+            .header("Sec-Fetch-Site", "same-origin")
+            .header("HX-Request", "true")
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.post("/login", &[("email", email), ("password", password)]).await
+    }
+
+    /// The value of a cookie this client holds.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        let url = self.base.parse().unwrap();
+        let header = self.jar.cookies(&url)?;
+        header.to_str().ok()?.split("; ").find_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            (k == name).then(|| v.to_string())
+        })
+    }
+
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        let url = self.base.parse().unwrap();
+        self.jar.add_cookie_str(&format!("{name}={value}; Path=/"), &url);
+    }
+}
+
+pub fn location(res: &Response) -> String {
+    res.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// The text between `start` and the next `end` in `html`.
+pub fn between<'a>(html: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = html.find(start)? + start.len();
+    let len = html[from..].find(end)?;
+    Some(&html[from..from + len])
+}

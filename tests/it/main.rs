@@ -1,0 +1,10 @@
+//! Integration tests: the real app over HTTP against a real database (see helpers.rs).
+
+mod helpers;
+
+mod audit;
+mod auth;
+mod members;
+mod migrations;
+mod setup;
+mod web_shell;
