@@ -61,8 +61,14 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     let pages = Router::new()
         .route("/", get(auth::pages::dashboard))
-        .route("/setup", get(auth::pages::setup_form).post(auth::pages::setup_submit))
-        .route("/login", get(auth::pages::login_form).post(auth::pages::login_submit))
+        .route(
+            "/setup",
+            get(auth::pages::setup_form).post(auth::pages::setup_submit),
+        )
+        .route(
+            "/login",
+            get(auth::pages::login_form).post(auth::pages::login_submit),
+        )
         .route("/logout", post(auth::pages::logout))
         .route(
             "/account/password",
@@ -74,7 +80,10 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/tenants/new", get(auth::tenant_pages::new_form))
         .route("/tenants/{id}", get(auth::tenant_pages::show))
-        .route("/users", get(auth::user_pages::list).post(auth::user_pages::create))
+        .route(
+            "/users",
+            get(auth::user_pages::list).post(auth::user_pages::create),
+        )
         .route("/users/new", get(auth::user_pages::new_form))
         .route("/users/{id}", get(auth::user_pages::show))
         .route("/users/{id}/role", post(auth::user_pages::change_role))
@@ -88,7 +97,10 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("no-store"),
         ))
         .layer(from_fn_with_state(state.clone(), flash::flash_layer))
-        .layer(from_fn_with_state(state.clone(), auth::session::session_layer));
+        .layer(from_fn_with_state(
+            state.clone(),
+            auth::session::session_layer,
+        ));
 
     let csrf = CsrfLayer::new().with_rejection_response(mw::csrf_rejection);
     let mut app = Router::new()
@@ -100,7 +112,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(mw::reject_nul_bytes))
         .layer(csrf)
         .layer(axum::middleware::from_fn(mw::render_error_pages))
-        .layer(from_fn_with_state(state.clone(), client::attach_client_info));
+        .layer(from_fn_with_state(
+            state.clone(),
+            client::attach_client_info,
+        ));
     for (name, value) in mw::security_headers() {
         app = app.layer(SetResponseHeaderLayer::if_not_present(name, value));
     }

@@ -70,7 +70,9 @@ async fn create_owner(config: &Config, email: &str, company: &str) -> anyhow::Re
     }
     let db = Db::connect(&config.database_url(), 2).await?;
     db.migrate().await?;
-    let hash = service::hash_password(password.clone()).await.map_err(app_error)?;
+    let hash = service::hash_password(password.clone())
+        .await
+        .map_err(app_error)?;
     let client = ClientInfo {
         ip: "cli".into(),
         user_agent: "mpanel admin create-owner".into(),

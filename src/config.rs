@@ -60,7 +60,12 @@ pub struct Config {
     pub database_url: Option<String>,
 
     /// Address and port to listen on.
-    #[arg(long, env = "MPANEL_BIND", default_value = "127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "MPANEL_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
     pub bind: SocketAddr,
 
     /// Directory for the SQLite database, the generated secret key and outgoing mail files.
@@ -78,35 +83,75 @@ pub struct Config {
     pub secret_key: Option<String>,
 
     /// Maximum database connections in the pool.
-    #[arg(long, env = "MPANEL_DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
+    #[arg(
+        long,
+        env = "MPANEL_DB_MAX_CONNECTIONS",
+        default_value_t = 16,
+        global = true
+    )]
     pub db_max_connections: u32,
 
     /// Absolute session lifetime in minutes.
-    #[arg(long, env = "MPANEL_SESSION_TTL_MINUTES", default_value_t = 720, global = true)]
+    #[arg(
+        long,
+        env = "MPANEL_SESSION_TTL_MINUTES",
+        default_value_t = 720,
+        global = true
+    )]
     pub session_ttl_minutes: i64,
 
     /// A session unused for this many minutes ends.
-    #[arg(long, env = "MPANEL_SESSION_IDLE_MINUTES", default_value_t = 120, global = true)]
+    #[arg(
+        long,
+        env = "MPANEL_SESSION_IDLE_MINUTES",
+        default_value_t = 120,
+        global = true
+    )]
     pub session_idle_minutes: i64,
 
     /// Failed sign-ins allowed in a burst for one account before it is slowed down.
-    #[arg(long, env = "MPANEL_LOGIN_ACCOUNT_BURST", default_value_t = 5, global = true)]
+    #[arg(
+        long,
+        env = "MPANEL_LOGIN_ACCOUNT_BURST",
+        default_value_t = 5,
+        global = true
+    )]
     pub login_account_burst: u32,
 
     /// After the burst, one more attempt per account is allowed every this many seconds.
-    #[arg(long, env = "MPANEL_LOGIN_ACCOUNT_INTERVAL_SECS", default_value_t = 60, global = true)]
+    #[arg(
+        long,
+        env = "MPANEL_LOGIN_ACCOUNT_INTERVAL_SECS",
+        default_value_t = 60,
+        global = true
+    )]
     pub login_account_interval_secs: u32,
 
     /// Failed sign-ins allowed in a burst from one client IP (any account).
-    #[arg(long, env = "MPANEL_LOGIN_IP_BURST", default_value_t = 20, global = true)]
+    #[arg(
+        long,
+        env = "MPANEL_LOGIN_IP_BURST",
+        default_value_t = 20,
+        global = true
+    )]
     pub login_ip_burst: u32,
 
     /// After the burst, one more attempt per IP is allowed every this many seconds.
-    #[arg(long, env = "MPANEL_LOGIN_IP_INTERVAL_SECS", default_value_t = 15, global = true)]
+    #[arg(
+        long,
+        env = "MPANEL_LOGIN_IP_INTERVAL_SECS",
+        default_value_t = 15,
+        global = true
+    )]
     pub login_ip_interval_secs: u32,
 
     /// Reverse proxies whose X-Forwarded-For header is trusted (comma-separated IPs).
-    #[arg(long, env = "MPANEL_TRUSTED_PROXIES", value_delimiter = ',', global = true)]
+    #[arg(
+        long,
+        env = "MPANEL_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
     pub trusted_proxies: Vec<IpAddr>,
 
     /// Log filter (tracing-subscriber syntax), e.g. info or mpanel=debug.
@@ -116,9 +161,9 @@ pub struct Config {
 
 impl Config {
     pub fn database_url(&self) -> String {
-        self.database_url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}", self.data_dir.join("mpanel.db").display())
-        })
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("mpanel.db").display()))
     }
 
     pub fn base_url(&self) -> String {

@@ -7,9 +7,21 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 
 const FILES: &[(&str, &str, &[u8])] = &[
-    ("/vendor/htmx.min.js", "text/javascript; charset=utf-8", include_bytes!("../static/vendor/htmx.min.js")),
-    ("/vendor/pico.min.css", "text/css; charset=utf-8", include_bytes!("../static/vendor/pico.min.css")),
-    ("/app.css", "text/css; charset=utf-8", include_bytes!("../static/app.css")),
+    (
+        "/vendor/htmx.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../static/vendor/htmx.min.js"),
+    ),
+    (
+        "/vendor/pico.min.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../static/vendor/pico.min.css"),
+    ),
+    (
+        "/app.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../static/app.css"),
+    ),
 ];
 
 pub fn service() -> Router<crate::app::AppState> {
@@ -21,7 +33,10 @@ pub fn service() -> Router<crate::app::AppState> {
                 (
                     [
                         (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-                        (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+                        (
+                            header::CACHE_CONTROL,
+                            HeaderValue::from_static("public, max-age=3600"),
+                        ),
                     ],
                     *body,
                 )

@@ -38,7 +38,13 @@ struct AuditPage {
     show_tenant: bool,
 }
 
-pub async fn list(State(state): State<AppState>, hx: Hx, layout: Layout, actor: Actor, Query(q): Query<AuditQuery>) -> AppResult<Response> {
+pub async fn list(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Query(q): Query<AuditQuery>,
+) -> AppResult<Response> {
     if !actor.can_view_audit() {
         return Err(AppError::Forbidden);
     }
@@ -58,7 +64,13 @@ pub async fn list(State(state): State<AppState>, hx: Hx, layout: Layout, actor: 
     // "until" is inclusive for people: entries of that whole day.
     let until = date("until", &q.until).map(|t| t.plus_secs(86_400));
     let scope = actor.scope();
-    let filter = Filter { scope: &scope, actor: &q.actor, action: &q.action, from, until };
+    let filter = Filter {
+        scope: &scope,
+        actor: &q.actor,
+        action: &q.action,
+        from,
+        until,
+    };
     let req = PageRequest::new(parse_page(q.page.as_deref()));
     let (entries, total) = store::list(&state.db.pool, &filter, req.size, req.offset()).await?;
     let actions = store::actions(&state.db.pool, &scope).await?;
@@ -66,7 +78,24 @@ pub async fn list(State(state): State<AppState>, hx: Hx, layout: Layout, actor: 
         "/audit",
         req,
         total,
-        filter_query(&[("actor", &q.actor), ("action", &q.action), ("from", &q.from), ("until", &q.until)]),
+        filter_query(&[
+            ("actor", &q.actor),
+            ("action", &q.action),
+            ("from", &q.from),
+            ("until", &q.until),
+        ]),
     );
-    Ok(page!(hx, AuditPage { layout, entries, actions, q, errors, pager, show_tenant: actor.is_staff })?.into_response())
+    Ok(page!(
+        hx,
+        AuditPage {
+            layout,
+            entries,
+            actions,
+            q,
+            errors,
+            pager,
+            show_tenant: actor.is_staff
+        }
+    )?
+    .into_response())
 }

@@ -240,7 +240,11 @@ pub fn password_problem(password: &str, email: &str) -> Option<String> {
         return Some(format!("Use at most {MAX_PASSWORD} characters."));
     }
     let lower = password.to_lowercase();
-    if lower == email || password.chars().all(|c| c == password.chars().next().unwrap_or(' ')) {
+    if lower == email
+        || password
+            .chars()
+            .all(|c| c == password.chars().next().unwrap_or(' '))
+    {
         return Some("That password is too easy to guess.".into());
     }
     let local = email.split('@').next().unwrap_or("");
@@ -372,7 +376,10 @@ mod tests {
         assert!(Role::Billing > Role::Member && Role::Member > Role::Viewer);
         assert_eq!("admin".parse::<Role>(), Ok(Role::Admin));
         assert!("root".parse::<Role>().is_err());
-        assert_eq!(Role::Billing.grantable(), vec![Role::Billing, Role::Member, Role::Viewer]);
+        assert_eq!(
+            Role::Billing.grantable(),
+            vec![Role::Billing, Role::Member, Role::Viewer]
+        );
     }
 
     #[test]
@@ -410,8 +417,13 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_and_checked() {
-        assert_eq!(normalize_email("  Ann@Example.COM ").unwrap(), "ann@example.com");
-        for bad in ["", "ann", "ann@", "@x.io", "a@b", "a b@c.io", "a@.io", "a@io."] {
+        assert_eq!(
+            normalize_email("  Ann@Example.COM ").unwrap(),
+            "ann@example.com"
+        );
+        for bad in [
+            "", "ann", "ann@", "@x.io", "a@b", "a b@c.io", "a@.io", "a@io.",
+        ] {
             assert!(normalize_email(bad).is_err(), "{bad}");
         }
         assert!(normalize_email(&format!("{}@x.io", "a".repeat(260))).is_err());
@@ -440,7 +452,10 @@ mod tests {
 
     #[test]
     fn gcra_allows_a_burst_then_slows_and_recovers() {
-        let g = Gcra { burst: 3, interval_ms: 1000 };
+        let g = Gcra {
+            burst: 3,
+            interval_ms: 1000,
+        };
         let now = 1_000_000;
         let mut tat = None;
         for _ in 0..3 {

@@ -33,11 +33,24 @@ struct SetupPage {
     errors: FieldErrors,
 }
 
-pub async fn setup_form(State(state): State<AppState>, hx: Hx, layout: Layout) -> AppResult<Response> {
+pub async fn setup_form(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+) -> AppResult<Response> {
     if super::store::count_users(&state.db.pool).await? > 0 {
         return Err(AppError::NotFound);
     }
-    Ok(page!(hx, SetupPage { layout, company: String::new(), email: String::new(), errors: FieldErrors::new() })?.into_response())
+    Ok(page!(
+        hx,
+        SetupPage {
+            layout,
+            company: String::new(),
+            email: String::new(),
+            errors: FieldErrors::new()
+        }
+    )?
+    .into_response())
 }
 
 pub async fn setup_submit(
@@ -54,13 +67,31 @@ pub async fn setup_submit(
     };
     match service::setup(&state.db, input, &client).await {
         Ok(account) => {
-            state.setup_done.store(true, std::sync::atomic::Ordering::Relaxed);
-            let token = service::start_session(&state, &account.user_id, &account.tenant_id, &client).await?;
-            let jar = axum_extra::extract::cookie::CookieJar::new().add(session::session_cookie(&state, token));
-            Ok((jar, flash::success(&state, "/", "Welcome to mPanel. Your operator account is ready.")).into_response())
+            state
+                .setup_done
+                .store(true, std::sync::atomic::Ordering::Relaxed);
+            let token =
+                service::start_session(&state, &account.user_id, &account.tenant_id, &client)
+                    .await?;
+            let jar = axum_extra::extract::cookie::CookieJar::new()
+                .add(session::session_cookie(&state, token));
+            Ok((
+                jar,
+                flash::success(
+                    &state,
+                    "/",
+                    "Welcome to mPanel. Your operator account is ready.",
+                ),
+            )
+                .into_response())
         }
         Err(AppError::Invalid(errors)) => {
-            let page = SetupPage { layout, company: form.company, email: form.email, errors };
+            let page = SetupPage {
+                layout,
+                company: form.company,
+                email: form.email,
+                errors,
+            };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page!(hx, page)?).into_response())
         }
         Err(e) => Err(e),
@@ -91,12 +122,26 @@ struct LoginPage {
     error: String,
 }
 
-pub async fn login_form(MaybeActor(actor): MaybeActor, hx: Hx, layout: Layout, Query(q): Query<NextParam>) -> AppResult<Response> {
+pub async fn login_form(
+    MaybeActor(actor): MaybeActor,
+    hx: Hx,
+    layout: Layout,
+    Query(q): Query<NextParam>,
+) -> AppResult<Response> {
     if actor.is_some() {
         return Ok(Redirect::to(safe_next(q.next.as_deref())).into_response());
     }
     let next = safe_next(q.next.as_deref()).to_string();
-    Ok(page!(hx, LoginPage { layout, email: String::new(), next, error: String::new() })?.into_response())
+    Ok(page!(
+        hx,
+        LoginPage {
+            layout,
+            email: String::new(),
+            next,
+            error: String::new()
+        }
+    )?
+    .into_response())
 }
 
 pub async fn login_submit(
@@ -119,12 +164,18 @@ pub async fn login_submit(
     let next = safe_next(Some(&form.next)).to_string();
     let outcome = service::login(&state, input, &client).await?;
     let retry_page = |status: StatusCode, error: String, layout: Layout| -> AppResult<Response> {
-        let page = LoginPage { layout, email: form.email.clone(), next: next.clone(), error };
+        let page = LoginPage {
+            layout,
+            email: form.email.clone(),
+            next: next.clone(),
+            error,
+        };
         Ok((status, page!(hx, page)?).into_response())
     };
     match outcome {
         LoginOutcome::SignedIn { token, .. } => {
-            let jar = axum_extra::extract::cookie::CookieJar::new().add(session::session_cookie(&state, token));
+            let jar = axum_extra::extract::cookie::CookieJar::new()
+                .add(session::session_cookie(&state, token));
             let mut res = (jar, Redirect::to(&next)).into_response();
             if !had_device {
                 let device_jar = session::device_cookie(&state, &email);
@@ -140,16 +191,22 @@ pub async fn login_submit(
         LoginOutcome::Throttled { retry_after_secs } => {
             let mut res = retry_page(
                 StatusCode::TOO_MANY_REQUESTS,
-                format!("Too many failed sign-in attempts. Try again in {retry_after_secs} seconds."),
+                format!(
+                    "Too many failed sign-in attempts. Try again in {retry_after_secs} seconds."
+                ),
                 layout,
             )?;
-            res.headers_mut().insert(header::RETRY_AFTER, retry_after_secs.into());
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, retry_after_secs.into());
             Ok(res)
         }
     }
 }
 
-pub async fn logout(State(state): State<AppState>, MaybeActor(actor): MaybeActor) -> AppResult<Response> {
+pub async fn logout(
+    State(state): State<AppState>,
+    MaybeActor(actor): MaybeActor,
+) -> AppResult<Response> {
     if let Some(actor) = actor {
         service::logout(&state, &actor).await?;
     }
@@ -168,17 +225,34 @@ struct DashboardPage {
     user_count: i64,
 }
 
-pub async fn dashboard(State(state): State<AppState>, hx: Hx, layout: Layout, actor: Actor) -> AppResult<Response> {
+pub async fn dashboard(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+) -> AppResult<Response> {
     let scope = actor.scope();
-    let tenant_count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tenants WHERE ($1 = '' OR id = $1)")
-        .bind(scope.bind_value())
-        .fetch_one(&state.db.pool)
-        .await?;
-    let user_count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE ($1 = '' OR tenant_id = $1) AND active = 1")
-        .bind(scope.bind_value())
-        .fetch_one(&state.db.pool)
-        .await?;
-    Ok(page!(hx, DashboardPage { layout, actor, tenant_count, user_count })?.into_response())
+    let tenant_count: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM tenants WHERE ($1 = '' OR id = $1)")
+            .bind(scope.bind_value())
+            .fetch_one(&state.db.pool)
+            .await?;
+    let user_count: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users WHERE ($1 = '' OR tenant_id = $1) AND active = 1",
+    )
+    .bind(scope.bind_value())
+    .fetch_one(&state.db.pool)
+    .await?;
+    Ok(page!(
+        hx,
+        DashboardPage {
+            layout,
+            actor,
+            tenant_count,
+            user_count
+        }
+    )?
+    .into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -200,7 +274,15 @@ struct PasswordPage {
 }
 
 pub async fn password_form(hx: Hx, layout: Layout, actor: Actor) -> AppResult<Response> {
-    Ok(page!(hx, PasswordPage { layout, forced: actor.must_change_password, errors: FieldErrors::new() })?.into_response())
+    Ok(page!(
+        hx,
+        PasswordPage {
+            layout,
+            forced: actor.must_change_password,
+            errors: FieldErrors::new()
+        }
+    )?
+    .into_response())
 }
 
 pub async fn password_submit(
@@ -210,17 +292,27 @@ pub async fn password_submit(
     actor: Actor,
     Form(form): Form<PasswordForm>,
 ) -> AppResult<Response> {
-    let input = ChangePasswordInput { current: form.current, new: form.new, confirm: form.confirm };
+    let input = ChangePasswordInput {
+        current: form.current,
+        new: form.new,
+        confirm: form.confirm,
+    };
     match service::change_password(&state.db, &actor, input).await {
         Ok(ended) => {
             let msg = match ended {
                 0 => "Your password has been changed.".to_string(),
-                n => format!("Your password has been changed and {n} other session(s) were signed out."),
+                n => format!(
+                    "Your password has been changed and {n} other session(s) were signed out."
+                ),
             };
             Ok(flash::success(&state, "/", &msg))
         }
         Err(AppError::Invalid(errors)) => {
-            let page = PasswordPage { layout, forced: actor.must_change_password, errors };
+            let page = PasswordPage {
+                layout,
+                forced: actor.must_change_password,
+                errors,
+            };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page!(hx, page)?).into_response())
         }
         Err(e) => Err(e),
@@ -230,4 +322,3 @@ pub async fn password_submit(
 pub async fn not_found() -> AppError {
     AppError::NotFound
 }
-

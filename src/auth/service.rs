@@ -34,7 +34,13 @@ pub fn generate_password() -> String {
     let chars: String = (0..20)
         .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
         .collect();
-    format!("{}-{}-{}-{}", &chars[0..5], &chars[5..10], &chars[10..15], &chars[15..20])
+    format!(
+        "{}-{}-{}-{}",
+        &chars[0..5],
+        &chars[5..10],
+        &chars[10..15],
+        &chars[15..20]
+    )
 }
 
 // ---------------------------------------------------------------- first run
@@ -131,7 +137,10 @@ pub async fn create_operator_owner(
             return Err(if first_run_only {
                 AppError::NotFound
             } else {
-                AppError::Invalid(FieldErrors::one("email", "That e-mail address is already in use."))
+                AppError::Invalid(FieldErrors::one(
+                    "email",
+                    "That e-mail address is already in use.",
+                ))
             });
         }
         Err(e) => return Err(e.into()),
@@ -146,7 +155,11 @@ pub async fn create_operator_owner(
         },
         AuditEvent {
             tenant_id: Some(&tenant_id),
-            action: if first_run_only { "setup.completed" } else { "user.owner_created" },
+            action: if first_run_only {
+                "setup.completed"
+            } else {
+                "user.owner_created"
+            },
             target_type: "user",
             target_id: &user_id,
             summary: format!("Created operator owner {email}"),
@@ -166,8 +179,16 @@ fn slug_from(name: &str) -> String {
             slug.push('-');
         }
     }
-    let slug = slug.trim_end_matches('-').chars().take(40).collect::<String>();
-    if slug.len() < 2 { "operator".into() } else { slug }
+    let slug = slug
+        .trim_end_matches('-')
+        .chars()
+        .take(40)
+        .collect::<String>();
+    if slug.len() < 2 {
+        "operator".into()
+    } else {
+        slug
+    }
 }
 
 // ---------------------------------------------------------------- sessions and login
@@ -225,10 +246,15 @@ pub struct LoginInput {
 }
 
 pub enum LoginOutcome {
-    SignedIn { token: String, user_id: String },
+    SignedIn {
+        token: String,
+        user_id: String,
+    },
     /// Same message for an unknown e-mail and a wrong password.
     Failed,
-    Throttled { retry_after_secs: u64 },
+    Throttled {
+        retry_after_secs: u64,
+    },
 }
 
 fn account_gcra(state: &AppState) -> Gcra {
@@ -255,22 +281,39 @@ fn account_key(email: &str, device: Option<&str>) -> String {
     }
 }
 
-pub async fn login(state: &AppState, input: LoginInput, client: &ClientInfo) -> AppResult<LoginOutcome> {
+pub async fn login(
+    state: &AppState,
+    input: LoginInput,
+    client: &ClientInfo,
+) -> AppResult<LoginOutcome> {
     let pool = &state.db.pool;
     let email = input.email.trim().to_lowercase();
     let now = Timestamp::now().0;
     let ip_key = format!("ip:{}", client.ip);
     let acct_key = account_key(&email, input.device.as_deref());
     let ip_wait = ip_gcra(state).retry_after_ms(store::throttle_tat(pool, &ip_key).await?, now);
-    let acct_wait = account_gcra(state).retry_after_ms(store::throttle_tat(pool, &acct_key).await?, now);
+    let acct_wait =
+        account_gcra(state).retry_after_ms(store::throttle_tat(pool, &acct_key).await?, now);
     if let Some(wait) = ip_wait.max(acct_wait) {
-        record_login_event(state, None, &email, client, "auth.login_throttled", "Sign-in refused: too many failed attempts").await?;
+        record_login_event(
+            state,
+            None,
+            &email,
+            client,
+            "auth.login_throttled",
+            "Sign-in refused: too many failed attempts",
+        )
+        .await?;
         return Ok(LoginOutcome::Throttled {
             retry_after_secs: (wait as u64).div_ceil(1000).max(1),
         });
     }
     let too_long = email.len() > model::MAX_EMAIL || input.password.len() > model::MAX_PASSWORD;
-    let account = if too_long { None } else { store::find_login(pool, &email).await? };
+    let account = if too_long {
+        None
+    } else {
+        store::find_login(pool, &email).await?
+    };
     let verified = match &account {
         Some(a) => verify_password(input.password, a.password_hash.clone()).await? && a.active == 1,
         None => {
@@ -281,8 +324,17 @@ pub async fn login(state: &AppState, input: LoginInput, client: &ClientInfo) -> 
     };
     let Some(account) = account.filter(|_| verified) else {
         store::throttle_record_failure(pool, &ip_key, now, ip_gcra(state).interval_ms).await?;
-        store::throttle_record_failure(pool, &acct_key, now, account_gcra(state).interval_ms).await?;
-        record_login_event(state, None, &email, client, "auth.login_failed", "Sign-in failed").await?;
+        store::throttle_record_failure(pool, &acct_key, now, account_gcra(state).interval_ms)
+            .await?;
+        record_login_event(
+            state,
+            None,
+            &email,
+            client,
+            "auth.login_failed",
+            "Sign-in failed",
+        )
+        .await?;
         return Ok(LoginOutcome::Failed);
     };
     store::throttle_clear(pool, &acct_key).await?;
@@ -290,7 +342,15 @@ pub async fn login(state: &AppState, input: LoginInput, client: &ClientInfo) -> 
         store::delete_session(pool, &session_id_for(&previous)).await?;
     }
     let token = start_session(state, &account.id, &account.tenant_id, client).await?;
-    record_login_event(state, Some((&account.id, &account.tenant_id)), &email, client, "auth.login", "Signed in").await?;
+    record_login_event(
+        state,
+        Some((&account.id, &account.tenant_id)),
+        &email,
+        client,
+        "auth.login",
+        "Signed in",
+    )
+    .await?;
     Ok(LoginOutcome::SignedIn {
         token,
         user_id: account.id,

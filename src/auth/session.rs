@@ -46,7 +46,11 @@ pub fn session_cookie(state: &AppState, token: String) -> Cookie<'static> {
 }
 
 pub fn clear_session_cookie(state: &AppState) -> HeaderValue {
-    let secure = if state.config.secure_cookies() { "; Secure" } else { "" };
+    let secure = if state.config.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
     HeaderValue::from_str(&format!(
         "{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}",
         session_cookie_name(state)
@@ -55,7 +59,11 @@ pub fn clear_session_cookie(state: &AppState) -> HeaderValue {
 }
 
 /// The device id this browser holds for `user_id` (signed, so it cannot be forged).
-pub fn device_for(state: &AppState, headers: &axum::http::HeaderMap, email: &str) -> Option<String> {
+pub fn device_for(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+    email: &str,
+) -> Option<String> {
     let jar = SignedCookieJar::from_headers(headers, state.cookie_key.clone());
     let value = jar.get(DEVICE_COOKIE)?.value().to_string();
     let (owner, device) = value.rsplit_once('|')?;
@@ -76,11 +84,18 @@ pub fn device_cookie(state: &AppState, email: &str) -> SignedCookieJar {
 
 /// Paths that work before setup, before sign-in and during a forced password change.
 fn is_public_asset(path: &str) -> bool {
-    path.starts_with("/static/") || path == "/healthz" || path == "/readyz" || path == "/favicon.ico"
+    path.starts_with("/static/")
+        || path == "/healthz"
+        || path == "/readyz"
+        || path == "/favicon.ico"
 }
 
 /// Loads the actor for the session cookie and applies the redirects that precede any page.
-pub async fn session_layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn session_layer(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let path = req.uri().path().to_string();
     if is_public_asset(&path) {
         return next.run(req).await;
@@ -96,7 +111,11 @@ pub async fn session_layer(State(state): State<AppState>, mut req: Request, next
     let token = session_token(&state, req.headers());
     let mut stale_cookie = false;
     if let Some(token) = token {
-        let client = req.extensions().get::<ClientInfo>().cloned().unwrap_or_default();
+        let client = req
+            .extensions()
+            .get::<ClientInfo>()
+            .cloned()
+            .unwrap_or_default();
         match load_actor(&state, &token, client).await {
             Ok(Some(actor)) => {
                 if actor.must_change_password && !allowed_during_password_change(&path) {
@@ -120,7 +139,11 @@ fn allowed_during_password_change(path: &str) -> bool {
     path == "/account/password" || path == "/logout"
 }
 
-async fn load_actor(state: &AppState, token: &str, client: ClientInfo) -> Result<Option<Actor>, AppError> {
+async fn load_actor(
+    state: &AppState,
+    token: &str,
+    client: ClientInfo,
+) -> Result<Option<Actor>, AppError> {
     let now = Timestamp::now();
     let idle_cutoff = now.plus_secs(-state.config.session_idle_minutes * 60);
     let id = session_id_for(token);

@@ -260,15 +260,13 @@ pub async fn list_users(
     .bind(offset)
     .fetch_all(pool)
     .await?;
-    let total = sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM users u WHERE {filter}"
-    ))
-    .bind(f.scope.bind_value())
-    .bind(f.tenant_id)
-    .bind(f.search)
-    .bind(&pattern)
-    .fetch_one(pool)
-    .await?;
+    let total = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users u WHERE {filter}"))
+        .bind(f.scope.bind_value())
+        .bind(f.tenant_id)
+        .bind(f.search)
+        .bind(&pattern)
+        .fetch_one(pool)
+        .await?;
     Ok((rows, total))
 }
 

@@ -32,7 +32,13 @@ struct TenantListPage {
     can_create: bool,
 }
 
-pub async fn list(State(state): State<AppState>, hx: Hx, layout: Layout, actor: Actor, Query(query): Query<ListQuery>) -> AppResult<Response> {
+pub async fn list(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Query(query): Query<ListQuery>,
+) -> AppResult<Response> {
     if !actor.can_view_tenants() {
         return Err(AppError::Forbidden);
     }
@@ -40,7 +46,17 @@ pub async fn list(State(state): State<AppState>, hx: Hx, layout: Layout, actor: 
     let req = PageRequest::new(parse_page(query.page.as_deref()));
     let (tenants, total) = store::list_tenants(&state.db.pool, &q, req.size, req.offset()).await?;
     let pager = Pager::new("/tenants", req, total, filter_query(&[("q", &q)]));
-    Ok(page!(hx, TenantListPage { layout, tenants, q, pager, can_create: actor.can_manage_tenants() })?.into_response())
+    Ok(page!(
+        hx,
+        TenantListPage {
+            layout,
+            tenants,
+            q,
+            pager,
+            can_create: actor.can_manage_tenants()
+        }
+    )?
+    .into_response())
 }
 
 #[derive(Template)]
@@ -60,15 +76,43 @@ pub async fn new_form(hx: Hx, layout: Layout, actor: Actor) -> AppResult<Respons
     if !actor.can_manage_tenants() {
         return Err(AppError::Forbidden);
     }
-    let form = TenantInput { currency: "USD".into(), region: "default".into(), ..TenantInput::default() };
-    Ok(page!(hx, NewTenantPage { layout, form, errors: FieldErrors::new(), currencies: currencies() })?.into_response())
+    let form = TenantInput {
+        currency: "USD".into(),
+        region: "default".into(),
+        ..TenantInput::default()
+    };
+    Ok(page!(
+        hx,
+        NewTenantPage {
+            layout,
+            form,
+            errors: FieldErrors::new(),
+            currencies: currencies()
+        }
+    )?
+    .into_response())
 }
 
-pub async fn create(State(state): State<AppState>, hx: Hx, layout: Layout, actor: Actor, Form(form): Form<TenantInput>) -> AppResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Form(form): Form<TenantInput>,
+) -> AppResult<Response> {
     match tenants::create_tenant(&state.db, &actor, &form).await {
-        Ok(id) => Ok(flash::success(&state, &format!("/tenants/{id}"), &format!("Tenant {} created.", form.name.trim()))),
+        Ok(id) => Ok(flash::success(
+            &state,
+            &format!("/tenants/{id}"),
+            &format!("Tenant {} created.", form.name.trim()),
+        )),
         Err(AppError::Invalid(errors)) => {
-            let page = NewTenantPage { layout, form, errors, currencies: currencies() };
+            let page = NewTenantPage {
+                layout,
+                form,
+                errors,
+                currencies: currencies(),
+            };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page!(hx, page)?).into_response())
         }
         Err(e) => Err(e),
@@ -85,16 +129,40 @@ struct TenantPage {
     can_manage: bool,
 }
 
-pub async fn show(State(state): State<AppState>, hx: Hx, layout: Layout, actor: Actor, Path(id): Path<String>, Query(query): Query<ListQuery>) -> AppResult<Response> {
+pub async fn show(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Path(id): Path<String>,
+    Query(query): Query<ListQuery>,
+) -> AppResult<Response> {
     if !actor.can_view_tenants() {
         return Err(AppError::Forbidden);
     }
-    let tenant = store::get_tenant(&state.db.pool, &actor.scope(), &id).await?.ok_or(AppError::NotFound)?;
+    let tenant = store::get_tenant(&state.db.pool, &actor.scope(), &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let req = PageRequest::new(parse_page(query.page.as_deref()));
     let scope = actor.scope();
-    let filter = UserFilter { scope: &scope, tenant_id: &tenant.id, search: "" };
-    let (members, total) = store::list_users(&state.db.pool, &filter, req.size, req.offset()).await?;
+    let filter = UserFilter {
+        scope: &scope,
+        tenant_id: &tenant.id,
+        search: "",
+    };
+    let (members, total) =
+        store::list_users(&state.db.pool, &filter, req.size, req.offset()).await?;
     let pager = Pager::new(format!("/tenants/{}", tenant.id), req, total, String::new());
     let can_manage = actor.can_manage_members_of(&tenant.id);
-    Ok(page!(hx, TenantPage { layout, tenant, members, pager, can_manage })?.into_response())
+    Ok(page!(
+        hx,
+        TenantPage {
+            layout,
+            tenant,
+            members,
+            pager,
+            can_manage
+        }
+    )?
+    .into_response())
 }

@@ -108,7 +108,11 @@ pub struct CreatedMember {
 
 /// Creates a user who must change the temporary password at first sign-in.
 /// Customers create members in their own tenant; staff ADMIN+ in any tenant.
-pub async fn create_member(db: &Db, actor: &Actor, input: &MemberInput) -> AppResult<CreatedMember> {
+pub async fn create_member(
+    db: &Db,
+    actor: &Actor,
+    input: &MemberInput,
+) -> AppResult<CreatedMember> {
     let tenant_id = if actor.is_staff && !input.tenant_id.is_empty() {
         input.tenant_id.clone()
     } else {
@@ -138,7 +142,10 @@ pub async fn create_member(db: &Db, actor: &Actor, input: &MemberInput) -> AppRe
     if let Some(p) = model::password_problem(&password, &email) {
         errors.add("password", p);
     }
-    if store::get_tenant(&db.pool, &actor.scope(), &tenant_id).await?.is_none() {
+    if store::get_tenant(&db.pool, &actor.scope(), &tenant_id)
+        .await?
+        .is_none()
+    {
         errors.add("tenant_id", "Choose a tenant.");
     }
     errors.into_result().map_err(AppError::Invalid)?;
@@ -161,7 +168,10 @@ pub async fn create_member(db: &Db, actor: &Actor, input: &MemberInput) -> AppRe
     .await;
     if let Err(e) = inserted {
         return Err(if is_unique_violation(&e) {
-            AppError::Invalid(FieldErrors::one("email", "That e-mail address is already in use."))
+            AppError::Invalid(FieldErrors::one(
+                "email",
+                "That e-mail address is already in use.",
+            ))
         } else {
             e.into()
         });
@@ -207,14 +217,20 @@ fn role_of(row: &UserRow) -> AppResult<Role> {
         .map_err(|()| AppError::Internal(anyhow::anyhow!("unknown role {}", row.role)))
 }
 
-pub async fn change_role(db: &Db, actor: &Actor, user_id: &str, new_role: &str) -> AppResult<UserRow> {
+pub async fn change_role(
+    db: &Db,
+    actor: &Actor,
+    user_id: &str,
+    new_role: &str,
+) -> AppResult<UserRow> {
     let new_role: Role = new_role
         .parse()
         .map_err(|()| AppError::Invalid(FieldErrors::one("role", "Choose a role.")))?;
     let mut tx = db.begin_write().await?;
     let target = member_for_change(&mut tx, actor, user_id).await?;
     let current = role_of(&target)?;
-    let owners_left = store::count_other_active_owners(&mut tx, &target.tenant_id, &target.id).await?;
+    let owners_left =
+        store::count_other_active_owners(&mut tx, &target.tenant_id, &target.id).await?;
     if let Some(reason) = model::check_member_change(
         actor,
         current,
@@ -254,13 +270,19 @@ pub async fn set_active(db: &Db, actor: &Actor, user_id: &str, active: bool) -> 
     if !active {
         let owners_left =
             store::count_other_active_owners(&mut tx, &target.tenant_id, &target.id).await?;
-        if let Some(reason) =
-            model::check_member_change(actor, current, target.id == actor.user_id, None, owners_left)
-        {
+        if let Some(reason) = model::check_member_change(
+            actor,
+            current,
+            target.id == actor.user_id,
+            None,
+            owners_left,
+        ) {
             return Err(AppError::refused(reason));
         }
     } else if current > actor.role {
-        return Err(AppError::refused("You cannot change a member whose role is above your own."));
+        return Err(AppError::refused(
+            "You cannot change a member whose role is above your own.",
+        ));
     }
     if (target.active == 1) != active {
         store::set_user_active(&mut tx, &target.id, active).await?;
@@ -272,7 +294,11 @@ pub async fn set_active(db: &Db, actor: &Actor, user_id: &str, active: bool) -> 
             actor,
             AuditEvent {
                 tenant_id: Some(&target.tenant_id),
-                action: if active { "user.reactivated" } else { "user.deactivated" },
+                action: if active {
+                    "user.reactivated"
+                } else {
+                    "user.deactivated"
+                },
                 target_type: "user",
                 target_id: &target.id,
                 summary: format!(

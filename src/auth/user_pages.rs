@@ -37,19 +37,54 @@ struct UserListPage {
     is_staff: bool,
 }
 
-pub async fn list(State(state): State<AppState>, hx: Hx, layout: Layout, actor: Actor, Query(query): Query<ListQuery>) -> AppResult<Response> {
+pub async fn list(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Query(query): Query<ListQuery>,
+) -> AppResult<Response> {
     if !actor.can_view_members() {
         return Err(AppError::Forbidden);
     }
     let q = query.q.trim().to_string();
-    let tenant_id = if actor.is_staff { query.tenant_id.trim().to_string() } else { String::new() };
+    let tenant_id = if actor.is_staff {
+        query.tenant_id.trim().to_string()
+    } else {
+        String::new()
+    };
     let req = PageRequest::new(parse_page(query.page.as_deref()));
     let scope = actor.scope();
-    let filter = UserFilter { scope: &scope, tenant_id: &tenant_id, search: &q };
+    let filter = UserFilter {
+        scope: &scope,
+        tenant_id: &tenant_id,
+        search: &q,
+    };
     let (users, total) = store::list_users(&state.db.pool, &filter, req.size, req.offset()).await?;
-    let tenants = if actor.is_staff { store::tenant_choices(&state.db.pool).await? } else { Vec::new() };
-    let pager = Pager::new("/users", req, total, filter_query(&[("q", &q), ("tenant_id", &tenant_id)]));
-    Ok(page!(hx, UserListPage { layout, users, q, tenant_id, tenants, pager, is_staff: actor.is_staff })?.into_response())
+    let tenants = if actor.is_staff {
+        store::tenant_choices(&state.db.pool).await?
+    } else {
+        Vec::new()
+    };
+    let pager = Pager::new(
+        "/users",
+        req,
+        total,
+        filter_query(&[("q", &q), ("tenant_id", &tenant_id)]),
+    );
+    Ok(page!(
+        hx,
+        UserListPage {
+            layout,
+            users,
+            q,
+            tenant_id,
+            tenants,
+            pager,
+            is_staff: actor.is_staff
+        }
+    )?
+    .into_response())
 }
 
 #[derive(Template)]
@@ -69,16 +104,43 @@ pub struct NewQuery {
     tenant_id: String,
 }
 
-async fn new_user_page(state: &AppState, layout: Layout, actor: &Actor, form: MemberInput, errors: FieldErrors) -> AppResult<NewUserPage> {
-    let tenants = if actor.is_staff { store::tenant_choices(&state.db.pool).await? } else { Vec::new() };
-    Ok(NewUserPage { layout, form, errors, roles: actor.role.grantable(), tenants, is_staff: actor.is_staff })
+async fn new_user_page(
+    state: &AppState,
+    layout: Layout,
+    actor: &Actor,
+    form: MemberInput,
+    errors: FieldErrors,
+) -> AppResult<NewUserPage> {
+    let tenants = if actor.is_staff {
+        store::tenant_choices(&state.db.pool).await?
+    } else {
+        Vec::new()
+    };
+    Ok(NewUserPage {
+        layout,
+        form,
+        errors,
+        roles: actor.role.grantable(),
+        tenants,
+        is_staff: actor.is_staff,
+    })
 }
 
-pub async fn new_form(State(state): State<AppState>, hx: Hx, layout: Layout, actor: Actor, Query(q): Query<NewQuery>) -> AppResult<Response> {
+pub async fn new_form(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Query(q): Query<NewQuery>,
+) -> AppResult<Response> {
     if !actor.can_view_members() {
         return Err(AppError::Forbidden);
     }
-    let form = MemberInput { tenant_id: q.tenant_id, role: "MEMBER".into(), ..MemberInput::default() };
+    let form = MemberInput {
+        tenant_id: q.tenant_id,
+        role: "MEMBER".into(),
+        ..MemberInput::default()
+    };
     let page = new_user_page(&state, layout, &actor, form, FieldErrors::new()).await?;
     Ok(page!(hx, page)?.into_response())
 }
@@ -92,18 +154,36 @@ struct CreatedPage {
     password: String,
 }
 
-pub async fn create(State(state): State<AppState>, hx: Hx, layout: Layout, actor: Actor, Form(form): Form<MemberInput>) -> AppResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Form(form): Form<MemberInput>,
+) -> AppResult<Response> {
     match tenants::create_member(&state.db, &actor, &form).await {
         Ok(created) => match created.generated_password {
             // Shown once, never stored in clear: this page must not be cached.
             Some(password) => {
-                let page = CreatedPage { layout, email: form.email.trim().to_lowercase(), user_id: created.user_id, password };
-                Ok(([(axum::http::header::CACHE_CONTROL, "no-store")], page!(hx, page)?).into_response())
+                let page = CreatedPage {
+                    layout,
+                    email: form.email.trim().to_lowercase(),
+                    user_id: created.user_id,
+                    password,
+                };
+                Ok((
+                    [(axum::http::header::CACHE_CONTROL, "no-store")],
+                    page!(hx, page)?,
+                )
+                    .into_response())
             }
             None => Ok(flash::success(
                 &state,
                 &format!("/users/{}", created.user_id),
-                &format!("{} was added and must change the temporary password at first sign-in.", form.email.trim()),
+                &format!(
+                    "{} was added and must change the temporary password at first sign-in.",
+                    form.email.trim()
+                ),
             )),
         },
         Err(AppError::Invalid(errors)) => {
@@ -127,11 +207,26 @@ struct UserPage {
 
 fn user_page(layout: Layout, actor: &Actor, user: UserRow, notice: Option<Flash>) -> UserPage {
     let can_manage = actor.can_manage_members_of(&user.tenant_id);
-    UserPage { layout, roles: actor.role.grantable(), can_manage, is_self: user.id == actor.user_id, user, notice }
+    UserPage {
+        layout,
+        roles: actor.role.grantable(),
+        can_manage,
+        is_self: user.id == actor.user_id,
+        user,
+        notice,
+    }
 }
 
-pub async fn show(State(state): State<AppState>, hx: Hx, layout: Layout, actor: Actor, Path(id): Path<String>) -> AppResult<Response> {
-    let user = store::get_user(&state.db.pool, &actor.scope(), &id).await?.ok_or(AppError::NotFound)?;
+pub async fn show(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let user = store::get_user(&state.db.pool, &actor.scope(), &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     if !actor.can_view_members() && user.id != actor.user_id {
         return Err(AppError::Forbidden);
     }
@@ -139,13 +234,27 @@ pub async fn show(State(state): State<AppState>, hx: Hx, layout: Layout, actor: 
 }
 
 /// After a member action: the refreshed member card for htmx, a redirect otherwise.
-fn after_change(state: &AppState, hx: Hx, layout: Layout, actor: &Actor, user: UserRow, message: String) -> AppResult<Response> {
+fn after_change(
+    state: &AppState,
+    hx: Hx,
+    layout: Layout,
+    actor: &Actor,
+    user: UserRow,
+    message: String,
+) -> AppResult<Response> {
     if hx.wants_fragment() {
-        let notice = Some(Flash { kind: "success", message });
+        let notice = Some(Flash {
+            kind: "success",
+            message,
+        });
         let page = user_page(layout, actor, user, notice);
         return Ok(crate::web::render(&page.as_member())?.into_response());
     }
-    Ok(flash::success(state, &format!("/users/{}", user.id), &message))
+    Ok(flash::success(
+        state,
+        &format!("/users/{}", user.id),
+        &message,
+    ))
 }
 
 #[derive(Deserialize, Default)]
@@ -154,11 +263,20 @@ pub struct RoleForm {
     role: String,
 }
 
-pub async fn change_role(State(state): State<AppState>, hx: Hx, layout: Layout, actor: Actor, Path(id): Path<String>, Form(form): Form<RoleForm>) -> AppResult<Response> {
-    let user = tenants::change_role(&state.db, &actor, &id, &form.role).await.map_err(|e| match e {
-        AppError::Invalid(errors) => AppError::refused(errors.get("role").to_string()),
-        e => e,
-    })?;
+pub async fn change_role(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Path(id): Path<String>,
+    Form(form): Form<RoleForm>,
+) -> AppResult<Response> {
+    let user = tenants::change_role(&state.db, &actor, &id, &form.role)
+        .await
+        .map_err(|e| match e {
+            AppError::Invalid(errors) => AppError::refused(errors.get("role").to_string()),
+            e => e,
+        })?;
     let msg = format!("{} is now {}.", user.email, user.role);
     after_change(&state, hx, layout, &actor, user, msg)
 }
@@ -169,16 +287,34 @@ pub struct ConfirmForm {
     confirm: String,
 }
 
-pub async fn deactivate(State(state): State<AppState>, hx: Hx, layout: Layout, actor: Actor, Path(id): Path<String>, Form(form): Form<ConfirmForm>) -> AppResult<Response> {
+pub async fn deactivate(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Path(id): Path<String>,
+    Form(form): Form<ConfirmForm>,
+) -> AppResult<Response> {
     if form.confirm != "yes" {
-        return Err(AppError::refused("Tick the confirmation box to deactivate this member."));
+        return Err(AppError::refused(
+            "Tick the confirmation box to deactivate this member.",
+        ));
     }
     let user = tenants::set_active(&state.db, &actor, &id, false).await?;
-    let msg = format!("{} has been deactivated and signed out everywhere.", user.email);
+    let msg = format!(
+        "{} has been deactivated and signed out everywhere.",
+        user.email
+    );
     after_change(&state, hx, layout, &actor, user, msg)
 }
 
-pub async fn activate(State(state): State<AppState>, hx: Hx, layout: Layout, actor: Actor, Path(id): Path<String>) -> AppResult<Response> {
+pub async fn activate(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
     let user = tenants::set_active(&state.db, &actor, &id, true).await?;
     let msg = format!("{} can sign in again.", user.email);
     after_change(&state, hx, layout, &actor, user, msg)

@@ -57,12 +57,14 @@ pub(super) async fn run(db: &Db) -> anyhow::Result<()> {
             .execute(&mut *tx)
             .await
             .with_context(|| format!("applying migration {}", m.name))?;
-        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
-            .bind(m.version)
-            .bind(m.name)
-            .bind(Timestamp::now().0)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+        )
+        .bind(m.version)
+        .bind(m.name)
+        .bind(Timestamp::now().0)
+        .execute(&mut *tx)
+        .await?;
         tracing::info!(migration = m.name, "applied migration");
     }
     tx.commit().await?;

@@ -98,7 +98,10 @@ impl Db {
 
     /// `/readyz`: the database answers a trivial query.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ())
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
     }
 }
 
@@ -108,13 +111,12 @@ fn prepare_sqlite_url(url: &str) -> anyhow::Result<String> {
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    if !path.is_empty() && path != ":memory:" {
-        if let Some(parent) = Path::new(path).parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("creating {}", parent.display()))?;
-            }
-        }
+    let parent = Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty());
+    if let Some(parent) = parent.filter(|_| path != ":memory:") {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
     }
     let mut url = format!("sqlite://{path}");
     if query.is_empty() {
@@ -143,10 +145,7 @@ mod tests {
     fn sqlite_url_gets_create_mode() {
         let dir = std::env::temp_dir().join(format!("mpanel-url-{}", new_id()));
         let url = format!("sqlite://{}/x.db", dir.display());
-        assert_eq!(
-            prepare_sqlite_url(&url).unwrap(),
-            format!("{url}?mode=rwc")
-        );
+        assert_eq!(prepare_sqlite_url(&url).unwrap(), format!("{url}?mode=rwc"));
         assert!(dir.exists());
         assert_eq!(
             prepare_sqlite_url("sqlite::memory:?cache=shared").unwrap(),
@@ -157,7 +156,10 @@ mod tests {
     #[test]
     fn backend_from_url() {
         assert_eq!(Backend::from_url("sqlite://a.db").unwrap(), Backend::Sqlite);
-        assert_eq!(Backend::from_url("postgres://x/y").unwrap(), Backend::Postgres);
+        assert_eq!(
+            Backend::from_url("postgres://x/y").unwrap(),
+            Backend::Postgres
+        );
         assert!(Backend::from_url("mysql://x").is_err());
     }
 }

@@ -107,7 +107,10 @@ mod tests {
         let p = Pager::new("/x", r, 51, String::new());
         assert_eq!(p.pages, 3);
         assert!(p.has_prev() && !p.has_next());
-        assert_eq!(Pager::new("/x", PageRequest::new(None), 0, String::new()).pages, 1);
+        assert_eq!(
+            Pager::new("/x", PageRequest::new(None), 0, String::new()).pages,
+            1
+        );
         assert_eq!(PageRequest::new(Some(-5)).page, 1);
         assert_eq!(parse_page(Some("abc")), None);
     }

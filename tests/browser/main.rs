@@ -1,1 +1,10 @@
-fn main(){}
+//! Browser journeys in headless Debian chromium, driven through chromedriver.
+//!
+//! Built only with `--features browser-tests` (see `.ci/run`): these need chromium and
+//! chromedriver, and fail loudly, never skip, when they are missing.
+
+#[path = "../it/helpers.rs"]
+mod helpers;
+
+mod browser;
+mod journeys;

@@ -7,9 +7,15 @@ async fn session_id_changes_at_login_and_old_one_is_dead() {
     let app = TestApp::spawn().await;
     app.setup_owner().await;
     let c = app.client();
-    assert_eq!(c.login(OWNER_EMAIL, PASSWORD).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        c.login(OWNER_EMAIL, PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
     let first = c.cookie("mpanel_session").expect("session cookie");
-    assert_eq!(c.login(OWNER_EMAIL, PASSWORD).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        c.login(OWNER_EMAIL, PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
     let second = c.cookie("mpanel_session").expect("session cookie");
     assert_ne!(first, second, "a new session id at login");
     let replay = app.client();
@@ -19,7 +25,9 @@ async fn session_id_changes_at_login_and_old_one_is_dead() {
     assert_eq!(location(&res), "/login");
     // only the hash of the token is stored
     let stored = app
-        .count(&format!("SELECT COUNT(*) FROM sessions WHERE id = '{second}'"))
+        .count(&format!(
+            "SELECT COUNT(*) FROM sessions WHERE id = '{second}'"
+        ))
         .await;
     assert_eq!(stored, 0);
 }
@@ -53,7 +61,10 @@ async fn secure_cookie_when_base_url_is_https() {
         .map(|v| v.to_str().unwrap().to_string())
         .find(|v| v.starts_with("__Host-mpanel_session="))
         .expect("__Host- cookie over https");
-    assert!(cookie.contains("Secure") && cookie.contains("HttpOnly"), "{cookie}");
+    assert!(
+        cookie.contains("Secure") && cookie.contains("HttpOnly"),
+        "{cookie}"
+    );
 }
 
 #[tokio::test]
@@ -86,7 +97,11 @@ async fn unknown_email_and_wrong_password_get_the_same_answer() {
     let message = "The e-mail address or password is incorrect.";
     assert!(wrong.contains(message) && unknown.contains(message));
     assert!(c.cookie("mpanel_session").is_none());
-    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'auth.login_failed'").await, 2);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'auth.login_failed'")
+            .await,
+        2
+    );
 }
 
 #[tokio::test]
@@ -99,18 +114,34 @@ async fn failed_logins_are_limited_per_account_and_the_limit_lifts() {
     app.setup_owner().await;
     let attacker = app.client();
     for _ in 0..3 {
-        assert_eq!(attacker.login(OWNER_EMAIL, "guess guess guess").await.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            attacker
+                .login(OWNER_EMAIL, "guess guess guess")
+                .await
+                .status(),
+            StatusCode::UNAUTHORIZED
+        );
     }
     let limited = attacker.login(OWNER_EMAIL, "guess guess guess").await;
     assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
-    let retry: u64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = limited.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=2).contains(&retry), "retry-after {retry}");
     // even the right password waits while limited (no oracle for the attacker) …
     let fresh = app.client();
-    assert_eq!(fresh.login(OWNER_EMAIL, PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        fresh.login(OWNER_EMAIL, PASSWORD).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
     // … but not forever
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    assert_eq!(fresh.login(OWNER_EMAIL, PASSWORD).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        fresh.login(OWNER_EMAIL, PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
 }
 
 #[tokio::test]
@@ -122,14 +153,23 @@ async fn a_known_device_signs_in_while_strangers_hammer_the_account() {
     .await;
     let owner = app.setup_owner().await;
     // a successful sign-in gives this browser a device cookie
-    assert_eq!(owner.login(OWNER_EMAIL, PASSWORD).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        owner.login(OWNER_EMAIL, PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
     owner.post("/logout", &[]).await;
     let attacker = app.client();
     for _ in 0..2 {
         attacker.login(OWNER_EMAIL, "guess guess guess").await;
     }
-    assert_eq!(attacker.login(OWNER_EMAIL, PASSWORD).await.status(), StatusCode::TOO_MANY_REQUESTS);
-    assert_eq!(owner.login(OWNER_EMAIL, PASSWORD).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        attacker.login(OWNER_EMAIL, PASSWORD).await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        owner.login(OWNER_EMAIL, PASSWORD).await.status(),
+        StatusCode::SEE_OTHER
+    );
 }
 
 #[tokio::test]
@@ -142,7 +182,9 @@ async fn failed_logins_are_limited_per_client_ip_across_accounts() {
     app.setup_owner().await;
     let c = app.client();
     for i in 0..4 {
-        let res = c.login(&format!("user{i}@spray.test"), "spray spray spray").await;
+        let res = c
+            .login(&format!("user{i}@spray.test"), "spray spray spray")
+            .await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     }
     let res = c.login("user9@spray.test", "spray spray spray").await;
@@ -156,18 +198,54 @@ async fn changing_password_needs_the_old_one_and_ends_other_sessions() {
     let first = app.setup_owner().await;
     let second = app.signed_in(OWNER_EMAIL).await;
     let res = first
-        .post("/account/password", &[("current", "not my password"), ("new", "a brand new passphrase"), ("confirm", "a brand new passphrase")])
+        .post(
+            "/account/password",
+            &[
+                ("current", "not my password"),
+                ("new", "a brand new passphrase"),
+                ("confirm", "a brand new passphrase"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(res.text().await.unwrap().contains("That is not your current password."));
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("That is not your current password.")
+    );
     let res = first
-        .post("/account/password", &[("current", PASSWORD), ("new", "a brand new passphrase"), ("confirm", "a brand new passphrase")])
+        .post(
+            "/account/password",
+            &[
+                ("current", PASSWORD),
+                ("new", "a brand new passphrase"),
+                ("confirm", "a brand new passphrase"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(first.get("/").await.status(), StatusCode::OK, "this session stays");
-    assert_eq!(location(&second.get("/").await), "/login", "the other session ended");
-    assert_eq!(app.client().login(OWNER_EMAIL, PASSWORD).await.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(app.client().login(OWNER_EMAIL, "a brand new passphrase").await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        first.get("/").await.status(),
+        StatusCode::OK,
+        "this session stays"
+    );
+    assert_eq!(
+        location(&second.get("/").await),
+        "/login",
+        "the other session ended"
+    );
+    assert_eq!(
+        app.client().login(OWNER_EMAIL, PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.client()
+            .login(OWNER_EMAIL, "a brand new passphrase")
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
 }
 
 #[tokio::test]
@@ -176,14 +254,32 @@ async fn temporary_password_must_be_changed_at_first_login() {
     let owner = app.setup_owner().await;
     let tenant = app.create_tenant(&owner, "acme").await;
     let res = owner
-        .post("/users", &[("tenant_id", &tenant), ("email", "new@acme.test"), ("name", "New Person"), ("role", "MEMBER"), ("password", "")])
+        .post(
+            "/users",
+            &[
+                ("tenant_id", &tenant),
+                ("email", "new@acme.test"),
+                ("name", "New Person"),
+                ("role", "MEMBER"),
+                ("password", ""),
+            ],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::OK, "generated password page");
     assert_eq!(res.headers()["cache-control"], "no-store");
     let html = res.text().await.unwrap();
-    let temp = between(&html, "id=\"temp-password\" type=\"text\" readonly value=\"", "\"").unwrap().to_string();
+    let temp = between(
+        &html,
+        "id=\"temp-password\" type=\"text\" readonly value=\"",
+        "\"",
+    )
+    .unwrap()
+    .to_string();
     let user = app.client();
-    assert_eq!(user.login("new@acme.test", &temp).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        user.login("new@acme.test", &temp).await.status(),
+        StatusCode::SEE_OTHER
+    );
     for path in ["/", "/users", "/audit"] {
         let res = user.get(path).await;
         assert_eq!(location(&res), "/account/password", "{path} redirects");
@@ -191,7 +287,14 @@ async fn temporary_password_must_be_changed_at_first_login() {
     let page = user.get("/account/password").await.text().await.unwrap();
     assert!(page.contains("temporary password"));
     let res = user
-        .post("/account/password", &[("current", &temp), ("new", "my own secret phrase"), ("confirm", "my own secret phrase")])
+        .post(
+            "/account/password",
+            &[
+                ("current", &temp),
+                ("new", "my own secret phrase"),
+                ("confirm", "my own secret phrase"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(user.get("/").await.status(), StatusCode::OK);
@@ -202,8 +305,26 @@ async fn post_login_redirect_stays_on_this_site() {
     let app = TestApp::spawn().await;
     app.setup_owner().await;
     let c = app.client();
-    let res = c.post("/login", &[("email", OWNER_EMAIL), ("password", PASSWORD), ("next", "//evil.example/x")]).await;
+    let res = c
+        .post(
+            "/login",
+            &[
+                ("email", OWNER_EMAIL),
+                ("password", PASSWORD),
+                ("next", "//evil.example/x"),
+            ],
+        )
+        .await;
     assert_eq!(location(&res), "/");
-    let res = c.post("/login", &[("email", OWNER_EMAIL), ("password", PASSWORD), ("next", "/users")]).await;
+    let res = c
+        .post(
+            "/login",
+            &[
+                ("email", OWNER_EMAIL),
+                ("password", PASSWORD),
+                ("next", "/users"),
+            ],
+        )
+        .await;
     assert_eq!(location(&res), "/users");
 }

@@ -149,7 +149,13 @@ impl TestApp {
 
     /// Creates a user through the UI as `admin`, then clears the first-login password change so
     /// the test can sign in directly. Returns the user id.
-    pub async fn create_user(&self, admin: &TestClient, tenant_id: &str, email: &str, role: &str) -> String {
+    pub async fn create_user(
+        &self,
+        admin: &TestClient,
+        tenant_id: &str,
+        email: &str,
+        role: &str,
+    ) -> String {
         let res = admin
             .post(
                 "/users",
@@ -162,7 +168,12 @@ impl TestApp {
                 ],
             )
             .await;
-        assert_eq!(res.status(), StatusCode::SEE_OTHER, "create user {email}: {}", res.text().await.unwrap_or_default());
+        assert_eq!(
+            res.status(),
+            StatusCode::SEE_OTHER,
+            "create user {email}: {}",
+            res.text().await.unwrap_or_default()
+        );
         let id = location(&res).trim_start_matches("/users/").to_string();
         sqlx::query("UPDATE users SET must_change_password = 0 WHERE id = $1")
             .bind(&id)
@@ -240,7 +251,8 @@ impl TestClient {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Response {
-        self.post("/login", &[("email", email), ("password", password)]).await
+        self.post("/login", &[("email", email), ("password", password)])
+            .await
     }
 
     /// The value of a cookie this client holds.
@@ -255,7 +267,8 @@ impl TestClient {
 
     pub fn set_cookie(&self, name: &str, value: &str) {
         let url = self.base.parse().unwrap();
-        self.jar.add_cookie_str(&format!("{name}={value}; Path=/"), &url);
+        self.jar
+            .add_cookie_str(&format!("{name}={value}; Path=/"), &url);
     }
 }
 

@@ -13,17 +13,28 @@ fn sqlite_and_postgres_migrations_stay_in_step() {
     let sqlite = names("migrations/sqlite");
     let postgres = names("migrations/postgres");
     assert_eq!(sqlite, postgres, "same file names in both directories");
-    let embedded: BTreeSet<String> = mpanel::db::MIGRATIONS.iter().map(|m| m.name.to_string()).collect();
-    assert_eq!(sqlite, embedded, "every file is embedded in src/db/migrate.rs");
+    let embedded: BTreeSet<String> = mpanel::db::MIGRATIONS
+        .iter()
+        .map(|m| m.name.to_string())
+        .collect();
+    assert_eq!(
+        sqlite, embedded,
+        "every file is embedded in src/db/migrate.rs"
+    );
     for (i, m) in mpanel::db::MIGRATIONS.iter().enumerate() {
         assert_eq!(m.version, i as i64 + 1, "versions are consecutive");
-        assert!(m.name.starts_with(&format!("{:04}_", m.version)), "{} matches its version", m.name);
+        assert!(
+            m.name.starts_with(&format!("{:04}_", m.version)),
+            "{} matches its version",
+            m.name
+        );
         // same tables and indexes on both sides
         let objects = |sql: &str| -> BTreeSet<String> {
             sql.lines()
                 .filter_map(|l| {
                     let l = l.trim();
-                    let rest = l.strip_prefix("CREATE TABLE ")
+                    let rest = l
+                        .strip_prefix("CREATE TABLE ")
                         .or_else(|| l.strip_prefix("CREATE INDEX "))
                         .or_else(|| l.strip_prefix("CREATE UNIQUE INDEX "))
                         .or_else(|| l.strip_prefix("ALTER TABLE "))?;
@@ -31,7 +42,12 @@ fn sqlite_and_postgres_migrations_stay_in_step() {
                 })
                 .collect()
         };
-        assert_eq!(objects(m.sqlite), objects(m.postgres), "{}: same objects", m.name);
+        assert_eq!(
+            objects(m.sqlite),
+            objects(m.postgres),
+            "{}: same objects",
+            m.name
+        );
         // DESIGN.md: no NUMERIC / TIMESTAMPTZ / BOOLEAN columns (the Any driver cannot carry them)
         for sql in [m.sqlite, m.postgres] {
             let upper = sql.to_uppercase();

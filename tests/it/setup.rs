@@ -14,7 +14,10 @@ async fn every_page_redirects_to_setup_until_an_owner_exists() {
     // health endpoints and assets work before setup
     assert_eq!(c.get("/healthz").await.status(), StatusCode::OK);
     assert_eq!(c.get("/readyz").await.status(), StatusCode::OK);
-    assert_eq!(c.get("/static/vendor/htmx.min.js").await.status(), StatusCode::OK);
+    assert_eq!(
+        c.get("/static/vendor/htmx.min.js").await.status(),
+        StatusCode::OK
+    );
     let form = c.get("/setup").await;
     assert_eq!(form.status(), StatusCode::OK);
     assert!(form.text().await.unwrap().contains("name=\"company\""));
@@ -33,12 +36,27 @@ async fn setup_creates_operator_owner_signs_in_and_then_answers_404() {
     let other = app.client();
     assert_eq!(other.get("/setup").await.status(), StatusCode::NOT_FOUND);
     let again = other
-        .post("/setup", &[("company", "X"), ("email", "x@x.test"), ("password", PASSWORD)])
+        .post(
+            "/setup",
+            &[
+                ("company", "X"),
+                ("email", "x@x.test"),
+                ("password", PASSWORD),
+            ],
+        )
         .await;
     assert_eq!(again.status(), StatusCode::NOT_FOUND);
     assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 1);
-    assert_eq!(app.count("SELECT COUNT(*) FROM tenants WHERE kind = 'OPERATOR'").await, 1);
-    assert_eq!(app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'setup.completed'").await, 1);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM tenants WHERE kind = 'OPERATOR'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'setup.completed'")
+            .await,
+        1
+    );
 }
 
 #[tokio::test]
@@ -78,17 +96,33 @@ async fn setup_rejects_bad_input_beside_the_field_and_keeps_values() {
     let app = TestApp::spawn().await;
     let c = app.client();
     let res = c
-        .post("/setup", &[("company", "Keep Me Inc"), ("email", "not-an-email"), ("password", "short")])
+        .post(
+            "/setup",
+            &[
+                ("company", "Keep Me Inc"),
+                ("email", "not-an-email"),
+                ("password", "short"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let html = res.text().await.unwrap();
     assert!(html.contains("value=\"Keep Me Inc\""), "company kept");
     assert!(html.contains("value=\"not-an-email\""), "email kept");
-    assert!(html.contains("id=\"e-email\""), "email error beside the field");
-    assert!(html.contains("Use at least 12 characters."), "password error");
+    assert!(
+        html.contains("id=\"e-email\""),
+        "email error beside the field"
+    );
+    assert!(
+        html.contains("Use at least 12 characters."),
+        "password error"
+    );
     let long = "x".repeat(5000);
     let res = c
-        .post("/setup", &[("company", &long), ("email", &long), ("password", &long)])
+        .post(
+            "/setup",
+            &[("company", &long), ("email", &long), ("password", &long)],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(app.count("SELECT COUNT(*) FROM users").await, 0);

@@ -11,7 +11,14 @@ async fn cross_site_post_is_refused() {
         .post(owner.url("/tenants"))
         .header("Sec-Fetch-Site", "cross-site")
         .header("Origin", "https://evil.example")
-        .form(&[("name", "Evil"), ("slug", "evil"), ("billing_email", "e@evil.test"), ("country", "US"), ("region", "x"), ("currency", "USD")])
+        .form(&[
+            ("name", "Evil"),
+            ("slug", "evil"),
+            ("billing_email", "e@evil.test"),
+            ("country", "US"),
+            ("region", "x"),
+            ("currency", "USD"),
+        ])
         .send()
         .await
         .unwrap();
@@ -26,19 +33,38 @@ async fn cross_site_post_is_refused() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    assert_eq!(app.count("SELECT COUNT(*) FROM tenants WHERE slug = 'evil'").await, 0);
-    assert_eq!(owner.get("/").await.status(), StatusCode::OK, "still signed in");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM tenants WHERE slug = 'evil'")
+            .await,
+        0
+    );
+    assert_eq!(
+        owner.get("/").await.status(),
+        StatusCode::OK,
+        "still signed in"
+    );
 }
 
 #[tokio::test]
 async fn security_headers_on_every_response() {
     let app = TestApp::spawn().await;
     let owner = app.setup_owner().await;
-    for path in ["/", "/login", "/no-such-page", "/static/app.css", "/healthz"] {
+    for path in [
+        "/",
+        "/login",
+        "/no-such-page",
+        "/static/app.css",
+        "/healthz",
+    ] {
         let res = owner.get(path).await;
         let h = res.headers();
         let csp = h["content-security-policy"].to_str().unwrap();
-        assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{path}");
+        assert!(
+            csp.contains("script-src 'self'")
+                && !csp.contains("unsafe-inline")
+                && !csp.contains("unsafe-eval"),
+            "{path}"
+        );
         assert!(csp.contains("frame-ancestors 'none'"), "{path}");
         assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(h["referrer-policy"], "same-origin", "{path}");
@@ -51,9 +77,20 @@ async fn security_headers_on_every_response() {
 async fn pages_have_no_inline_scripts_or_styles() {
     let app = TestApp::spawn().await;
     let owner = app.setup_owner().await;
-    for path in ["/", "/tenants", "/tenants/new", "/users", "/users/new", "/audit", "/account/password"] {
+    for path in [
+        "/",
+        "/tenants",
+        "/tenants/new",
+        "/users",
+        "/users/new",
+        "/audit",
+        "/account/password",
+    ] {
         let html = owner.get(path).await.text().await.unwrap();
-        assert!(!html.contains("<script>") && !html.contains("style=\"") && !html.contains("onclick"), "{path}");
+        assert!(
+            !html.contains("<script>") && !html.contains("style=\"") && !html.contains("onclick"),
+            "{path}"
+        );
     }
 }
 
@@ -94,7 +131,8 @@ async fn error_pages_in_full_and_fragment_form() {
     let html = res.text().await.unwrap();
     assert!(html.contains("role=\"alert\"") && !html.contains("<html"));
     let tenant = app.create_tenant(&owner, "acme").await;
-    app.create_user(&owner, &tenant, "viewer@acme.test", "VIEWER").await;
+    app.create_user(&owner, &tenant, "viewer@acme.test", "VIEWER")
+        .await;
     let viewer = app.signed_in("viewer@acme.test").await;
     let res = viewer.get("/tenants").await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
@@ -133,17 +171,36 @@ async fn junk_input_never_causes_a_server_error() {
         ("page", "-1"),
         ("confirm", "maybe"),
     ];
-    for path in ["/tenants", "/users", "/login", "/account/password", "/users/x/role", "/users/x/deactivate", "/users/x/activate", "/setup"] {
+    for path in [
+        "/tenants",
+        "/users",
+        "/login",
+        "/account/password",
+        "/users/x/role",
+        "/users/x/deactivate",
+        "/users/x/activate",
+        "/setup",
+    ] {
         let res = owner.post(path, &junk).await;
         assert!(res.status().as_u16() < 500, "{path}: {}", res.status());
     }
-    for path in ["/tenants?q=%00%25_", "/users?tenant_id=%27&page=99999999999", "/audit?from=%00&until=9999-99-99&action=%25", "/tenants/%2e%2e"] {
+    for path in [
+        "/tenants?q=%00%25_",
+        "/users?tenant_id=%27&page=99999999999",
+        "/audit?from=%00&until=9999-99-99&action=%25",
+        "/tenants/%2e%2e",
+    ] {
         let res = owner.get(path).await;
         assert!(res.status().as_u16() < 500, "{path}: {}", res.status());
     }
-    let res = owner.post("/login", &[("email", "a\u{0}b@x.test"), ("password", "x")]).await;
+    let res = owner
+        .post("/login", &[("email", "a\u{0}b@x.test"), ("password", "x")])
+        .await;
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
-    assert_eq!(owner.get("/users/%00").await.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(
+        owner.get("/users/%00").await.status(),
+        StatusCode::BAD_REQUEST
+    );
     // a non-form body on a form route is a client error, not a crash
     let res = owner
         .http
@@ -170,6 +227,13 @@ async fn health_and_readiness() {
     let res = c.get("/readyz").await;
     assert_eq!(res.status(), StatusCode::OK);
     app.state.db.pool.close().await;
-    assert_eq!(c.get("/readyz").await.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(c.get("/healthz").await.status(), StatusCode::OK, "the process is still up");
+    assert_eq!(
+        c.get("/readyz").await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        c.get("/healthz").await.status(),
+        StatusCode::OK,
+        "the process is still up"
+    );
 }
