@@ -328,3 +328,42 @@ async fn post_login_redirect_stays_on_this_site() {
         .await;
     assert_eq!(location(&res), "/users");
 }
+
+#[tokio::test]
+async fn expired_and_idle_sessions_are_refused_and_purged() {
+    let app = TestApp::spawn().await;
+    let owner = app.setup_owner().await;
+    let idle = app.signed_in(OWNER_EMAIL).await;
+    let pool = &app.state.db.pool;
+    let now = mpanel::db::Timestamp::now();
+    // one session past its absolute expiry, one unused for longer than the idle limit
+    let owner_id = mpanel::auth::service::session_id_for(&owner.cookie("mpanel_session").unwrap());
+    let idle_id = mpanel::auth::service::session_id_for(&idle.cookie("mpanel_session").unwrap());
+    sqlx::query("UPDATE sessions SET expires_at = $1 WHERE id = $2")
+        .bind(now.0 - 1)
+        .bind(&owner_id)
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE id = $2")
+        .bind(now.plus_secs(-121 * 60).0)
+        .bind(&idle_id)
+        .execute(pool)
+        .await
+        .unwrap();
+    for c in [&owner, &idle] {
+        let res = c.get("/").await;
+        assert_eq!(location(&res), "/login");
+        let cleared = res
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .any(|v| v.to_str().unwrap().starts_with("mpanel_session=;"));
+        assert!(cleared, "the dead cookie is cleared");
+    }
+    let removed = mpanel::auth::store::purge_expired(pool, now, now.plus_secs(-120 * 60))
+        .await
+        .unwrap();
+    assert_eq!(removed, 2);
+    assert_eq!(app.count("SELECT COUNT(*) FROM sessions").await, 0);
+}
