@@ -25,7 +25,7 @@ use crate::auth::{self, store};
 use crate::config::Config;
 use crate::db::{Db, Timestamp};
 use crate::web::{client, flash, middleware as mw};
-use crate::{audit, static_files};
+use crate::{audit, billing, static_files};
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -90,6 +90,8 @@ pub fn router(state: AppState) -> Router {
         .route("/users/{id}/deactivate", post(auth::user_pages::deactivate))
         .route("/users/{id}/activate", post(auth::user_pages::activate))
         .route("/audit", get(audit::pages::list))
+        .route("/tenants/{id}/beta", post(auth::tenant_pages::set_beta))
+        .merge(billing::catalog::routes())
         .fallback(auth::pages::not_found)
         // Pages hold account data: never cache them (the back button after sign-out included).
         .layer(SetResponseHeaderLayer::if_not_present(

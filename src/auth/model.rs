@@ -296,30 +296,9 @@ pub fn country_code(raw: &str) -> Result<String, &'static str> {
     }
 }
 
-/// Currencies the panel can bill in, with their minor-unit exponent (ISO 4217).
-pub const CURRENCIES: &[(&str, u32)] = &[
-    ("USD", 2),
-    ("EUR", 2),
-    ("GBP", 2),
-    ("CHF", 2),
-    ("CAD", 2),
-    ("AUD", 2),
-    ("SEK", 2),
-    ("NOK", 2),
-    ("DKK", 2),
-    ("PLN", 2),
-    ("BRL", 2),
-    ("INR", 2),
-    ("JPY", 0),
-    ("KRW", 0),
-    ("KWD", 3),
-    ("BHD", 3),
-];
-
 pub fn currency_code(raw: &str) -> Result<String, &'static str> {
-    let c = raw.trim().to_uppercase();
-    if CURRENCIES.iter().any(|(code, _)| *code == c) {
-        Ok(c)
+    if let Some(c) = crate::billing::money::currency(raw) {
+        Ok(c.code.to_string())
     } else {
         Err("Choose a supported currency (e.g. USD, EUR, JPY, KWD).")
     }

@@ -16,6 +16,8 @@ pub struct TenantRow {
     pub country: String,
     pub region: String,
     pub currency: String,
+    /// Offered BETA products in the catalog.
+    pub beta: i64,
     pub created_at: Timestamp,
 }
 
@@ -126,7 +128,7 @@ pub async fn insert_tenant(tx: &mut Tx, t: &NewTenant<'_>) -> sqlx::Result<()> {
 }
 
 const TENANT_COLUMNS: &str =
-    "id, kind, name, slug, billing_email, country, region, currency, created_at";
+    "id, kind, name, slug, billing_email, country, region, currency, beta, created_at";
 
 pub async fn get_tenant(
     pool: &AnyPool,
@@ -176,6 +178,16 @@ pub async fn tenant_choices(pool: &AnyPool) -> sqlx::Result<Vec<(String, String)
     sqlx::query_as("SELECT id, name FROM tenants ORDER BY kind DESC, name")
         .fetch_all(pool)
         .await
+}
+
+pub async fn set_tenant_beta(tx: &mut Tx, id: &str, beta: bool) -> sqlx::Result<u64> {
+    sqlx::query("UPDATE tenants SET beta = $1, updated_at = $2 WHERE id = $3 AND kind = 'CUSTOMER'")
+        .bind(i64::from(beta))
+        .bind(Timestamp::now().0)
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map(|r| r.rows_affected())
 }
 
 pub async fn insert_user(tx: &mut Tx, u: &NewUser<'_>) -> sqlx::Result<()> {

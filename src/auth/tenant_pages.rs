@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::model::{Actor, CURRENCIES};
+use super::model::Actor;
 use super::store::{self, TenantRow, UserFilter, UserRow};
 use super::tenants::{self, TenantInput};
 use crate::app::AppState;
@@ -69,7 +69,7 @@ struct NewTenantPage {
 }
 
 fn currencies() -> Vec<&'static str> {
-    CURRENCIES.iter().map(|(c, _)| *c).collect()
+    crate::billing::money::currency_codes()
 }
 
 pub async fn new_form(hx: Hx, layout: Layout, actor: Actor) -> AppResult<Response> {
@@ -127,6 +127,7 @@ struct TenantPage {
     members: Vec<UserRow>,
     pager: Pager,
     can_manage: bool,
+    can_manage_tenants: bool,
 }
 
 pub async fn show(
@@ -161,8 +162,31 @@ pub async fn show(
             tenant,
             members,
             pager,
-            can_manage
+            can_manage,
+            can_manage_tenants: actor.can_manage_tenants(),
         }
     )?
     .into_response())
+}
+
+#[derive(Deserialize, Default)]
+pub struct BetaForm {
+    #[serde(default)]
+    beta: String,
+}
+
+pub async fn set_beta(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    Form(form): Form<BetaForm>,
+) -> AppResult<Response> {
+    let beta = form.beta == "1";
+    tenants::set_beta(&state.db, &actor, &id, beta).await?;
+    let msg = if beta {
+        "The tenant now sees beta products."
+    } else {
+        "The tenant no longer sees beta products."
+    };
+    Ok(flash::success(&state, &format!("/tenants/{id}"), msg))
 }

@@ -316,3 +316,32 @@ pub async fn set_active(db: &Db, actor: &Actor, user_id: &str, active: bool) -> 
     tx.commit().await?;
     Ok(updated)
 }
+
+/// Flags a customer tenant for BETA products (staff ADMIN+).
+pub async fn set_beta(db: &Db, actor: &Actor, tenant_id: &str, beta: bool) -> AppResult<()> {
+    if !actor.can_manage_tenants() {
+        return Err(AppError::Forbidden);
+    }
+    let mut tx = db.begin_write().await?;
+    if store::set_tenant_beta(&mut tx, tenant_id, beta).await? == 0 {
+        return Err(AppError::NotFound);
+    }
+    audit::record(
+        &mut tx,
+        actor,
+        AuditEvent {
+            tenant_id: Some(tenant_id),
+            action: "tenant.beta_changed",
+            target_type: "tenant",
+            target_id: tenant_id,
+            summary: if beta {
+                "Joined the beta programme".into()
+            } else {
+                "Left the beta programme".into()
+            },
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -28,6 +28,7 @@ impl Layout {
         let Some(actor) = actor else {
             return Layout {
                 flash,
+                nav: nav(&[("/catalog", "Catalog"), ("/login", "Sign in")], path),
                 ..Layout::default()
             };
         };
@@ -35,6 +36,11 @@ impl Layout {
         if actor.can_view_tenants() {
             links.push(("/tenants", "Tenants"));
         }
+        if crate::billing::catalog::service::can_read(actor) {
+            links.push(("/billing/products", "Products"));
+            links.push(("/billing/plans", "Plans"));
+        }
+        links.push(("/catalog", "Catalog"));
         if actor.can_view_members() {
             links.push(("/users", if actor.is_staff { "Users" } else { "Members" }));
         }
@@ -42,24 +48,12 @@ impl Layout {
             links.push(("/audit", "Audit log"));
         }
         links.push(("/account/password", "Password"));
-        let nav = links
-            .into_iter()
-            .map(|(href, label)| NavLink {
-                href,
-                label,
-                current: if href == "/" {
-                    path == "/"
-                } else {
-                    path.starts_with(href)
-                },
-            })
-            .collect();
         Layout {
+            nav: nav(&links, path),
             user_email: Some(actor.email.clone()),
             user_role: actor.role.to_string(),
             tenant_name: actor.tenant_name.clone(),
             is_staff: actor.is_staff,
-            nav,
             flash,
         }
     }
@@ -67,6 +61,21 @@ impl Layout {
     pub fn is_owner(&self) -> bool {
         self.user_role == Role::Owner.as_str()
     }
+}
+
+fn nav(links: &[(&'static str, &'static str)], path: &str) -> Vec<NavLink> {
+    links
+        .iter()
+        .map(|&(href, label)| NavLink {
+            href,
+            label,
+            current: if href == "/" {
+                path == "/"
+            } else {
+                path.starts_with(href)
+            },
+        })
+        .collect()
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Layout {

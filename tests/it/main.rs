@@ -4,6 +4,7 @@ mod helpers;
 
 mod audit;
 mod auth;
+mod catalog;
 mod cli;
 mod members;
 mod migrations;

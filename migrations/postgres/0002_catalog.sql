@@ -1,0 +1,91 @@
+-- Billing catalog: products, base prices, usage tiers, price overrides, CloudPod plans.
+-- Money is BIGINT minor units of the row's currency.
+CREATE TABLE products (
+    id               TEXT PRIMARY KEY,
+    code             TEXT NOT NULL UNIQUE,
+    name             TEXT NOT NULL,
+    description      TEXT NOT NULL DEFAULT '',
+    category         TEXT NOT NULL CHECK (category IN ('CLOUDPOD', 'ADDON', 'EMAIL', 'DOMAIN', 'SECURITY', 'BACKUP', 'SUPPORT', 'OTHER')),
+    billing_model    TEXT NOT NULL CHECK (billing_model IN ('ONE_TIME', 'RECURRING', 'USAGE_BASED', 'USAGE_TIERED')),
+    status           TEXT NOT NULL CHECK (status IN ('ACTIVE', 'INACTIVE', 'DEPRECATED')),
+    visibility       TEXT NOT NULL CHECK (visibility IN ('PUBLIC', 'PRIVATE', 'BETA')),
+    tax_category     TEXT NOT NULL,
+    unit_name        TEXT NOT NULL DEFAULT '',
+    tier_mode        TEXT NOT NULL DEFAULT 'GRADUATED' CHECK (tier_mode IN ('GRADUATED', 'VOLUME')),
+    stripe_price_id  TEXT NOT NULL DEFAULT '',
+    whmcs_product_id TEXT NOT NULL DEFAULT '',
+    created_at       BIGINT NOT NULL,
+    updated_at       BIGINT NOT NULL
+);
+CREATE INDEX products_catalog ON products (status, visibility, name);
+CREATE INDEX products_name ON products (name);
+CREATE INDEX products_category ON products (category, name);
+
+CREATE TABLE product_prices (
+    id              TEXT PRIMARY KEY,
+    product_id      TEXT NOT NULL REFERENCES products (id) ON DELETE CASCADE,
+    currency        TEXT NOT NULL,
+    period          TEXT NOT NULL CHECK (period IN ('ONCE', 'HOURLY', 'MONTHLY', 'YEARLY')),
+    amount_minor    BIGINT NOT NULL CHECK (amount_minor >= 0),
+    setup_fee_minor BIGINT NOT NULL DEFAULT 0 CHECK (setup_fee_minor >= 0),
+    UNIQUE (product_id, currency, period)
+);
+
+-- up_to is inclusive; -1 marks the open-ended last tier.
+CREATE TABLE product_tiers (
+    id          TEXT PRIMARY KEY,
+    product_id  TEXT NOT NULL REFERENCES products (id) ON DELETE CASCADE,
+    currency    TEXT NOT NULL,
+    up_to       BIGINT NOT NULL,
+    unit_minor  BIGINT NOT NULL CHECK (unit_minor >= 0),
+    flat_minor  BIGINT NOT NULL DEFAULT 0 CHECK (flat_minor >= 0),
+    UNIQUE (product_id, currency, up_to)
+);
+
+-- '' in tenant_id / region means "any". The window is [valid_from, valid_until) in Unix ms.
+CREATE TABLE price_overrides (
+    id              TEXT PRIMARY KEY,
+    product_id      TEXT NOT NULL REFERENCES products (id) ON DELETE CASCADE,
+    tenant_id       TEXT NOT NULL DEFAULT '',
+    region          TEXT NOT NULL DEFAULT '',
+    currency        TEXT NOT NULL,
+    period          TEXT NOT NULL CHECK (period IN ('ONCE', 'HOURLY', 'MONTHLY', 'YEARLY')),
+    amount_minor    BIGINT NOT NULL CHECK (amount_minor >= 0),
+    setup_fee_minor BIGINT NOT NULL DEFAULT 0 CHECK (setup_fee_minor >= 0),
+    valid_from      BIGINT NOT NULL,
+    valid_until     BIGINT NOT NULL,
+    created_at      BIGINT NOT NULL,
+    CHECK (valid_from < valid_until)
+);
+CREATE INDEX price_overrides_product ON price_overrides (product_id, currency, period);
+
+-- CloudPod plans are product configuration: specs here, prices on the product.
+-- -1 means unlimited.
+CREATE TABLE cloudpod_plans (
+    code               TEXT PRIMARY KEY,
+    product_id         TEXT NOT NULL UNIQUE REFERENCES products (id),
+    cpu_cores          BIGINT NOT NULL CHECK (cpu_cores > 0),
+    ram_mb             BIGINT NOT NULL CHECK (ram_mb > 0),
+    disk_gb            BIGINT NOT NULL CHECK (disk_gb > 0),
+    max_websites       BIGINT NOT NULL CHECK (max_websites >= -1),
+    max_email_accounts BIGINT NOT NULL CHECK (max_email_accounts >= -1),
+    sort_order         BIGINT NOT NULL,
+    updated_at         BIGINT NOT NULL
+);
+
+-- The four plans of the original system (seeds: CLOUDPOD_PLANS), USD monthly list prices.
+INSERT INTO products (id, code, name, description, category, billing_model, status, visibility, tax_category, created_at, updated_at) VALUES
+    ('0192f000-0000-7000-8000-000000000001', 'CLOUDPOD-MINI', 'CloudPod Mini', '1 vCPU, 1 GB RAM, 20 GB disk, 5 websites, 10 e-mail accounts.', 'CLOUDPOD', 'RECURRING', 'ACTIVE', 'PUBLIC', 'DIGITAL', 0, 0),
+    ('0192f000-0000-7000-8000-000000000002', 'CLOUDPOD-PRO', 'CloudPod Pro', '2 vCPU, 2 GB RAM, 50 GB disk, 20 websites, 50 e-mail accounts.', 'CLOUDPOD', 'RECURRING', 'ACTIVE', 'PUBLIC', 'DIGITAL', 0, 0),
+    ('0192f000-0000-7000-8000-000000000003', 'CLOUDPOD-BUSINESS', 'CloudPod Business', '4 vCPU, 4 GB RAM, 100 GB disk, 50 websites, 100 e-mail accounts.', 'CLOUDPOD', 'RECURRING', 'ACTIVE', 'PUBLIC', 'DIGITAL', 0, 0),
+    ('0192f000-0000-7000-8000-000000000004', 'CLOUDPOD-ENTERPRISE', 'CloudPod Enterprise', '8 vCPU, 8 GB RAM, 200 GB disk, unlimited websites and e-mail accounts.', 'CLOUDPOD', 'RECURRING', 'ACTIVE', 'PUBLIC', 'DIGITAL', 0, 0);
+INSERT INTO product_prices (id, product_id, currency, period, amount_minor, setup_fee_minor) VALUES
+    ('0192f000-0000-7000-8000-000000000101', '0192f000-0000-7000-8000-000000000001', 'USD', 'MONTHLY', 999, 0),
+    ('0192f000-0000-7000-8000-000000000102', '0192f000-0000-7000-8000-000000000002', 'USD', 'MONTHLY', 1999, 0),
+    ('0192f000-0000-7000-8000-000000000103', '0192f000-0000-7000-8000-000000000003', 'USD', 'MONTHLY', 3999, 0),
+    ('0192f000-0000-7000-8000-000000000104', '0192f000-0000-7000-8000-000000000004', 'USD', 'MONTHLY', 7999, 0);
+INSERT INTO cloudpod_plans (code, product_id, cpu_cores, ram_mb, disk_gb, max_websites, max_email_accounts, sort_order, updated_at) VALUES
+    ('MINI', '0192f000-0000-7000-8000-000000000001', 1, 1024, 20, 5, 10, 1, 0),
+    ('PRO', '0192f000-0000-7000-8000-000000000002', 2, 2048, 50, 20, 50, 2, 0),
+    ('BUSINESS', '0192f000-0000-7000-8000-000000000003', 4, 4096, 100, 50, 100, 3, 0),
+    ('ENTERPRISE', '0192f000-0000-7000-8000-000000000004', 8, 8192, 200, -1, -1, 4, 0);

@@ -1,0 +1,263 @@
+//! `/catalog` (public; customers see what their tenant can order) and `/billing/plans`.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::model::{self, Category, Viewer, Visibility};
+use super::pricing::{self, PriceContext, PriceLine};
+use super::service::{self, PlanInput};
+use super::store::{self, PlanRow};
+use crate::app::AppState;
+use crate::auth::model::{Actor, TenantScope};
+use crate::auth::session::MaybeActor;
+use crate::billing::money;
+use crate::db::Timestamp;
+use crate::page;
+use crate::web::pagination::{PageRequest, Pager, filter_query, parse_page};
+use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash};
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CatalogQuery {
+    currency: String,
+    page: Option<String>,
+}
+
+pub struct CatalogItem {
+    pub name: String,
+    pub code: String,
+    pub description: String,
+    pub category: &'static str,
+    pub beta: bool,
+    pub lines: Vec<PriceLine>,
+}
+
+#[derive(Template)]
+#[template(path = "catalog/index.html", blocks = ["main"])]
+struct CatalogPage {
+    layout: Layout,
+    items: Vec<CatalogItem>,
+    currency: String,
+    currencies: Vec<&'static str>,
+    pager: Pager,
+    /// "Acme" when a customer sees their tenant's prices.
+    tenant_name: String,
+}
+
+/// Visitors and staff see PUBLIC, ACTIVE products at list prices (plus currency-wide
+/// overrides); a signed-in customer sees what their tenant can order, at their prices.
+pub async fn catalog(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    MaybeActor(actor): MaybeActor,
+    Query(q): Query<CatalogQuery>,
+) -> AppResult<Response> {
+    let pool = &state.db.pool;
+    let tenant = match actor.as_ref().filter(|a| !a.is_staff) {
+        Some(a) => {
+            crate::auth::store::get_tenant(
+                pool,
+                &TenantScope::Tenant(a.tenant_id.clone()),
+                &a.tenant_id,
+            )
+            .await?
+        }
+        None => None,
+    };
+    let viewer = match &tenant {
+        Some(t) => Viewer::Tenant { beta: t.beta == 1 },
+        None => Viewer::Public,
+    };
+    let default_currency = tenant.as_ref().map_or("USD", |t| t.currency.as_str());
+    let currency = money::currency(&q.currency)
+        .or_else(|| money::currency(default_currency))
+        .map_or("USD", |c| c.code);
+    let include_beta = model::offered_to(Visibility::Beta, viewer);
+    let req = PageRequest::new(parse_page(q.page.as_deref()));
+    let (products, total) = store::list_catalog(pool, include_beta, req.size, req.offset()).await?;
+    let ctx = PriceContext {
+        tenant_id: tenant.as_ref().map(|t| t.id.clone()).unwrap_or_default(),
+        region: tenant
+            .as_ref()
+            .map(|t| t.region.clone())
+            .unwrap_or_default(),
+        currency: currency.to_string(),
+        at: Timestamp::now().0,
+    };
+    let mut lines = pricing::price_lines(&state.db, &products, &ctx).await?;
+    let items = products
+        .into_iter()
+        .map(|p| CatalogItem {
+            lines: lines.remove(&p.id).unwrap_or_default(),
+            category: Category::parse(&p.category).map_or("Other", Category::label),
+            beta: p.visibility == Visibility::Beta.as_str(),
+            name: p.name,
+            code: p.code,
+            description: p.description,
+        })
+        .collect();
+    let pager = Pager::new(
+        "/catalog",
+        req,
+        total,
+        filter_query(&[("currency", currency)]),
+    );
+    let page = CatalogPage {
+        layout,
+        items,
+        currency: currency.to_string(),
+        currencies: money::currency_codes(),
+        pager,
+        tenant_name: tenant.map(|t| t.name).unwrap_or_default(),
+    };
+    // The catalog is the same for every visitor in a currency, but not for signed-in customers.
+    let cache = if actor.is_some() {
+        "no-store"
+    } else {
+        "public, max-age=60"
+    };
+    Ok((
+        [(axum::http::header::CACHE_CONTROL, cache)],
+        page!(hx, page)?,
+    )
+        .into_response())
+}
+
+pub struct PlanView {
+    pub plan: PlanRow,
+    pub price: String,
+    pub form: PlanInput,
+    pub errors: FieldErrors,
+}
+
+impl PlanView {
+    /// (field name, label, current value) of the edit form.
+    pub fn fields(&self) -> [(&'static str, &'static str, &str); 5] {
+        [
+            ("cpu_cores", "vCPU cores", &self.form.cpu_cores),
+            ("ram_mb", "RAM (MB)", &self.form.ram_mb),
+            ("disk_gb", "Disk (GB)", &self.form.disk_gb),
+            (
+                "max_websites",
+                "Websites (-1 unlimited)",
+                &self.form.max_websites,
+            ),
+            (
+                "max_email_accounts",
+                "E-mail accounts (-1 unlimited)",
+                &self.form.max_email_accounts,
+            ),
+        ]
+    }
+}
+
+#[derive(Template)]
+#[template(path = "billing/plans/index.html", blocks = ["main"])]
+struct PlansPage {
+    layout: Layout,
+    plans: Vec<PlanView>,
+    can_write: bool,
+}
+
+fn unlimited(n: i64) -> String {
+    if n < 0 {
+        "unlimited".into()
+    } else {
+        n.to_string()
+    }
+}
+
+impl PlanRow {
+    pub fn websites(&self) -> String {
+        unlimited(self.max_websites)
+    }
+    pub fn email_accounts(&self) -> String {
+        unlimited(self.max_email_accounts)
+    }
+}
+
+async fn plans_page(
+    state: &AppState,
+    layout: Layout,
+    actor: &Actor,
+    failed: Option<(String, PlanInput, FieldErrors)>,
+) -> AppResult<PlansPage> {
+    service::require_read(actor)?;
+    let rows = store::plans(&state.db.pool).await?;
+    let ids: Vec<String> = rows.iter().map(|p| p.product_id.clone()).collect();
+    let prices = store::prices_for(&state.db.pool, &ids, "USD").await?;
+    let mut failed = failed;
+    let plans = rows
+        .into_iter()
+        .map(|plan| {
+            let price = prices
+                .iter()
+                .find(|r| r.product_id == plan.product_id && r.period == "MONTHLY")
+                .map_or_else(
+                    || "no USD monthly price".to_string(),
+                    |r| format!("{} per month", money::format_money(r.amount_minor, "USD")),
+                );
+            let (form, errors) = match failed.take_if(|f| f.0 == plan.code) {
+                Some((_, form, errors)) => (form, errors),
+                None => (
+                    PlanInput {
+                        cpu_cores: plan.cpu_cores.to_string(),
+                        ram_mb: plan.ram_mb.to_string(),
+                        disk_gb: plan.disk_gb.to_string(),
+                        max_websites: plan.max_websites.to_string(),
+                        max_email_accounts: plan.max_email_accounts.to_string(),
+                    },
+                    FieldErrors::new(),
+                ),
+            };
+            PlanView {
+                plan,
+                price,
+                form,
+                errors,
+            }
+        })
+        .collect();
+    Ok(PlansPage {
+        layout,
+        plans,
+        can_write: service::can_write(actor),
+    })
+}
+
+pub async fn plans(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+) -> AppResult<Response> {
+    let page = plans_page(&state, layout, &actor, None).await?;
+    Ok(page!(hx, page)?.into_response())
+}
+
+pub async fn update_plan(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Path(code): Path<String>,
+    Form(form): Form<PlanInput>,
+) -> AppResult<Response> {
+    match service::update_plan(&state.db, &actor, &code, &form).await {
+        Ok(()) => Ok(flash::success(
+            &state,
+            "/billing/plans",
+            &format!("Plan {code} saved."),
+        )),
+        Err(AppError::Invalid(errors)) => {
+            let page = plans_page(&state, layout, &actor, Some((code, form, errors))).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page!(hx, page)?).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}

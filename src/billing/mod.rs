@@ -1,0 +1,4 @@
+//! Billing: money, the product catalog (and later invoices and subscriptions).
+
+pub mod catalog;
+pub mod money;
