@@ -17,9 +17,14 @@ CREATE TABLE products (
     created_at       INTEGER NOT NULL,
     updated_at       INTEGER NOT NULL
 );
-CREATE INDEX products_catalog ON products (status, visibility, name);
-CREATE INDEX products_name ON products (name);
-CREATE INDEX products_category ON products (category, name);
+-- Each list order has an index that yields rows already sorted (no sort of the whole table).
+CREATE INDEX products_offer ON products (status, visibility, name, id);
+CREATE INDEX products_name ON products (name, id);
+CREATE INDEX products_category ON products (category, name, id);
+CREATE INDEX products_status ON products (status, name, id);
+CREATE INDEX products_visibility ON products (visibility, name, id);
+CREATE INDEX products_updated ON products (updated_at, id);
+CREATE INDEX products_created ON products (created_at, id);
 
 CREATE TABLE product_prices (
     id              TEXT PRIMARY KEY,
@@ -75,17 +80,17 @@ CREATE TABLE cloudpod_plans (
 
 -- The four plans of the original system (seeds: CLOUDPOD_PLANS), USD monthly list prices.
 INSERT INTO products (id, code, name, description, category, billing_model, status, visibility, tax_category, created_at, updated_at) VALUES
-    ('0192f000-0000-7000-8000-000000000001', 'CLOUDPOD-MINI', 'CloudPod Mini', '1 vCPU, 1 GB RAM, 20 GB disk, 5 websites, 10 e-mail accounts.', 'CLOUDPOD', 'RECURRING', 'ACTIVE', 'PUBLIC', 'DIGITAL', 0, 0),
-    ('0192f000-0000-7000-8000-000000000002', 'CLOUDPOD-PRO', 'CloudPod Pro', '2 vCPU, 2 GB RAM, 50 GB disk, 20 websites, 50 e-mail accounts.', 'CLOUDPOD', 'RECURRING', 'ACTIVE', 'PUBLIC', 'DIGITAL', 0, 0),
-    ('0192f000-0000-7000-8000-000000000003', 'CLOUDPOD-BUSINESS', 'CloudPod Business', '4 vCPU, 4 GB RAM, 100 GB disk, 50 websites, 100 e-mail accounts.', 'CLOUDPOD', 'RECURRING', 'ACTIVE', 'PUBLIC', 'DIGITAL', 0, 0),
-    ('0192f000-0000-7000-8000-000000000004', 'CLOUDPOD-ENTERPRISE', 'CloudPod Enterprise', '8 vCPU, 8 GB RAM, 200 GB disk, unlimited websites and e-mail accounts.', 'CLOUDPOD', 'RECURRING', 'ACTIVE', 'PUBLIC', 'DIGITAL', 0, 0);
+    ('0192f000-0000-7000-8000-000000000001', 'CLOUDPOD-MINI', 'CloudPod Mini', 'A managed CloudPod virtual server.', 'CLOUDPOD', 'RECURRING', 'ACTIVE', 'PUBLIC', 'DIGITAL', CAST(strftime('%s', 'now') AS INTEGER) * 1000, CAST(strftime('%s', 'now') AS INTEGER) * 1000),
+    ('0192f000-0000-7000-8000-000000000002', 'CLOUDPOD-PRO', 'CloudPod Pro', 'A managed CloudPod virtual server.', 'CLOUDPOD', 'RECURRING', 'ACTIVE', 'PUBLIC', 'DIGITAL', CAST(strftime('%s', 'now') AS INTEGER) * 1000, CAST(strftime('%s', 'now') AS INTEGER) * 1000),
+    ('0192f000-0000-7000-8000-000000000003', 'CLOUDPOD-BUSINESS', 'CloudPod Business', 'A managed CloudPod virtual server.', 'CLOUDPOD', 'RECURRING', 'ACTIVE', 'PUBLIC', 'DIGITAL', CAST(strftime('%s', 'now') AS INTEGER) * 1000, CAST(strftime('%s', 'now') AS INTEGER) * 1000),
+    ('0192f000-0000-7000-8000-000000000004', 'CLOUDPOD-ENTERPRISE', 'CloudPod Enterprise', 'A managed CloudPod virtual server.', 'CLOUDPOD', 'RECURRING', 'ACTIVE', 'PUBLIC', 'DIGITAL', CAST(strftime('%s', 'now') AS INTEGER) * 1000, CAST(strftime('%s', 'now') AS INTEGER) * 1000);
 INSERT INTO product_prices (id, product_id, currency, period, amount_minor, setup_fee_minor) VALUES
     ('0192f000-0000-7000-8000-000000000101', '0192f000-0000-7000-8000-000000000001', 'USD', 'MONTHLY', 999, 0),
     ('0192f000-0000-7000-8000-000000000102', '0192f000-0000-7000-8000-000000000002', 'USD', 'MONTHLY', 1999, 0),
     ('0192f000-0000-7000-8000-000000000103', '0192f000-0000-7000-8000-000000000003', 'USD', 'MONTHLY', 3999, 0),
     ('0192f000-0000-7000-8000-000000000104', '0192f000-0000-7000-8000-000000000004', 'USD', 'MONTHLY', 7999, 0);
 INSERT INTO cloudpod_plans (code, product_id, cpu_cores, ram_mb, disk_gb, max_websites, max_email_accounts, sort_order, updated_at) VALUES
-    ('MINI', '0192f000-0000-7000-8000-000000000001', 1, 1024, 20, 5, 10, 1, 0),
-    ('PRO', '0192f000-0000-7000-8000-000000000002', 2, 2048, 50, 20, 50, 2, 0),
-    ('BUSINESS', '0192f000-0000-7000-8000-000000000003', 4, 4096, 100, 50, 100, 3, 0),
-    ('ENTERPRISE', '0192f000-0000-7000-8000-000000000004', 8, 8192, 200, -1, -1, 4, 0);
+    ('MINI', '0192f000-0000-7000-8000-000000000001', 1, 1024, 20, 5, 10, 1, CAST(strftime('%s', 'now') AS INTEGER) * 1000),
+    ('PRO', '0192f000-0000-7000-8000-000000000002', 2, 2048, 50, 20, 50, 2, CAST(strftime('%s', 'now') AS INTEGER) * 1000),
+    ('BUSINESS', '0192f000-0000-7000-8000-000000000003', 4, 4096, 100, 50, 100, 3, CAST(strftime('%s', 'now') AS INTEGER) * 1000),
+    ('ENTERPRISE', '0192f000-0000-7000-8000-000000000004', 8, 8192, 200, -1, -1, 4, CAST(strftime('%s', 'now') AS INTEGER) * 1000);

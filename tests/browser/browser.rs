@@ -181,6 +181,15 @@ impl Browser {
             .unwrap();
     }
 
+    /// Saves a PNG of the page to `$MPANEL_SCREENSHOTS/<name>.png` when that is set (for
+    /// looking at the UI); does nothing otherwise.
+    pub async fn screenshot(&self, name: &str) {
+        if let Ok(dir) = std::env::var("MPANEL_SCREENSHOTS") {
+            let png = self.client.screenshot().await.unwrap();
+            std::fs::write(std::path::Path::new(&dir).join(format!("{name}.png")), png).unwrap();
+        }
+    }
+
     pub async fn path(&self) -> String {
         self.client.current_url().await.unwrap().path().to_string()
     }

@@ -43,7 +43,13 @@ pub async fn price_lines(
         ctx.at,
     )
     .await?;
-    let tiers = store::tiers_for(&db.pool, &ids, &ctx.currency).await?;
+    // most pages have no tiered product: skip the query then
+    let tiered: Vec<String> = products
+        .iter()
+        .filter(|p| p.billing_model == BillingModel::UsageTiered.as_str())
+        .map(|p| p.id.clone())
+        .collect();
+    let tiers = store::tiers_for(&db.pool, &tiered, &ctx.currency).await?;
     Ok(products
         .iter()
         .map(|p| (p.id.clone(), lines_for(p, &prices, &overrides, &tiers, ctx)))

@@ -34,6 +34,8 @@ pub struct CatalogItem {
     pub category: &'static str,
     pub beta: bool,
     pub lines: Vec<PriceLine>,
+    /// For CloudPod plans: the plan's current resources.
+    pub specs: String,
 }
 
 #[derive(Template)]
@@ -90,9 +92,22 @@ pub async fn catalog(
         at: Timestamp::now().0,
     };
     let mut lines = pricing::price_lines(&state.db, &products, &ctx).await?;
+    let plans = if products
+        .iter()
+        .any(|p| p.category == Category::Cloudpod.as_str())
+    {
+        store::plans(pool).await?
+    } else {
+        Vec::new()
+    };
     let items = products
         .into_iter()
         .map(|p| CatalogItem {
+            specs: plans
+                .iter()
+                .find(|plan| plan.product_id == p.id)
+                .map(PlanRow::specs)
+                .unwrap_or_default(),
             lines: lines.remove(&p.id).unwrap_or_default(),
             category: Category::parse(&p.category).map_or("Other", Category::label),
             beta: p.visibility == Visibility::Beta.as_str(),
@@ -173,6 +188,16 @@ fn unlimited(n: i64) -> String {
 }
 
 impl PlanRow {
+    pub fn specs(&self) -> String {
+        format!(
+            "{} vCPU · {} MB RAM · {} GB disk · {} websites · {} e-mail accounts",
+            self.cpu_cores,
+            self.ram_mb,
+            self.disk_gb,
+            self.websites(),
+            self.email_accounts()
+        )
+    }
     pub fn websites(&self) -> String {
         unlimited(self.max_websites)
     }

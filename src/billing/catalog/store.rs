@@ -3,6 +3,7 @@
 use sqlx::{AnyPool, FromRow};
 
 use super::model::{Override, Period, Tier};
+use crate::db::filter::Where;
 use crate::db::{Backend, Timestamp, Tx};
 
 #[derive(Clone, Debug, FromRow)]
@@ -167,56 +168,56 @@ pub async fn list_products(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<ProductRow>, i64)> {
-    let pattern = crate::auth::store::like_pattern(f.search);
-    let filter = "($1 = '' OR LOWER(name) LIKE $2 OR LOWER(code) LIKE $2) \
-                  AND ($3 = '' OR category = $3) AND ($4 = '' OR status = $4) \
-                  AND ($5 = '' OR visibility = $5)";
-    let rows = sqlx::query_as(&format!(
-        "SELECT {PRODUCT_COLUMNS} FROM products WHERE {filter} ORDER BY {} LIMIT $6 OFFSET $7",
-        order_by(sort)
-    ))
-    .bind(f.search)
-    .bind(&pattern)
-    .bind(f.category)
-    .bind(f.status)
-    .bind(f.visibility)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(pool)
-    .await?;
-    let total = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM products WHERE {filter}"))
-        .bind(f.search)
-        .bind(&pattern)
-        .bind(f.category)
-        .bind(f.status)
-        .bind(f.visibility)
-        .fetch_one(pool)
-        .await?;
-    Ok((rows, total))
+    let mut w = Where::new();
+    w.contains(&["name", "code"], f.search)
+        .eq("category", f.category)
+        .eq("status", f.status)
+        .eq("visibility", f.visibility);
+    page_of_products(pool, &w, order_by(sort), limit, offset).await
 }
 
-/// ACTIVE products with one of `visibilities` (e.g. PUBLIC, or PUBLIC + BETA), by name.
+/// One page of products matching `w`, and how many match in all.
+async fn page_of_products(
+    pool: &AnyPool,
+    w: &Where,
+    order: &str,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(Vec<ProductRow>, i64)> {
+    let n = w.next();
+    let sql = format!(
+        "SELECT {PRODUCT_COLUMNS} FROM products {} ORDER BY {order} LIMIT ${n} OFFSET ${}",
+        w.sql(),
+        n + 1
+    );
+    let mut rows = sqlx::query_as(&sql);
+    for p in w.params() {
+        rows = rows.bind(p);
+    }
+    let rows = rows.bind(limit).bind(offset).fetch_all(pool).await?;
+    let count_sql = format!("SELECT COUNT(*) FROM products {}", w.sql());
+    let mut total = sqlx::query_scalar(&count_sql);
+    for p in w.params() {
+        total = total.bind(p);
+    }
+    Ok((rows, total.fetch_one(pool).await?))
+}
+
+/// ACTIVE products that are PUBLIC (and BETA, for flagged tenants), by name.
 pub async fn list_catalog(
     pool: &AnyPool,
     include_beta: bool,
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<ProductRow>, i64)> {
-    let filter =
-        "status = 'ACTIVE' AND (visibility = 'PUBLIC' OR ($1 = 1 AND visibility = 'BETA'))";
-    let rows = sqlx::query_as(&format!(
-        "SELECT {PRODUCT_COLUMNS} FROM products WHERE {filter} ORDER BY name, id LIMIT $2 OFFSET $3"
-    ))
-    .bind(i64::from(include_beta))
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(pool)
-    .await?;
-    let total = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM products WHERE {filter}"))
-        .bind(i64::from(include_beta))
-        .fetch_one(pool)
-        .await?;
-    Ok((rows, total))
+    let mut w = Where::new();
+    w.raw("status = 'ACTIVE'");
+    if include_beta {
+        w.any_of("visibility", &["PUBLIC", "BETA"]);
+    } else {
+        w.eq("visibility", "PUBLIC");
+    }
+    page_of_products(pool, &w, "name, id", limit, offset).await
 }
 
 #[derive(Clone, Debug, FromRow)]
