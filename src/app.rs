@@ -79,7 +79,11 @@ pub fn router(state: AppState) -> Router {
             get(auth::tenant_pages::list).post(auth::tenant_pages::create),
         )
         .route("/tenants/new", get(auth::tenant_pages::new_form))
-        .route("/tenants/{id}", get(auth::tenant_pages::show))
+        .route(
+            "/tenants/{id}",
+            get(auth::tenant_pages::show).post(auth::tenant_pages::update),
+        )
+        .route("/tenants/{id}/edit", get(auth::tenant_pages::edit_form))
         .route(
             "/users",
             get(auth::user_pages::list).post(auth::user_pages::create),
@@ -92,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .route("/audit", get(audit::pages::list))
         .route("/tenants/{id}/beta", post(auth::tenant_pages::set_beta))
         .merge(billing::catalog::routes())
+        .merge(billing::invoices::routes())
         .fallback(auth::pages::not_found)
         // Pages hold account data: never cache them (the back button after sign-out included).
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -8,4 +8,5 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod static_files;
+mod text_enum;
 pub mod web;

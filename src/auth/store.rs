@@ -18,6 +18,11 @@ pub struct TenantRow {
     pub currency: String,
     /// Offered BETA products in the catalog.
     pub beta: i64,
+    /// Postal address as printed on invoices (several lines).
+    pub address: String,
+    pub tax_id: String,
+    /// Days between an invoice's issue date and its due date.
+    pub net_terms_days: i64,
     pub created_at: Timestamp,
 }
 
@@ -101,6 +106,54 @@ pub async fn count_users_tx(tx: &mut Tx) -> sqlx::Result<i64> {
         .await
 }
 
+pub async fn get_tenant_tx(tx: &mut Tx, id: &str) -> sqlx::Result<Option<TenantRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+pub async fn operator_tenant(tx: &mut Tx) -> sqlx::Result<Option<TenantRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {TENANT_COLUMNS} FROM tenants WHERE kind = 'OPERATOR'"
+    ))
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+pub struct TenantDetails<'a> {
+    pub name: &'a str,
+    pub billing_email: &'a str,
+    pub country: &'a str,
+    pub region: &'a str,
+    pub currency: &'a str,
+    pub address: &'a str,
+    pub tax_id: &'a str,
+    pub net_terms_days: i64,
+}
+
+pub async fn update_tenant(tx: &mut Tx, id: &str, d: &TenantDetails<'_>) -> sqlx::Result<u64> {
+    sqlx::query(
+        "UPDATE tenants SET name = $1, billing_email = $2, country = $3, region = $4, currency = $5, \
+         address = $6, tax_id = $7, net_terms_days = $8, updated_at = $9 WHERE id = $10",
+    )
+    .bind(d.name)
+    .bind(d.billing_email)
+    .bind(d.country)
+    .bind(d.region)
+    .bind(d.currency)
+    .bind(d.address)
+    .bind(d.tax_id)
+    .bind(d.net_terms_days)
+    .bind(Timestamp::now().0)
+    .bind(id)
+    .execute(&mut **tx)
+    .await
+    .map(|r| r.rows_affected())
+}
+
 pub async fn operator_tenant_id(tx: &mut Tx) -> sqlx::Result<Option<String>> {
     sqlx::query_scalar("SELECT id FROM tenants WHERE kind = 'OPERATOR'")
         .fetch_optional(&mut **tx)
@@ -127,8 +180,8 @@ pub async fn insert_tenant(tx: &mut Tx, t: &NewTenant<'_>) -> sqlx::Result<()> {
     .map(|_| ())
 }
 
-const TENANT_COLUMNS: &str =
-    "id, kind, name, slug, billing_email, country, region, currency, beta, created_at";
+const TENANT_COLUMNS: &str = "id, kind, name, slug, billing_email, country, region, currency, beta, address, tax_id, \
+     net_terms_days, created_at";
 
 pub async fn get_tenant(
     pool: &AnyPool,

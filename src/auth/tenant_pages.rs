@@ -190,3 +190,78 @@ pub async fn set_beta(
     };
     Ok(flash::success(&state, &format!("/tenants/{id}"), msg))
 }
+
+#[derive(Template)]
+#[template(path = "tenants/edit.html", blocks = ["main"])]
+struct EditTenantPage {
+    layout: Layout,
+    id: String,
+    form: TenantInput,
+    errors: FieldErrors,
+    currencies: Vec<&'static str>,
+}
+
+pub async fn edit_form(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    if !actor.can_manage_tenants() {
+        return Err(AppError::Forbidden);
+    }
+    let t = store::get_tenant(&state.db.pool, &actor.scope(), &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let form = TenantInput {
+        name: t.name,
+        slug: t.slug,
+        billing_email: t.billing_email,
+        country: t.country,
+        region: t.region,
+        currency: t.currency,
+        address: t.address,
+        tax_id: t.tax_id,
+        net_terms_days: t.net_terms_days.to_string(),
+    };
+    Ok(page!(
+        hx,
+        EditTenantPage {
+            layout,
+            id,
+            form,
+            errors: FieldErrors::new(),
+            currencies: currencies()
+        }
+    )?
+    .into_response())
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Path(id): Path<String>,
+    Form(form): Form<TenantInput>,
+) -> AppResult<Response> {
+    match tenants::update_tenant(&state.db, &actor, &id, &form).await {
+        Ok(()) => Ok(flash::success(
+            &state,
+            &format!("/tenants/{id}"),
+            "Tenant details saved.",
+        )),
+        Err(AppError::Invalid(errors)) => {
+            let page = EditTenantPage {
+                layout,
+                id,
+                form,
+                errors,
+                currencies: currencies(),
+            };
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page!(hx, page)?).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}

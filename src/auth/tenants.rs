@@ -9,6 +9,14 @@ use crate::web::{AppError, AppResult, FieldErrors};
 
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 pub struct TenantInput {
+    /// Postal address, several lines (edit form only).
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub tax_id: String,
+    /// Payment terms in days (edit form only).
+    #[serde(default)]
+    pub net_terms_days: String,
     #[serde(default)]
     pub name: String,
     #[serde(default)]
@@ -339,6 +347,72 @@ pub async fn set_beta(db: &Db, actor: &Actor, tenant_id: &str, beta: bool) -> Ap
             } else {
                 "Left the beta programme".into()
             },
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Edits a tenant's details (staff ADMIN+): what invoices snapshot when they are issued.
+pub async fn update_tenant(db: &Db, actor: &Actor, id: &str, input: &TenantInput) -> AppResult<()> {
+    if !actor.can_manage_tenants() {
+        return Err(AppError::Forbidden);
+    }
+    let mut errors = FieldErrors::new();
+    let name = model::required_text(&mut errors, "name", &input.name, model::MAX_NAME);
+    let billing_email = model::normalize_email(&input.billing_email)
+        .map_err(|m| errors.add("billing_email", m))
+        .unwrap_or_default();
+    let country = model::country_code(&input.country)
+        .map_err(|m| errors.add("country", m))
+        .unwrap_or_default();
+    let region = model::required_text(&mut errors, "region", &input.region, 40);
+    let currency = model::currency_code(&input.currency)
+        .map_err(|m| errors.add("currency", m))
+        .unwrap_or_default();
+    let address = input.address.trim().replace("\r\n", "\n");
+    if address.chars().count() > 500 || address.lines().count() > 8 {
+        errors.add("address", "Use at most 8 lines and 500 characters.");
+    }
+    let tax_id = input.tax_id.trim().to_string();
+    if tax_id.chars().count() > 40 || tax_id.chars().any(char::is_control) {
+        errors.add("tax_id", "Use at most 40 plain characters.");
+    }
+    let net_terms_days = match input.net_terms_days.trim().parse::<i64>() {
+        Ok(d) if (0..=365).contains(&d) => d,
+        _ => {
+            errors.add(
+                "net_terms_days",
+                "Use a whole number of days from 0 to 365.",
+            );
+            14
+        }
+    };
+    errors.into_result().map_err(AppError::Invalid)?;
+    let mut tx = db.begin_write().await?;
+    let details = store::TenantDetails {
+        name: &name,
+        billing_email: &billing_email,
+        country: &country,
+        region: &region,
+        currency: &currency,
+        address: &address,
+        tax_id: &tax_id,
+        net_terms_days,
+    };
+    if store::update_tenant(&mut tx, id, &details).await? == 0 {
+        return Err(AppError::NotFound);
+    }
+    audit::record(
+        &mut tx,
+        actor,
+        AuditEvent {
+            tenant_id: Some(id),
+            action: "tenant.updated",
+            target_type: "tenant",
+            target_id: id,
+            summary: format!("Edited the details of {name}"),
         },
     )
     .await?;

@@ -23,6 +23,20 @@ impl Where {
         self
     }
 
+    /// `column >= value` (text or number compared as the column's type).
+    pub fn at_least(&mut self, column: &str, value: &str) -> &mut Where {
+        let n = self.bind(value);
+        self.clauses.push(format!("{column} >= {n}"));
+        self
+    }
+
+    /// `column <= value`.
+    pub fn at_most(&mut self, column: &str, value: &str) -> &mut Where {
+        let n = self.bind(value);
+        self.clauses.push(format!("{column} <= {n}"));
+        self
+    }
+
     /// `column IN (values…)`; an empty list matches nothing.
     pub fn any_of(&mut self, column: &str, values: &[&str]) -> &mut Where {
         if values.is_empty() {

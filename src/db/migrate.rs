@@ -29,6 +29,7 @@ macro_rules! migration {
 pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_foundation.sql"),
     migration!(2, "0002_catalog.sql"),
+    migration!(5, "0005_invoices.sql"),
 ];
 
 pub(super) async fn run(db: &Db) -> anyhow::Result<()> {

@@ -40,6 +40,9 @@ impl Layout {
             links.push(("/billing/products", "Products"));
             links.push(("/billing/plans", "Plans"));
         }
+        if crate::billing::invoices::service::can_read(actor) {
+            links.push(("/billing/invoices", "Invoices"));
+        }
         links.push(("/catalog", "Catalog"));
         if actor.can_view_members() {
             links.push(("/users", if actor.is_staff { "Users" } else { "Members" }));

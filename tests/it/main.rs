@@ -2,6 +2,8 @@
 
 mod helpers;
 
+mod invoices;
+
 mod audit;
 mod auth;
 mod catalog;
