@@ -8,4 +8,5 @@ mod helpers;
 
 mod browser;
 mod catalog;
+mod invoices;
 mod journeys;

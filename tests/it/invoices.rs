@@ -733,3 +733,51 @@ async fn catalog_products_priced_for_the_tenant_and_list_filters() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn two_refund_forms_on_one_page_are_two_refunds() {
+    let (app, owner, tenant) = billing_world().await;
+    let id = draft(&owner, &tenant, "").await;
+    line(&owner, &id, "ITEM", "Server", "1", "84.03").await;
+    owner
+        .post(&format!("/billing/invoices/{id}/issue"), &[])
+        .await;
+    pay(&owner, &id, "40", &key(1)).await;
+    pay(&owner, &id, "60", &key(2)).await;
+    let page = owner
+        .get(&format!("/billing/invoices/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    // the keys and payment ids as the page renders them, in order
+    let fields = |name: &str| -> Vec<String> {
+        page.match_indices(&format!("name=\"{name}\" value=\""))
+            .map(|(i, m)| page[i + m.len()..].split('"').next().unwrap().to_string())
+            .collect()
+    };
+    let (payments, keys) = (fields("payment_id"), fields("idempotency_key"));
+    assert_eq!(payments.len(), 2);
+    assert_ne!(keys[0], keys[1], "each refund form has its own key");
+    for (payment, k) in payments.iter().zip(&keys) {
+        let res = owner
+            .post(
+                &format!("/billing/invoices/{id}/refund"),
+                &[
+                    ("payment_id", payment.as_str()),
+                    ("amount", "10"),
+                    ("idempotency_key", k.as_str()),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    }
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM payments WHERE invoice_id = '{id}' AND kind = 'REFUND'"
+        ))
+        .await,
+        2
+    );
+    assert_eq!(invoice_row(&app, &id).await.3, 2000);
+}

@@ -271,6 +271,8 @@ pub struct LineView {
 
 pub struct PaymentView {
     pub p: PaymentRow,
+    /// Each refund form has its own idempotency key: two refunds from one page are two refunds.
+    pub refund_key: String,
     pub amount: String,
     pub refundable: i64,
     pub refundable_text: String,
@@ -303,7 +305,6 @@ pub struct ShowPage {
     refund_for: String,
     credit_form: CreditInput,
     credit_errors: FieldErrors,
-    refund_key: String,
 }
 
 async fn show_page(
@@ -345,6 +346,7 @@ async fn show_page(
                 0
             };
             PaymentView {
+                refund_key: new_id(),
                 amount: inv.money(p.amount_minor),
                 refundable_text: money::input_amount(
                     refundable,
@@ -425,7 +427,6 @@ async fn show_page(
         refund_for: String::new(),
         credit_form: CreditInput::default(),
         credit_errors: FieldErrors::new(),
-        refund_key: new_id(),
         inv,
     })
 }
