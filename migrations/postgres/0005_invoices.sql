@@ -53,6 +53,20 @@ CREATE UNIQUE INDEX invoices_number ON invoices (tenant_id, number);
 CREATE INDEX invoices_list ON invoices (created_at, id);
 CREATE INDEX invoices_tenant ON invoices (tenant_id, created_at, id);
 CREATE INDEX invoices_status ON invoices (status, created_at, id);
+CREATE INDEX invoices_tenant_status ON invoices (tenant_id, status, created_at, id);
+CREATE INDEX invoices_number_prefix ON invoices (number text_pattern_ops); -- LIKE 'INV-2026-00%' uses it
+
+-- Per tenant, status and currency: how many invoices, their totals and what is due. Kept in
+-- step by every change, in the same transaction, so list sums need not scan every invoice.
+CREATE TABLE invoice_summaries (
+    tenant_id   TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    currency    TEXT NOT NULL,
+    count       BIGINT NOT NULL,
+    total_minor BIGINT NOT NULL,
+    due_minor   BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, status, currency)
+);
 
 CREATE TABLE invoice_lines (
     id               TEXT PRIMARY KEY,

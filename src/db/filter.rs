@@ -63,6 +63,20 @@ impl Where {
         self
     }
 
+    /// `column LIKE 'term%'`: a prefix match an index can serve; skipped when `term` is empty.
+    pub fn starts_with(&mut self, column: &str, term: &str) -> &mut Where {
+        let term: String = term
+            .trim()
+            .chars()
+            .filter(|c| !matches!(c, '%' | '_' | '\\'))
+            .collect();
+        if !term.is_empty() {
+            let n = self.bind(&format!("{term}%"));
+            self.clauses.push(format!("{column} LIKE {n}"));
+        }
+        self
+    }
+
     /// A raw condition with no parameters (e.g. `status = 'ACTIVE'`); callers pass constants only.
     pub fn raw(&mut self, condition: &'static str) -> &mut Where {
         self.clauses.push(condition.into());

@@ -71,6 +71,26 @@ async fn pay(c: &TestClient, id: &str, amount: &str, key: &str) -> reqwest::Resp
     .await
 }
 
+/// The maintained per-(tenant, status, currency) summaries equal a full aggregate.
+async fn assert_summaries_consistent(app: &TestApp) {
+    let pool = &app.state.db.pool;
+    let actual: Vec<(String, String, String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT tenant_id, status, currency, COUNT(*), CAST(SUM(total_minor) AS BIGINT), CAST(SUM(due_minor) AS BIGINT) \
+         FROM invoices GROUP BY tenant_id, status, currency ORDER BY tenant_id, status, currency",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let kept: Vec<(String, String, String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT tenant_id, status, currency, count, total_minor, due_minor FROM invoice_summaries \
+         WHERE count <> 0 OR total_minor <> 0 OR due_minor <> 0 ORDER BY tenant_id, status, currency",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(kept, actual);
+}
+
 fn key(i: usize) -> String {
     format!("test-key-{i:04}-{}", mpanel::db::new_id())
 }
@@ -253,6 +273,7 @@ async fn fifty_concurrent_issues_get_fifty_consecutive_numbers() {
     numbers.sort();
     let expected: Vec<String> = (1..=50).map(|n| format!("INV-{year}-{n:06}")).collect();
     assert_eq!(numbers, expected);
+    assert_summaries_consistent(&app).await;
 }
 
 #[tokio::test]
@@ -294,6 +315,7 @@ async fn twenty_concurrent_payments_never_exceed_the_total() {
     .await
     .unwrap();
     assert_eq!(sum, 10000);
+    assert_summaries_consistent(&app).await;
 }
 
 #[tokio::test]
@@ -707,8 +729,9 @@ async fn catalog_products_priced_for_the_tenant_and_list_filters() {
         "sums per currency"
     );
     assert!(html.contains("invoice(s) in USD: total <strong>USD 17.85</strong>"));
+    let year = time::OffsetDateTime::now_utc().year();
     let html = owner
-        .get("/billing/invoices?number=000002")
+        .get(&format!("/billing/invoices?number=inv-{year}-000002"))
         .await
         .text()
         .await
@@ -780,4 +803,65 @@ async fn two_refund_forms_on_one_page_are_two_refunds() {
         2
     );
     assert_eq!(invoice_row(&app, &id).await.3, 2000);
+}
+
+#[tokio::test]
+async fn a_billing_run_issues_every_draft_with_items_in_order() {
+    let (app, owner, tenant) = billing_world().await;
+    let other = app.create_tenant(&owner, "globex").await;
+    let mut drafts = Vec::new();
+    for t in [&tenant, &other, &tenant] {
+        let id = draft(&owner, t, "").await;
+        line(&owner, &id, "ITEM", "Monthly hosting", "1", "10").await;
+        drafts.push(id);
+    }
+    let empty = draft(&owner, &tenant, "").await;
+    assert_eq!(
+        owner
+            .post("/billing/invoices/issue-drafts", &[])
+            .await
+            .status(),
+        StatusCode::CONFLICT,
+        "needs confirmation"
+    );
+    let res = owner
+        .post(
+            "/billing/invoices/issue-drafts",
+            &[("tenant_id", ""), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let year = time::OffsetDateTime::now_utc().year();
+    let numbers: Vec<Option<String>> = {
+        let mut v = Vec::new();
+        for id in &drafts {
+            v.push(invoice_row(&app, id).await.1);
+        }
+        v
+    };
+    assert_eq!(
+        numbers,
+        vec![
+            Some(format!("INV-{year}-000001")),
+            Some(format!("INV-{year}-000001")),
+            Some(format!("INV-{year}-000002"))
+        ]
+    );
+    assert_eq!(
+        invoice_row(&app, &empty).await.0,
+        "DRAFT",
+        "a draft without items stays a draft"
+    );
+    assert_summaries_consistent(&app).await;
+    app.create_user(&owner, &tenant, "owner@acme.test", "OWNER")
+        .await;
+    let customer = app.signed_in("owner@acme.test").await;
+    assert_eq!(
+        customer
+            .post("/billing/invoices/issue-drafts", &[("confirm", "yes")])
+            .await
+            .status(),
+        StatusCode::FORBIDDEN,
+        "customers cannot run billing"
+    );
 }

@@ -857,3 +857,29 @@ pub async fn delete_tax_rule(
         "Tax rule removed.",
     ))
 }
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct BillingRunForm {
+    tenant_id: String,
+    confirm: String,
+}
+
+/// A billing run: issues every draft that has items (of the chosen tenant, or all).
+pub async fn issue_drafts(
+    State(state): State<AppState>,
+    actor: Actor,
+    Form(form): Form<BillingRunForm>,
+) -> AppResult<Response> {
+    if form.confirm != "yes" {
+        return Err(AppError::refused(
+            "Tick the confirmation box to issue the drafts.",
+        ));
+    }
+    let n = service::issue_all_drafts(&state.db, &actor, form.tenant_id.trim()).await?;
+    let message = match n {
+        0 => "There were no drafts with items to issue.".to_string(),
+        n => format!("Issued {n} invoice(s)."),
+    };
+    Ok(flash::success(&state, "/billing/invoices", &message))
+}

@@ -409,7 +409,7 @@ pub async fn set_notes(db: &Db, actor: &Actor, id: &str, notes: &str) -> AppResu
 pub async fn delete_draft(db: &Db, actor: &Actor, id: &str) -> AppResult<()> {
     let mut tx = db.begin_write().await?;
     let inv = draft_for_change(&mut tx, db, actor, id).await?;
-    if store::delete_draft(&mut tx, &inv.id, inv.version).await? == 0 {
+    if store::delete_draft(&mut tx, &inv).await? == 0 {
         return Err(changed_underneath());
     }
     audit::record(
@@ -495,24 +495,83 @@ pub struct Issued {
 /// lines + TAX line, totals and buyer/seller snapshots.
 pub async fn issue(db: &Db, actor: &Actor, id: &str) -> AppResult<Issued> {
     let mut tx = db.begin_write().await?;
-    let issued = issue_in(&mut tx, db, actor, id).await?;
+    let issued = issue_in(&mut tx, db, actor, id, &mut IssueCache::default()).await?;
     tx.commit().await?;
     Ok(issued)
 }
 
-pub async fn issue_in(tx: &mut Tx, db: &Db, actor: &Actor, id: &str) -> AppResult<Issued> {
+/// Drafts issued per transaction in a billing run: one commit (one fsync) for many invoices.
+pub const BATCH: usize = 200;
+
+/// A billing run: issues the given drafts in batches, each batch one transaction (a failure
+/// rolls back only its own batch, numbers included, so the sequence stays gapless).
+pub async fn issue_batch(db: &Db, actor: &Actor, ids: &[String]) -> AppResult<Vec<Issued>> {
+    require(can_bill(actor))?;
+    let mut issued = Vec::with_capacity(ids.len());
+    let mut cache = IssueCache::default();
+    for chunk in ids.chunks(BATCH) {
+        let mut tx = db.begin_write().await?;
+        for id in chunk {
+            issued.push(issue_in(&mut tx, db, actor, id, &mut cache).await?);
+        }
+        tx.commit().await?;
+    }
+    Ok(issued)
+}
+
+/// Issues every draft (of one tenant, or all) that has at least one item.
+pub async fn issue_all_drafts(db: &Db, actor: &Actor, tenant_id: &str) -> AppResult<usize> {
+    require(can_bill(actor))?;
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT i.id FROM invoices i WHERE i.status = 'DRAFT' AND ($1 = '' OR i.tenant_id = $1) \
+         AND EXISTS (SELECT 1 FROM invoice_lines l WHERE l.invoice_id = i.id AND l.kind = 'ITEM') \
+         ORDER BY i.created_at, i.id",
+    )
+    .bind(tenant_id)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(issue_batch(db, actor, &ids).await?.len())
+}
+
+/// What every invoice of a billing run needs but does not change: read once per run.
+#[derive(Default)]
+pub struct IssueCache {
+    seller: Option<crate::auth::store::TenantRow>,
+    buyers: std::collections::HashMap<String, crate::auth::store::TenantRow>,
+    rules: std::collections::HashMap<String, Option<TaxRuleRow>>,
+}
+
+pub async fn issue_in(
+    tx: &mut Tx,
+    db: &Db,
+    actor: &Actor,
+    id: &str,
+    cache: &mut IssueCache,
+) -> AppResult<Issued> {
     let inv = draft_for_change(tx, db, actor, id).await?;
     let lines = store::lines_tx(tx, &inv.id).await?;
     if !lines.iter().any(|l| l.kind == "ITEM") {
         return Err(AppError::refused("Add at least one item before issuing."));
     }
-    let buyer = crate::auth::store::get_tenant_tx(tx, &inv.tenant_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let seller = crate::auth::store::operator_tenant(tx)
-        .await?
+    if !cache.buyers.contains_key(&inv.tenant_id) {
+        let buyer = crate::auth::store::get_tenant_tx(tx, &inv.tenant_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        cache.buyers.insert(inv.tenant_id.clone(), buyer);
+    }
+    let buyer = cache.buyers[&inv.tenant_id].clone();
+    if cache.seller.is_none() {
+        cache.seller = crate::auth::store::operator_tenant(tx).await?;
+    }
+    let seller = cache
+        .seller
+        .clone()
         .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no operator tenant")))?;
-    let rule = store::tax_rule_for(tx, &buyer.region).await?;
+    if !cache.rules.contains_key(&buyer.region) {
+        let rule = store::tax_rule_for(tx, &buyer.region).await?;
+        cache.rules.insert(buyer.region.clone(), rule);
+    }
+    let rule = cache.rules[&buyer.region].clone();
     let rate = rule
         .as_ref()
         .map_or(Ok(Decimal::ZERO), |r| Decimal::from_str(&r.rate))
@@ -530,8 +589,7 @@ pub async fn issue_in(tx: &mut Tx, db: &Db, actor: &Actor, id: &str) -> AppResul
         .as_ref()
         .map_or_else(|| "No tax".to_string(), |r| r.name.clone());
     let issue = Issue {
-        id: &inv.id,
-        version: inv.version,
+        inv: &inv,
         number: &number,
         issue_date: &today.to_string(),
         due_date: &due.to_string(),
@@ -658,7 +716,7 @@ async fn save_amounts(
             to.label().to_lowercase()
         )));
     }
-    if store::set_amounts(tx, &inv.id, inv.version, from.as_str(), to.as_str(), a).await? == 0 {
+    if store::set_amounts(tx, inv, to.as_str(), a).await? == 0 {
         return Err(changed_underneath());
     }
     Ok(())
@@ -872,7 +930,7 @@ pub async fn void(db: &Db, actor: &Actor, id: &str, confirmed: bool) -> AppResul
     let inv = lock(&mut tx, db, actor, id).await?;
     model::check_void(status_of(&inv)?, inv.paid_minor, inv.refunded_minor)
         .map_err(AppError::Refused)?;
-    if store::mark_void(&mut tx, &inv.id, inv.version).await? == 0 {
+    if store::mark_void(&mut tx, &inv).await? == 0 {
         return Err(changed_underneath());
     }
     audit::record(

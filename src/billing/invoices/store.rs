@@ -62,8 +62,67 @@ pub async fn insert_draft(
     .bind(currency)
     .bind(now)
     .execute(&mut **tx)
+    .await?;
+    adjust_summary(tx, tenant_id, "DRAFT", currency, 1, 0, 0).await
+}
+
+/// Adds to the summary row of (tenant, status, currency); called by every function here that
+/// creates, deletes or moves an invoice, inside the same transaction.
+async fn adjust_summary(
+    tx: &mut Tx,
+    tenant_id: &str,
+    status: &str,
+    currency: &str,
+    count: i64,
+    total: i64,
+    due: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO invoice_summaries (tenant_id, status, currency, count, total_minor, due_minor) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, status, currency) DO UPDATE SET \
+         count = invoice_summaries.count + excluded.count, \
+         total_minor = invoice_summaries.total_minor + excluded.total_minor, \
+         due_minor = invoice_summaries.due_minor + excluded.due_minor",
+    )
+    .bind(tenant_id)
+    .bind(status)
+    .bind(currency)
+    .bind(count)
+    .bind(total)
+    .bind(due)
+    .execute(&mut **tx)
     .await
     .map(|_| ())
+}
+
+/// Moves one invoice's weight in the summaries from its old state to its new one.
+async fn move_summary(
+    tx: &mut Tx,
+    inv: &InvoiceRow,
+    to_status: &str,
+    to_total: i64,
+    to_due: i64,
+) -> sqlx::Result<()> {
+    adjust_summary(
+        tx,
+        &inv.tenant_id,
+        &inv.status,
+        &inv.currency,
+        -1,
+        -inv.total_minor,
+        -inv.due_minor,
+    )
+    .await?;
+    adjust_summary(
+        tx,
+        &inv.tenant_id,
+        to_status,
+        &inv.currency,
+        1,
+        to_total,
+        to_due,
+    )
+    .await
 }
 
 pub async fn get_invoice(
@@ -109,7 +168,8 @@ pub struct InvoiceFilter<'a> {
     /// `YYYY-MM-DD` bounds on the issue date (inclusive).
     pub from: &'a str,
     pub until: &'a str,
-    /// Number prefix/substring, e.g. `INV-2026-0001`.
+    /// Number prefix, e.g. `INV-2026-0001` (a prefix match can use an index; a substring
+    /// match would read every invoice).
     pub number: &'a str,
 }
 
@@ -127,7 +187,7 @@ fn invoice_where(v: &Visibility<'_>, f: &InvoiceFilter<'_>) -> Where {
     if !f.until.is_empty() {
         w.at_most("i.issue_date", f.until);
     }
-    w.contains(&["i.number"], f.number);
+    w.starts_with("i.number", &f.number.trim().to_uppercase());
     w
 }
 
@@ -159,6 +219,9 @@ pub async fn list_invoices(
         q = q.bind(p);
     }
     let rows = q.bind(limit).bind(offset).fetch_all(pool).await?;
+    if f.from.is_empty() && f.until.is_empty() && f.number.trim().is_empty() {
+        return Ok((rows, summary_sums(pool, v, f).await?));
+    }
     let sums_sql = format!(
         "SELECT i.currency, COUNT(*) AS count, CAST(COALESCE(SUM(i.total_minor), 0) AS BIGINT) AS total_minor, \
          CAST(COALESCE(SUM(i.due_minor), 0) AS BIGINT) AS due_minor FROM invoices i {} \
@@ -170,6 +233,32 @@ pub async fn list_invoices(
         q = q.bind(p);
     }
     Ok((rows, q.fetch_all(pool).await?))
+}
+
+/// Sums from the maintained summaries: a few rows instead of every invoice.
+async fn summary_sums(
+    pool: &AnyPool,
+    v: &Visibility<'_>,
+    f: &InvoiceFilter<'_>,
+) -> sqlx::Result<Vec<CurrencySum>> {
+    let mut w = Where::new();
+    w.eq("tenant_id", v.scope.bind_value())
+        .eq("tenant_id", f.tenant_id)
+        .eq("status", f.status);
+    if v.hide_drafts {
+        w.raw("status <> 'DRAFT'");
+    }
+    let sql = format!(
+        "SELECT currency, CAST(SUM(count) AS BIGINT) AS count, CAST(SUM(total_minor) AS BIGINT) AS total_minor, \
+         CAST(SUM(due_minor) AS BIGINT) AS due_minor FROM invoice_summaries {} \
+         GROUP BY currency HAVING SUM(count) > 0 ORDER BY currency",
+        w.sql()
+    );
+    let mut q = sqlx::query_as(&sql);
+    for p in w.params() {
+        q = q.bind(p);
+    }
+    q.fetch_all(pool).await
 }
 
 #[derive(Clone, Debug, FromRow)]
@@ -252,17 +341,22 @@ pub async fn touch_draft(
     .map(|r| r.rows_affected())
 }
 
-pub async fn delete_draft(tx: &mut Tx, id: &str, version: i64) -> sqlx::Result<u64> {
+pub async fn delete_draft(tx: &mut Tx, inv: &InvoiceRow) -> sqlx::Result<u64> {
     sqlx::query("DELETE FROM invoice_lines WHERE invoice_id = $1")
-        .bind(id)
+        .bind(&inv.id)
         .execute(&mut **tx)
         .await?;
-    sqlx::query("DELETE FROM invoices WHERE id = $1 AND status = 'DRAFT' AND version = $2")
-        .bind(id)
-        .bind(version)
-        .execute(&mut **tx)
-        .await
-        .map(|r| r.rows_affected())
+    let deleted =
+        sqlx::query("DELETE FROM invoices WHERE id = $1 AND status = 'DRAFT' AND version = $2")
+            .bind(&inv.id)
+            .bind(inv.version)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+    if deleted == 1 {
+        adjust_summary(tx, &inv.tenant_id, "DRAFT", &inv.currency, -1, 0, 0).await?;
+    }
+    Ok(deleted)
 }
 
 /// The next number of a tenant's yearly sequence. The counter row is incremented in the
@@ -287,8 +381,7 @@ pub async fn next_document_number(
 }
 
 pub struct Issue<'a> {
-    pub id: &'a str,
-    pub version: i64,
+    pub inv: &'a InvoiceRow,
     pub number: &'a str,
     pub issue_date: &'a str,
     pub due_date: &'a str,
@@ -304,7 +397,7 @@ pub struct Issue<'a> {
 
 /// DRAFT → ISSUED, only if the draft is unchanged since it was read.
 pub async fn mark_issued(tx: &mut Tx, i: &Issue<'_>, status: &str) -> sqlx::Result<u64> {
-    sqlx::query(
+    let updated = sqlx::query(
         "UPDATE invoices SET status = $1, number = $2, issue_date = $3, due_date = $4, tax_name = $5, \
          tax_rate = $6, subtotal_minor = $7, discount_minor = $8, tax_minor = $9, total_minor = $10, \
          due_minor = $10, buyer_snapshot = $11, seller_snapshot = $12, version = version + 1, updated_at = $13 \
@@ -323,11 +416,15 @@ pub async fn mark_issued(tx: &mut Tx, i: &Issue<'_>, status: &str) -> sqlx::Resu
     .bind(i.buyer)
     .bind(i.seller)
     .bind(Timestamp::now().0)
-    .bind(i.id)
-    .bind(i.version)
+    .bind(&i.inv.id)
+    .bind(i.inv.version)
     .execute(&mut **tx)
-    .await
-    .map(|r| r.rows_affected())
+    .await?
+    .rows_affected();
+    if updated == 1 {
+        move_summary(tx, i.inv, status, i.total, i.total).await?;
+    }
+    Ok(updated)
 }
 
 pub struct Amounts {
@@ -340,13 +437,11 @@ pub struct Amounts {
 /// Moves an issued invoice's money columns and status, only from the state that was read.
 pub async fn set_amounts(
     tx: &mut Tx,
-    id: &str,
-    version: i64,
-    from_status: &str,
+    inv: &InvoiceRow,
     to_status: &str,
     a: &Amounts,
 ) -> sqlx::Result<u64> {
-    sqlx::query(
+    let updated = sqlx::query(
         "UPDATE invoices SET status = $1, paid_minor = $2, refunded_minor = $3, credited_minor = $4, \
          due_minor = $5, version = version + 1, updated_at = $6 \
          WHERE id = $7 AND status = $8 AND version = $9",
@@ -357,12 +452,16 @@ pub async fn set_amounts(
     .bind(a.credited)
     .bind(a.due)
     .bind(Timestamp::now().0)
-    .bind(id)
-    .bind(from_status)
-    .bind(version)
+    .bind(&inv.id)
+    .bind(&inv.status)
+    .bind(inv.version)
     .execute(&mut **tx)
-    .await
-    .map(|r| r.rows_affected())
+    .await?
+    .rows_affected();
+    if updated == 1 {
+        move_summary(tx, inv, to_status, inv.total_minor, a.due).await?;
+    }
+    Ok(updated)
 }
 
 #[derive(Clone, Debug, FromRow)]
@@ -472,17 +571,21 @@ pub async fn insert_credit_note(tx: &mut Tx, c: &CreditNoteRow) -> sqlx::Result<
     .map(|_| ())
 }
 
-pub async fn mark_void(tx: &mut Tx, id: &str, version: i64) -> sqlx::Result<u64> {
-    sqlx::query(
+pub async fn mark_void(tx: &mut Tx, inv: &InvoiceRow) -> sqlx::Result<u64> {
+    let updated = sqlx::query(
         "UPDATE invoices SET status = 'VOID', due_minor = 0, version = version + 1, updated_at = $1 \
          WHERE id = $2 AND status = 'ISSUED' AND version = $3",
     )
     .bind(Timestamp::now().0)
-    .bind(id)
-    .bind(version)
+    .bind(&inv.id)
+    .bind(inv.version)
     .execute(&mut **tx)
-    .await
-    .map(|r| r.rows_affected())
+    .await?
+    .rows_affected();
+    if updated == 1 {
+        move_summary(tx, inv, "VOID", inv.total_minor, 0).await?;
+    }
+    Ok(updated)
 }
 
 #[derive(Clone, Debug, FromRow)]
