@@ -1,10 +1,12 @@
 //! mPanel: a hosting company's control panel.
 
+pub mod api;
 pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod security;
 pub mod static_files;
 pub mod web;
