@@ -307,9 +307,17 @@ pub async fn login(
     let acct_wait =
         account_gcra(state).retry_after_ms(store::throttle_tat(pool, &acct_key).await?, now);
     if let Some(wait) = ip_wait.max(acct_wait) {
+        // A lockout of a known account is filed under its tenant, for its admins to see.
+        let known = if email.len() <= model::MAX_EMAIL {
+            store::find_login(pool, &email).await?
+        } else {
+            None
+        };
         record_login_event(
             state,
-            None,
+            known
+                .as_ref()
+                .map(|a| (a.id.as_str(), a.tenant_id.as_str())),
             &email,
             client,
             EventKind::LoginLocked,

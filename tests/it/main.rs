@@ -7,5 +7,6 @@ mod auth;
 mod cli;
 mod members;
 mod migrations;
+mod security;
 mod setup;
 mod web_shell;
