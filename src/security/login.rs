@@ -2,7 +2,7 @@
 //! short-lived challenge (its own cookie, its own table); a session exists only after a valid
 //! TOTP or recovery code, and it is a new one.
 
-use super::mfa::{self, Factor, FactorOutcome, FactorUser};
+use super::factor::{self, Factor, FactorOutcome, FactorUser};
 use super::model::EventKind;
 use super::store::{self, ChallengeRow};
 use crate::app::AppState;
@@ -59,7 +59,7 @@ pub async fn complete(
         email: &ch.email,
         tenant_id: &ch.tenant_id,
     };
-    let factor = match mfa::check_second_factor(state, &who, code, client).await? {
+    let factor = match factor::check_second_factor(state, &who, code, client).await? {
         FactorOutcome::Accepted(f) => f,
         other => return Ok(MfaLogin::Retry(other)),
     };

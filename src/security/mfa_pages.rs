@@ -9,8 +9,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::Deserialize;
 
+use super::factor::FactorOutcome;
 use super::login::{self, MfaLogin};
-use super::mfa::{self, FactorOutcome, MfaState};
+use super::mfa::{self, MfaState};
 use crate::app::AppState;
 use crate::auth::model::{Actor, ClientInfo};
 use crate::auth::session;

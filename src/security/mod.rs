@@ -3,12 +3,15 @@
 
 pub mod common_passwords;
 pub mod crypto;
+pub mod event_store;
+pub mod factor;
 pub mod gate;
 pub mod login;
 pub mod mfa;
 pub mod mfa_pages;
 pub mod model;
 pub mod pages;
+pub mod policy;
 pub mod service;
 pub mod store;
 pub mod token_pages;
@@ -96,9 +99,9 @@ pub async fn record(
     event: SecurityEvent<'_>,
 ) -> sqlx::Result<()> {
     let a = actor.into();
-    store::insert_event(
+    event_store::insert_event(
         tx,
-        &store::NewEvent {
+        &event_store::NewEvent {
             tenant_id: event.tenant_id.or(a.tenant_id),
             user_id: a.user_id,
             subject_user_id: event.subject_user_id,

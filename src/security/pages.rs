@@ -7,8 +7,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use super::event_store::{self, EventFilter, EventRow};
 use super::model::{EventKind, PolicyInput, describe_user_agent};
-use super::store::{self, EventFilter, EventRow};
+use super::store;
 use super::{can_edit_policy, can_view_events, mfa, service, token_store};
 use crate::app::AppState;
 use crate::auth::model::Actor;
@@ -50,7 +51,7 @@ pub async fn overview(
         mfa_on: mfa::is_enabled(&state, &actor.user_id).await?,
         sessions,
         active_tokens,
-        events: store::recent_user_events(pool, &actor.user_id, 10).await?,
+        events: event_store::recent_user_events(pool, &actor.user_id, 10).await?,
         can_view_events: can_view_events(&actor),
         can_edit_policy: can_edit_policy(&actor),
     };
@@ -248,7 +249,7 @@ pub async fn events(
     };
     let req = PageRequest::new(parse_page(q.page.as_deref()));
     let (events, total) =
-        store::list_events(&state.db.pool, &filter, req.size, req.offset()).await?;
+        event_store::list_events(&state.db.pool, &filter, req.size, req.offset()).await?;
     let pager = Pager::new(
         "/security/events",
         req,
