@@ -67,6 +67,15 @@ impl TokenRow {
         }
     }
 
+    /// The last day the token works (it expires at the start of the next day, UTC).
+    pub fn valid_until(&self) -> String {
+        Timestamp(self.expires_at.0 - 1)
+            .to_string()
+            .chars()
+            .take(10)
+            .collect()
+    }
+
     pub fn last_used(&self) -> String {
         self.last_used_at
             .map_or_else(|| "never".to_string(), |t| Timestamp(t).to_string())
