@@ -1291,3 +1291,72 @@ async fn no_secret_reaches_the_logs_or_the_database() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn security_pages_have_no_inline_code_and_junk_never_fails_the_server() {
+    let app = TestApp::spawn().await;
+    let owner = app.setup_owner().await;
+    owner.post("/security/mfa/setup", &[]).await;
+    for path in [
+        "/security",
+        "/security/mfa",
+        "/security/sessions",
+        "/security/tokens",
+        "/security/events",
+        "/security/policy",
+    ] {
+        let res = owner.get(path).await;
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        let html = res.text().await.unwrap();
+        assert!(
+            !html.contains("<script>") && !html.contains("style=\"") && !html.contains("onclick"),
+            "{path}"
+        );
+        let fragment = owner.get_htmx(path).await.text().await.unwrap();
+        assert!(!fragment.contains("<html"), "{path} as a fragment");
+    }
+    let long = "ß".repeat(3000);
+    let junk: Vec<(&str, &str)> = vec![
+        ("code", &long),
+        ("password", "\u{202e}"),
+        ("confirm", "maybe"),
+        ("name", &long),
+        ("expires_on", "9999-99-99"),
+        ("scope_read", "x"),
+        ("min_password_length", "99999999999999999999"),
+        ("ip_allowlist", &long),
+        ("idle_minutes", "-1"),
+        ("absolute_minutes", "1e9"),
+    ];
+    for path in [
+        "/security/mfa/setup",
+        "/security/mfa/enable",
+        "/security/mfa/disable",
+        "/security/mfa/recovery-codes",
+        "/security/tokens",
+        "/security/tokens/x/revoke",
+        "/security/sessions/x/revoke",
+        "/security/sessions/revoke-others",
+        "/security/users/x/sessions/revoke",
+        "/security/policy",
+        "/login/mfa",
+    ] {
+        let res = owner.post(path, &junk).await;
+        assert!(res.status().as_u16() < 500, "{path}: {}", res.status());
+    }
+    for path in [
+        "/security/events?event_type=%27&user=%25_&from=x&until=9999-99-99&page=-4",
+        "/security/sessions?user_id=%27%20OR%201%3D1",
+        "/login/mfa",
+    ] {
+        let res = owner.get(path).await;
+        assert!(res.status().as_u16() < 500, "{path}: {}", res.status());
+    }
+    let res = reqwest::Client::new()
+        .get(format!("{}/api/v1/me", app.base))
+        .header("Authorization", format!("Bearer mpn_{long}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
