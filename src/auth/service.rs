@@ -94,6 +94,9 @@ pub async fn create_operator_owner(
         return Err(AppError::NotFound);
     }
     let tenant_id = match store::operator_tenant_id(&mut tx).await? {
+        // On PostgreSQL (READ COMMITTED) a racing setup can commit between the user count
+        // above and this query: an operator tenant that exists now means setup is done.
+        Some(_) if first_run_only => return Err(AppError::NotFound),
         Some(id) => id,
         None => {
             let id = new_id();
