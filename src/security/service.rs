@@ -2,7 +2,9 @@
 //! transaction, security event (which also writes the audit entry), commit.
 
 use super::crypto;
-use super::model::{EventKind, Policy, PolicyInput, Scope, token_expiry};
+use super::model::{
+    EventKind, Policy, PolicyInput, Scope, session_expired_by_policy, token_expiry,
+};
 use super::store::{self, SessionListRow};
 use super::token_store::{self, NewToken, TokenRow};
 use super::{SecurityEvent, can_edit_policy, record};
@@ -51,6 +53,7 @@ pub async fn member_for_sessions(
     Ok(target)
 }
 
+/// Sessions still alive under both the server's limits and the tenant's own.
 pub async fn live_sessions(
     state: &AppState,
     actor: &Actor,
@@ -58,7 +61,24 @@ pub async fn live_sessions(
 ) -> AppResult<Vec<SessionListRow>> {
     let now = Timestamp::now();
     let idle_cutoff = now.plus_secs(-state.config.session_idle_minutes * 60);
-    Ok(store::user_sessions(&state.db.pool, &actor.scope(), user_id, now, idle_cutoff).await?)
+    let rows =
+        store::user_sessions(&state.db.pool, &actor.scope(), user_id, now, idle_cutoff).await?;
+    let Some(tenant_id) = rows.first().map(|r| r.tenant_id.clone()) else {
+        return Ok(rows);
+    };
+    let policy = store::policy(&state.db.pool, &tenant_id).await?;
+    Ok(rows
+        .into_iter()
+        .filter(|r| {
+            !session_expired_by_policy(
+                now.0,
+                r.created_at.0,
+                r.last_seen_at.0,
+                policy.idle_minutes,
+                policy.absolute_minutes,
+            )
+        })
+        .collect())
 }
 
 /// Ends one session: the actor's own, or a member's (OWNER/ADMIN). Returns its owner's id.

@@ -1169,6 +1169,19 @@ async fn tenant_idle_and_absolute_timeouts_are_enforced() {
         .execute(pool)
         .await
         .unwrap();
+    // the member's sessions list already leaves them out
+    let member_id = all_text(
+        &app,
+        "SELECT id FROM users WHERE email = 'member@alpha.test'",
+    )
+    .await;
+    let html = owner
+        .get(&format!("/security/sessions?user_id={member_id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(html.matches(">End session<").count(), 1, "{html}");
     assert_eq!(location(&idle.get("/").await), "/login");
     assert_eq!(location(&old.get("/").await), "/login");
     assert_eq!(fresh.get("/").await.status(), StatusCode::OK);
