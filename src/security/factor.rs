@@ -96,13 +96,20 @@ pub async fn check_second_factor(
         {
             None => FactorOutcome::Wrong,
             Some(row) => {
-                let totp = build_totp(&secret_key(state), who.user_id, who.email, &row.secret_enc)?;
-                match crypto::matching_step(&totp, &code, now_secs()) {
-                    None => FactorOutcome::Wrong,
-                    Some(step) if store::consume_step(pool, who.user_id, step).await? => {
-                        FactorOutcome::Accepted(Factor::Totp)
+                // A secret that no longer decrypts (the app's secret key was changed) cannot
+                // verify anything; recovery codes, being hashes, still work.
+                match build_totp(&secret_key(state), who.user_id, who.email, &row.secret_enc) {
+                    Err(e) => {
+                        tracing::error!(error = ?e, user = who.user_id, "TOTP secret unreadable");
+                        FactorOutcome::Wrong
                     }
-                    Some(_) => FactorOutcome::Replayed(Factor::Totp),
+                    Ok(totp) => match crypto::matching_step(&totp, &code, now_secs()) {
+                        None => FactorOutcome::Wrong,
+                        Some(step) if store::consume_step(pool, who.user_id, step).await? => {
+                            FactorOutcome::Accepted(Factor::Totp)
+                        }
+                        Some(_) => FactorOutcome::Replayed(Factor::Totp),
+                    },
                 }
             }
         }

@@ -46,12 +46,15 @@ pub async fn state_of(state: &AppState, actor: &Actor) -> AppResult<MfaState> {
             unused_codes: store::unused_recovery_codes(pool, &actor.user_id).await?,
         });
     }
-    let totp = build_totp(
+    // A pending secret that no longer decrypts (new app secret key): start over.
+    let Ok(totp) = build_totp(
         &secret_key(state),
         &actor.user_id,
         &actor.email,
         &row.secret_enc,
-    )?;
+    ) else {
+        return Ok(MfaState::Off);
+    };
     let url = totp
         .to_url()
         .map_err(|e| AppError::Internal(anyhow::anyhow!("otpauth url: {e}")))?;

@@ -1373,3 +1373,39 @@ async fn security_pages_have_no_inline_code_and_junk_never_fails_the_server() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_changed_secret_key_refuses_totp_codes_without_failing_and_recovery_codes_still_work() {
+    let dir = std::env::temp_dir().join(format!("mpanel-key-{}", mpanel::db::new_id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let database_url = test_database_url(&dir).await;
+    let first = {
+        let (dir, url) = (dir.clone(), database_url.clone());
+        TestApp::spawn_with(move |c| {
+            c.data_dir = dir;
+            c.database_url = url;
+        })
+        .await
+    };
+    let owner = first.setup_owner().await;
+    let (secret, codes) = first.enrol_mfa(&owner).await;
+    // the same database served with another secret key
+    let second = TestApp::spawn_with(move |c| {
+        c.data_dir = dir;
+        c.database_url = database_url;
+        c.secret_key = Some("another-secret-key-another-secret-key-xx".into());
+    })
+    .await;
+    let (_, res) = second
+        .login_with_code(OWNER_EMAIL, &totp_code(&secret, 1))
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::UNAUTHORIZED,
+        "refused, not a server error"
+    );
+    let (c, res) = second.login_with_code(OWNER_EMAIL, &codes[0]).await;
+    assert_eq!(location(&res), "/");
+    assert_eq!(c.get("/security/mfa").await.status(), StatusCode::OK);
+    drop(first);
+}
