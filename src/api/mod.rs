@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::{Json, Router};
 use serde_json::json;
 
@@ -106,7 +106,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiActor {
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/api/v1/me", get(me))
-        .route("/api/v1/{*rest}", get(not_found).post(not_found))
+        .route("/api/v1/{*rest}", any(not_found))
         .route_layer(from_fn_with_state(state, bearer_auth))
 }
 
