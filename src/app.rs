@@ -25,7 +25,7 @@ use crate::auth::{self, store};
 use crate::config::Config;
 use crate::db::{Db, Timestamp};
 use crate::web::{client, flash, middleware as mw};
-use crate::{audit, billing, static_files};
+use crate::{api, audit, billing, security, static_files};
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -97,6 +97,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tenants/{id}/beta", post(auth::tenant_pages::set_beta))
         .merge(billing::catalog::routes())
         .merge(billing::invoices::routes())
+        .merge(security::routes())
         .fallback(auth::pages::not_found)
         // Pages hold account data: never cache them (the back button after sign-out included).
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -114,6 +115,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .nest("/static", static_files::service())
+        .merge(api::routes(state.clone()))
         .merge(pages)
         .layer(CatchPanicLayer::custom(mw::panic_response))
         .layer(axum::middleware::from_fn(mw::reject_nul_bytes))

@@ -65,11 +65,24 @@ async fn create_owner(config: &Config, email: &str, company: &str) -> anyhow::Re
             (line, false)
         }
     };
-    if let Some(problem) = model::password_problem(&password, &email) {
-        anyhow::bail!("password: {problem}");
-    }
     let db = Db::connect(&config.database_url(), 2).await?;
     db.migrate().await?;
+    // The operator tenant's password policy, once it has one.
+    let rules = {
+        let mut tx = db.begin_write().await?;
+        let operator = crate::auth::store::operator_tenant_id(&mut tx).await?;
+        let rules = match operator {
+            Some(id) => crate::security::store::policy_tx(&mut tx, &id)
+                .await?
+                .password_rules(),
+            None => model::PasswordRules::default(),
+        };
+        tx.rollback().await?;
+        rules
+    };
+    if let Some(problem) = model::password_problem(&password, &email, &rules) {
+        anyhow::bail!("password: {problem}");
+    }
     let hash = service::hash_password(password.clone())
         .await
         .map_err(app_error)?;

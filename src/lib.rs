@@ -1,5 +1,6 @@
 //! mPanel: a hosting company's control panel.
 
+pub mod api;
 pub mod app;
 pub mod audit;
 pub mod auth;
@@ -7,6 +8,7 @@ pub mod billing;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod security;
 pub mod static_files;
 mod text_enum;
 pub mod web;

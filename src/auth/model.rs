@@ -3,6 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::security::common_passwords;
+pub use crate::security::model::PasswordRules;
 use crate::web::forms::FieldErrors;
 
 /// Roles, highest first: OWNER > ADMIN > BILLING > MEMBER > VIEWER (the derive order is the rank).
@@ -230,16 +232,22 @@ pub fn normalize_email(raw: &str) -> Result<String, &'static str> {
     }
 }
 
-/// Why a new password is not acceptable, or `None`.
-pub fn password_problem(password: &str, email: &str) -> Option<String> {
+/// Why a new password is not acceptable under `rules` (the tenant's policy), or `None`.
+pub fn password_problem(password: &str, email: &str, rules: &PasswordRules) -> Option<String> {
     let len = password.chars().count();
-    if len < MIN_PASSWORD {
-        return Some(format!("Use at least {MIN_PASSWORD} characters."));
+    let min = rules.min_length.max(1);
+    if len < min {
+        return Some(format!("Use at least {min} characters."));
     }
     if len > MAX_PASSWORD {
         return Some(format!("Use at most {MAX_PASSWORD} characters."));
     }
     let lower = password.to_lowercase();
+    if rules.reject_common && common_passwords::is_common(password) {
+        return Some(
+            "That password is one of the 10,000 most common passwords: choose another.".into(),
+        );
+    }
     if lower == email
         || password
             .chars()
@@ -410,11 +418,40 @@ mod tests {
 
     #[test]
     fn weak_passwords_are_refused() {
-        assert!(password_problem("short", "a@x.io").is_some());
-        assert!(password_problem("aaaaaaaaaaaaaaa", "a@x.io").is_some());
-        assert!(password_problem("annabelle-2026!", "annabelle@x.io").is_some());
-        assert!(password_problem(&"x1".repeat(200), "a@x.io").is_some());
-        assert!(password_problem("correct horse battery", "a@x.io").is_none());
+        let rules = PasswordRules::default();
+        assert!(password_problem("short", "a@x.io", &rules).is_some());
+        assert!(password_problem("aaaaaaaaaaaaaaa", "a@x.io", &rules).is_some());
+        assert!(password_problem("annabelle-2026!", "annabelle@x.io", &rules).is_some());
+        assert!(password_problem(&"x1".repeat(200), "a@x.io", &rules).is_some());
+        assert!(password_problem("correct horse battery", "a@x.io", &rules).is_none());
+    }
+
+    #[test]
+    fn tenant_rules_set_the_length_and_the_common_list() {
+        let eight = PasswordRules {
+            min_length: 8,
+            reject_common: true,
+        };
+        assert!(password_problem("river-oak", "a@x.io", &eight).is_none());
+        assert!(
+            password_problem("sunshine", "a@x.io", &eight).is_some(),
+            "common"
+        );
+        assert!(password_problem("Unbelievable", "a@x.io", &PasswordRules::default()).is_some());
+        let lax = PasswordRules {
+            min_length: 8,
+            reject_common: false,
+        };
+        assert!(password_problem("sunshine", "a@x.io", &lax).is_none());
+        let long = PasswordRules {
+            min_length: 20,
+            reject_common: true,
+        };
+        assert_eq!(
+            password_problem("correct horse battery", "a@x.io", &long),
+            None
+        );
+        assert!(password_problem("correct horse", "a@x.io", &long).is_some());
     }
 
     #[test]

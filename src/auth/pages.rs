@@ -12,6 +12,7 @@ use super::service::{self, ChangePasswordInput, LoginInput, LoginOutcome, SetupI
 use super::session::{self, MaybeActor};
 use crate::app::AppState;
 use crate::page;
+use crate::security;
 use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash, safe_next};
 
 #[derive(Deserialize, Default)]
@@ -155,13 +156,14 @@ pub async fn login_submit(
     let email = form.email.trim().to_lowercase();
     let device = session::device_for(&state, &headers, &email);
     let had_device = device.is_some();
+    let next = safe_next(Some(&form.next)).to_string();
     let input = LoginInput {
         email: form.email.clone(),
         password: form.password,
         device,
         previous_session: session::session_token(&state, &headers),
+        next: next.clone(),
     };
-    let next = safe_next(Some(&form.next)).to_string();
     let outcome = service::login(&state, input, &client).await?;
     let retry_page = |status: StatusCode, error: String, layout: Layout| -> AppResult<Response> {
         let page = LoginPage {
@@ -183,6 +185,24 @@ pub async fn login_submit(
             }
             Ok(res)
         }
+        LoginOutcome::SecondFactor { challenge_token } => {
+            // Not signed in yet: the old session (if any) is gone, only the challenge remains.
+            let jar = axum_extra::extract::cookie::CookieJar::new().add(
+                security::mfa_pages::challenge_cookie(&state, challenge_token),
+            );
+            let mut res = (jar, Redirect::to("/login/mfa")).into_response();
+            res.headers_mut()
+                .append(header::SET_COOKIE, session::clear_session_cookie(&state));
+            Ok(res)
+        }
+        LoginOutcome::IpRefused => retry_page(
+            StatusCode::FORBIDDEN,
+            format!(
+                "Your organisation does not allow sign-in from this network ({}).",
+                client.ip
+            ),
+            layout,
+        ),
         LoginOutcome::Failed => retry_page(
             StatusCode::UNAUTHORIZED,
             "The e-mail address or password is incorrect.".into(),
@@ -270,15 +290,30 @@ pub struct PasswordForm {
 struct PasswordPage {
     layout: Layout,
     forced: bool,
+    /// The tenant policy's minimum, shown in the field's label.
+    min_length: usize,
     errors: FieldErrors,
 }
 
-pub async fn password_form(hx: Hx, layout: Layout, actor: Actor) -> AppResult<Response> {
+async fn min_password_length(state: &AppState, actor: &Actor) -> AppResult<usize> {
+    Ok(security::store::policy(&state.db.pool, &actor.tenant_id)
+        .await?
+        .password_rules()
+        .min_length)
+}
+
+pub async fn password_form(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+) -> AppResult<Response> {
     Ok(page!(
         hx,
         PasswordPage {
             layout,
             forced: actor.must_change_password,
+            min_length: min_password_length(&state, &actor).await?,
             errors: FieldErrors::new()
         }
     )?
@@ -311,6 +346,7 @@ pub async fn password_submit(
             let page = PasswordPage {
                 layout,
                 forced: actor.must_change_password,
+                min_length: min_password_length(&state, &actor).await?,
                 errors,
             };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page!(hx, page)?).into_response())

@@ -7,6 +7,8 @@ use super::store::{self, NewSession, NewTenant, NewUser};
 use crate::app::AppState;
 use crate::audit::{self, AuditActor, AuditEvent};
 use crate::db::{Db, Timestamp, is_unique_violation, new_id};
+use crate::security::model::{EventKind, PasswordRules, ip_allowed_text};
+use crate::security::{self, SecurityEvent};
 use crate::web::{AppError, AppResult, FieldErrors};
 
 /// argon2id off the async threads: hashing takes tens of milliseconds of CPU.
@@ -68,7 +70,8 @@ pub async fn setup(db: &Db, input: SetupInput, client: &ClientInfo) -> AppResult
             String::new()
         }
     };
-    if let Some(p) = model::password_problem(&input.password, &email) {
+    // No tenant exists yet, so no tenant policy: the defaults apply.
+    if let Some(p) = model::password_problem(&input.password, &email, &PasswordRules::default()) {
         errors.add("password", p);
     }
     errors.into_result().map_err(AppError::Invalid)?;
@@ -91,6 +94,9 @@ pub async fn create_operator_owner(
         return Err(AppError::NotFound);
     }
     let tenant_id = match store::operator_tenant_id(&mut tx).await? {
+        // On PostgreSQL (READ COMMITTED) a racing setup can commit between the user count
+        // above and this query: an operator tenant that exists now means setup is done.
+        Some(_) if first_run_only => return Err(AppError::NotFound),
         Some(id) => id,
         None => {
             let id = new_id();
@@ -243,6 +249,8 @@ pub struct LoginInput {
     pub device: Option<String>,
     /// The session this browser had before (ended: the session id changes at login).
     pub previous_session: Option<String>,
+    /// Where to go after signing in (kept across the second-factor step).
+    pub next: String,
 }
 
 pub enum LoginOutcome {
@@ -250,6 +258,13 @@ pub enum LoginOutcome {
         token: String,
         user_id: String,
     },
+    /// The password was right and the account has MFA: no session yet, only a challenge
+    /// (its cookie token) that `/login/mfa` completes with a code.
+    SecondFactor {
+        challenge_token: String,
+    },
+    /// The password was right but the tenant does not allow this client's address.
+    IpRefused,
     /// Same message for an unknown e-mail and a wrong password.
     Failed,
     Throttled {
@@ -257,14 +272,14 @@ pub enum LoginOutcome {
     },
 }
 
-fn account_gcra(state: &AppState) -> Gcra {
+pub(crate) fn account_gcra(state: &AppState) -> Gcra {
     Gcra {
         burst: state.config.login_account_burst.max(1),
         interval_ms: i64::from(state.config.login_account_interval_secs) * 1000,
     }
 }
 
-fn ip_gcra(state: &AppState) -> Gcra {
+pub(crate) fn ip_gcra(state: &AppState) -> Gcra {
     Gcra {
         burst: state.config.login_ip_burst.max(1),
         interval_ms: i64::from(state.config.login_ip_interval_secs) * 1000,
@@ -295,12 +310,20 @@ pub async fn login(
     let acct_wait =
         account_gcra(state).retry_after_ms(store::throttle_tat(pool, &acct_key).await?, now);
     if let Some(wait) = ip_wait.max(acct_wait) {
+        // A lockout of a known account is filed under its tenant, for its admins to see.
+        let known = if email.len() <= model::MAX_EMAIL {
+            store::find_login(pool, &email).await?
+        } else {
+            None
+        };
         record_login_event(
             state,
-            None,
+            known
+                .as_ref()
+                .map(|a| (a.id.as_str(), a.tenant_id.as_str())),
             &email,
             client,
-            "auth.login_throttled",
+            EventKind::LoginLocked,
             "Sign-in refused: too many failed attempts",
         )
         .await?;
@@ -322,16 +345,21 @@ pub async fn login(
             false
         }
     };
+    let known = account
+        .as_ref()
+        .map(|a| (a.id.clone(), a.tenant_id.clone()));
     let Some(account) = account.filter(|_| verified) else {
         store::throttle_record_failure(pool, &ip_key, now, ip_gcra(state).interval_ms).await?;
         store::throttle_record_failure(pool, &acct_key, now, account_gcra(state).interval_ms)
             .await?;
+        // Filed under the account's tenant when the e-mail is known, so its admins see it.
+        let about = known.as_ref().map(|(u, t)| (u.as_str(), t.as_str()));
         record_login_event(
             state,
-            None,
+            about,
             &email,
             client,
-            "auth.login_failed",
+            EventKind::LoginFailed,
             "Sign-in failed",
         )
         .await?;
@@ -341,13 +369,26 @@ pub async fn login(
     if let Some(previous) = input.previous_session {
         store::delete_session(pool, &session_id_for(&previous)).await?;
     }
+    let about = Some((account.id.as_str(), account.tenant_id.as_str()));
+    let policy = security::store::policy(pool, &account.tenant_id).await?;
+    if !ip_allowed_text(&policy.allowlist_text(), &client.ip) {
+        let summary = format!("Sign-in refused: {} is not in the allowlist", client.ip);
+        record_login_event(state, about, &email, client, EventKind::IpBlocked, &summary).await?;
+        return Ok(LoginOutcome::IpRefused);
+    }
+    if security::mfa::is_enabled(state, &account.id).await? {
+        let challenge_token =
+            security::login::start_challenge(state, &account.id, &account.tenant_id, &input.next)
+                .await?;
+        return Ok(LoginOutcome::SecondFactor { challenge_token });
+    }
     let token = start_session(state, &account.id, &account.tenant_id, client).await?;
     record_login_event(
         state,
-        Some((&account.id, &account.tenant_id)),
+        about,
         &email,
         client,
-        "auth.login",
+        EventKind::LoginSuccess,
         "Signed in",
     )
     .await?;
@@ -357,35 +398,36 @@ pub async fn login(
     })
 }
 
-async fn record_login_event(
+/// One security event (and its audit entry) for a sign-in attempt. `user` is the account the
+/// attempt was for (user id, tenant id) when the e-mail is known; the actor is that user only
+/// once the sign-in succeeded.
+pub(crate) async fn record_login_event(
     state: &AppState,
     user: Option<(&str, &str)>,
     email: &str,
     client: &ClientInfo,
-    action: &str,
+    kind: EventKind,
     summary: &str,
 ) -> AppResult<()> {
     // Only the first 254 characters of whatever was typed are kept.
     let email: String = email.chars().take(model::MAX_EMAIL).collect();
-    let mut tx = state.db.begin_write().await?;
-    audit::record(
-        &mut tx,
+    let signed_in = kind == EventKind::LoginSuccess;
+    security::record_now(
+        &state.db,
         AuditActor {
-            tenant_id: user.map(|u| u.1),
-            user_id: user.map(|u| u.0),
+            tenant_id: user.filter(|_| signed_in).map(|u| u.1),
+            user_id: user.filter(|_| signed_in).map(|u| u.0),
             email: &email,
             client,
         },
-        AuditEvent {
+        SecurityEvent {
+            kind,
             tenant_id: user.map(|u| u.1),
-            action,
-            target_type: "user",
-            target_id: user.map_or("", |u| u.0),
+            subject_user_id: user.map(|u| u.0),
             summary: summary.to_string(),
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -419,13 +461,17 @@ pub struct ChangePasswordInput {
     pub confirm: String,
 }
 
-/// Changes the actor's own password; their other sessions end.
+/// Changes the actor's own password under their tenant's password rules; their other
+/// sessions end.
 pub async fn change_password(db: &Db, actor: &Actor, input: ChangePasswordInput) -> AppResult<u64> {
     let mut errors = FieldErrors::new();
     if input.current.is_empty() {
         errors.add("current", "Enter your current password.");
     }
-    if let Some(p) = model::password_problem(&input.new, &actor.email) {
+    let rules = security::store::policy(&db.pool, &actor.tenant_id)
+        .await?
+        .password_rules();
+    if let Some(p) = model::password_problem(&input.new, &actor.email, &rules) {
         errors.add("new", p);
     } else if input.new == input.current {
         errors.add("new", "Choose a password different from the current one.");
@@ -450,14 +496,13 @@ pub async fn change_password(db: &Db, actor: &Actor, input: ChangePasswordInput)
     let mut tx = db.begin_write().await?;
     store::set_password(&mut tx, &actor.user_id, &hash, false).await?;
     let ended = store::delete_user_sessions(&mut tx, &actor.user_id, &actor.session_id).await?;
-    audit::record(
+    security::record(
         &mut tx,
         actor,
-        AuditEvent {
+        SecurityEvent {
+            kind: EventKind::PasswordChanged,
             tenant_id: None,
-            action: "user.password_changed",
-            target_type: "user",
-            target_id: &actor.user_id,
+            subject_user_id: None,
             summary: format!("Changed own password; {ended} other session(s) ended"),
         },
     )

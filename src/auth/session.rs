@@ -15,6 +15,7 @@ use super::service::session_id_for;
 use super::store;
 use crate::app::AppState;
 use crate::db::Timestamp;
+use crate::security::gate::{self, Gate};
 use crate::web::AppError;
 
 /// `__Host-` pins the cookie to this host and path `/`, and requires Secure: only over https.
@@ -117,9 +118,18 @@ pub async fn session_layer(
             .cloned()
             .unwrap_or_default();
         match load_actor(&state, &token, client).await {
-            Ok(Some(actor)) => {
+            Ok(Some((actor, checks))) => {
+                if !checks.ip_allowed && path != "/logout" {
+                    return gate::ip_refused(&actor.client.ip);
+                }
                 if actor.must_change_password && !allowed_during_password_change(&path) {
                     return Redirect::to("/account/password").into_response();
+                }
+                if checks.must_enrol_mfa
+                    && !actor.must_change_password
+                    && !gate::allowed_while_enrolling(&path)
+                {
+                    return Redirect::to("/security/mfa").into_response();
                 }
                 req.extensions_mut().insert(actor);
             }
@@ -139,17 +149,24 @@ fn allowed_during_password_change(path: &str) -> bool {
     path == "/account/password" || path == "/logout"
 }
 
+/// The actor behind a session token, with what the tenant policy says about this request.
+/// A session past its tenant's own (stricter) limits ends here.
 async fn load_actor(
     state: &AppState,
     token: &str,
     client: ClientInfo,
-) -> Result<Option<Actor>, AppError> {
+) -> Result<Option<(Actor, Gate)>, AppError> {
     let now = Timestamp::now();
     let idle_cutoff = now.plus_secs(-state.config.session_idle_minutes * 60);
     let id = session_id_for(token);
     let Some(row) = store::find_live_session(&state.db.pool, &id, now, idle_cutoff).await? else {
         return Ok(None);
     };
+    if gate::session_outlived_policy(&row, now) {
+        store::delete_session(&state.db.pool, &row.id).await?;
+        return Ok(None);
+    }
+    let checks = Gate::for_session(&row, &client.ip);
     // Writing last-seen on every request would make each page view a write; once a minute
     // is precise enough for idle timeouts and the sessions list.
     if now.0 - row.last_seen_at.0 > 60_000 {
@@ -159,7 +176,7 @@ async fn load_actor(
         .role
         .parse()
         .map_err(|()| AppError::Internal(anyhow::anyhow!("unknown role {}", row.role)))?;
-    Ok(Some(Actor {
+    let actor = Actor {
         user_id: row.user_id,
         email: row.email,
         name: row.name,
@@ -170,7 +187,8 @@ async fn load_actor(
         session_id: row.id,
         must_change_password: row.must_change_password == 1,
         client,
-    }))
+    };
+    Ok(Some((actor, checks)))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Actor {

@@ -81,7 +81,14 @@ pub struct SessionRow {
     pub tenant_id: String,
     pub tenant_name: String,
     pub tenant_kind: String,
+    pub created_at: Timestamp,
     pub last_seen_at: Timestamp,
+    /// The tenant's security policy (see `security::model::Policy`); 0 / "" when it has none.
+    pub policy_idle_minutes: i64,
+    pub policy_absolute_minutes: i64,
+    pub require_mfa: i64,
+    pub ip_allowlist: String,
+    pub mfa_enabled: i64,
 }
 
 pub struct NewSession<'a> {
@@ -422,7 +429,7 @@ pub async fn insert_session(tx: &mut Tx, s: &NewSession<'_>) -> sqlx::Result<()>
 }
 
 /// The session with this id if it has not expired (absolutely or by idleness) and its user
-/// is still active.
+/// is still active, with the tenant policy every request must obey (one query per request).
 pub async fn find_live_session(
     pool: &AnyPool,
     id: &str,
@@ -431,8 +438,14 @@ pub async fn find_live_session(
 ) -> sqlx::Result<Option<SessionRow>> {
     sqlx::query_as(
         "SELECT s.id, s.user_id, u.email, u.name, u.role, u.must_change_password, \
-         s.tenant_id, t.name AS tenant_name, t.kind AS tenant_kind, s.last_seen_at \
+         s.tenant_id, t.name AS tenant_name, t.kind AS tenant_kind, s.created_at, s.last_seen_at, \
+         COALESCE(p.idle_minutes, 0) AS policy_idle_minutes, \
+         COALESCE(p.absolute_minutes, 0) AS policy_absolute_minutes, \
+         COALESCE(p.require_mfa, 0) AS require_mfa, COALESCE(p.ip_allowlist, '') AS ip_allowlist, \
+         COALESCE(m.enabled, 0) AS mfa_enabled \
          FROM sessions s JOIN users u ON u.id = s.user_id JOIN tenants t ON t.id = s.tenant_id \
+         LEFT JOIN tenant_security_policy p ON p.tenant_id = s.tenant_id \
+         LEFT JOIN user_mfa m ON m.user_id = s.user_id \
          WHERE s.id = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 AND u.active = 1",
     )
     .bind(id)
@@ -485,6 +498,7 @@ pub async fn purge_expired(
         .bind(now.0)
         .execute(pool)
         .await?;
+    crate::security::store::purge_challenges(pool, now).await?;
     Ok(sessions)
 }
 

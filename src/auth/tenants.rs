@@ -147,8 +147,15 @@ pub async fn create_member(
     };
     let generated = input.password.is_empty().then(generate_password);
     let password = generated.clone().unwrap_or_else(|| input.password.clone());
-    if let Some(p) = model::password_problem(&password, &email) {
-        errors.add("password", p);
+    // A typed temporary password obeys the tenant's rules; a generated one is 20 random
+    // characters, stronger than any rule can ask, and replaced at first sign-in anyway.
+    if generated.is_none() {
+        let rules = crate::security::store::policy(&db.pool, &tenant_id)
+            .await?
+            .password_rules();
+        if let Some(p) = model::password_problem(&password, &email, &rules) {
+            errors.add("password", p);
+        }
     }
     if store::get_tenant(&db.pool, &actor.scope(), &tenant_id)
         .await?

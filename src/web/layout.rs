@@ -50,6 +50,7 @@ impl Layout {
         if actor.can_view_audit() {
             links.push(("/audit", "Audit log"));
         }
+        links.push(("/security", "Security"));
         links.push(("/account/password", "Password"));
         Layout {
             nav: nav(&links, path),

@@ -10,3 +10,4 @@ mod browser;
 mod catalog;
 mod invoices;
 mod journeys;
+mod security;

@@ -286,3 +286,81 @@ pub fn between<'a>(html: &'a str, start: &str, end: &str) -> Option<&'a str> {
     let len = html[from..].find(end)?;
     Some(&html[from..from + len])
 }
+
+// ---------------------------------------------------------------- security centre
+
+/// The code an authenticator app shows for `secret` (base32), `offset_steps` 30-second steps
+/// from now.
+pub fn totp_code(secret: &str, offset_steps: i64) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    mpanel::security::crypto::code_at(secret, (now + offset_steps * 30) as u64).unwrap()
+}
+
+/// The recovery codes listed on a recovery-codes page.
+pub fn recovery_codes_in(html: &str) -> Vec<String> {
+    html.split("<li><code>")
+        .skip(1)
+        .filter_map(|s| s.split("</code>").next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// A cookie-keeping client for a panel at `base` (e.g. a `mpanel serve` child process).
+pub fn client_for(base: &str) -> TestClient {
+    let jar = Arc::new(Jar::default());
+    let http = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent("mpanel-it/1.0")
+        .build()
+        .unwrap();
+    TestClient {
+        base: base.to_string(),
+        http,
+        jar,
+    }
+}
+
+/// Turns MFA on for the signed-in `c` through the UI; returns the secret (base32) and the
+/// recovery codes. The current step is used up by the confirmation.
+pub async fn enrol_mfa(c: &TestClient) -> (String, Vec<String>) {
+    let res = c.post("/security/mfa/setup", &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "start MFA set-up");
+    let html = c.get("/security/mfa").await.text().await.unwrap();
+    let secret = between(
+        &html,
+        "id=\"totp-secret\" type=\"text\" readonly value=\"",
+        "\"",
+    )
+    .expect("secret shown as text")
+    .to_string();
+    let res = c
+        .post("/security/mfa/enable", &[("code", &totp_code(&secret, 0))])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "enable MFA");
+    let codes = recovery_codes_in(&res.text().await.unwrap());
+    assert_eq!(codes.len(), 10);
+    (secret, codes)
+}
+
+/// Password then second factor in a new client; returns it and the final response.
+pub async fn login_with_code_at(base: &str, email: &str, code: &str) -> (TestClient, Response) {
+    let c = client_for(base);
+    let res = c.login(email, PASSWORD).await;
+    assert_eq!(location(&res), "/login/mfa", "password step of {email}");
+    let res = c.post("/login/mfa", &[("code", code)]).await;
+    (c, res)
+}
+
+impl TestApp {
+    pub async fn enrol_mfa(&self, c: &TestClient) -> (String, Vec<String>) {
+        enrol_mfa(c).await
+    }
+
+    pub async fn login_with_code(&self, email: &str, code: &str) -> (TestClient, Response) {
+        login_with_code_at(&self.base, email, code).await
+    }
+}

@@ -10,5 +10,6 @@ mod catalog;
 mod cli;
 mod members;
 mod migrations;
+mod security;
 mod setup;
 mod web_shell;

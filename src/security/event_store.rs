@@ -1,0 +1,120 @@
+//! SQL for the security events log.
+
+use sqlx::{AnyPool, FromRow};
+
+use crate::auth::model::TenantScope;
+use crate::db::{Timestamp, Tx};
+
+pub struct NewEvent<'a> {
+    pub tenant_id: Option<&'a str>,
+    pub user_id: Option<&'a str>,
+    pub subject_user_id: Option<&'a str>,
+    pub email: &'a str,
+    pub event_type: &'a str,
+    pub summary: &'a str,
+    pub ip: &'a str,
+    pub user_agent: &'a str,
+}
+
+pub async fn insert_event(tx: &mut Tx, e: &NewEvent<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO security_events (id, tenant_id, user_id, subject_user_id, email, \
+         event_type, summary, ip, user_agent, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(crate::db::new_id())
+    .bind(e.tenant_id)
+    .bind(e.user_id)
+    .bind(e.subject_user_id)
+    .bind(e.email)
+    .bind(e.event_type)
+    .bind(e.summary)
+    .bind(e.ip)
+    .bind(e.user_agent)
+    .bind(Timestamp::now().0)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
+
+#[derive(Clone, Debug, FromRow)]
+pub struct EventRow {
+    pub id: String,
+    pub tenant_id: Option<String>,
+    pub tenant_name: Option<String>,
+    pub email: String,
+    pub event_type: String,
+    pub summary: String,
+    pub ip: String,
+    pub user_agent: String,
+    pub created_at: Timestamp,
+}
+
+pub struct EventFilter<'a> {
+    pub scope: &'a TenantScope,
+    pub event_type: &'a str,
+    /// Substring of the e-mail recorded with the event ("" = anyone).
+    pub user: &'a str,
+    pub from: Option<Timestamp>,
+    /// Exclusive upper bound.
+    pub until: Option<Timestamp>,
+}
+
+const EVENT_COLUMNS: &str = "e.id, e.tenant_id, t.name AS tenant_name, e.email, e.event_type, \
+     e.summary, e.ip, e.user_agent, e.created_at";
+
+pub async fn list_events(
+    pool: &AnyPool,
+    f: &EventFilter<'_>,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(Vec<EventRow>, i64)> {
+    let where_sql = "($1 = '' OR e.tenant_id = $1) AND ($2 = '' OR e.event_type = $2) \
+         AND ($3 = '' OR e.email LIKE $4) AND e.created_at >= $5 AND e.created_at < $6";
+    let pattern = crate::auth::store::like_pattern(f.user);
+    let from = f.from.map_or(i64::MIN, |t| t.0);
+    let until = f.until.map_or(i64::MAX, |t| t.0);
+    let rows = sqlx::query_as(&format!(
+        "SELECT {EVENT_COLUMNS} FROM security_events e LEFT JOIN tenants t ON t.id = e.tenant_id \
+         WHERE {where_sql} ORDER BY e.created_at DESC, e.id DESC LIMIT $7 OFFSET $8"
+    ))
+    .bind(f.scope.bind_value())
+    .bind(f.event_type.trim())
+    .bind(f.user.trim())
+    .bind(&pattern)
+    .bind(from)
+    .bind(until)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
+    let total = sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM security_events e WHERE {where_sql}"
+    ))
+    .bind(f.scope.bind_value())
+    .bind(f.event_type.trim())
+    .bind(f.user.trim())
+    .bind(&pattern)
+    .bind(from)
+    .bind(until)
+    .fetch_one(pool)
+    .await?;
+    Ok((rows, total))
+}
+
+/// The latest events by or about one user (their own security page).
+pub async fn recent_user_events(
+    pool: &AnyPool,
+    user_id: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<EventRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {EVENT_COLUMNS} FROM security_events e LEFT JOIN tenants t ON t.id = e.tenant_id \
+         WHERE e.user_id = $1 OR e.subject_user_id = $1 \
+         ORDER BY e.created_at DESC, e.id DESC LIMIT $2"
+    ))
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}

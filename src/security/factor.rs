@@ -1,0 +1,175 @@
+//! Checking a second factor (at sign-in and before MFA changes): TOTP codes within ±1 step
+//! and accepted once, recovery codes spent once, wrong and replayed codes rate-limited and
+//! logged.
+
+use super::crypto;
+use super::mfa::{build_totp, factor_key, now_secs};
+use super::model::EventKind;
+use super::{SecurityEvent, record_now, secret_key, store};
+use crate::app::AppState;
+use crate::audit::AuditActor;
+use crate::auth::model::ClientInfo;
+use crate::auth::service::{account_gcra, ip_gcra};
+use crate::auth::store as auth_store;
+use crate::db::Timestamp;
+use crate::web::AppResult;
+
+pub struct FactorUser<'a> {
+    pub user_id: &'a str,
+    pub email: &'a str,
+    pub tenant_id: &'a str,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Factor {
+    Totp,
+    RecoveryCode,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FactorOutcome {
+    Accepted(Factor),
+    Wrong,
+    /// A TOTP code for a step already used, or a recovery code already spent.
+    Replayed(Factor),
+    Throttled {
+        retry_after_secs: u64,
+    },
+}
+
+impl FactorOutcome {
+    pub fn message(self) -> &'static str {
+        match self {
+            FactorOutcome::Accepted(_) => "",
+            FactorOutcome::Wrong => "That code is not valid.",
+            FactorOutcome::Replayed(Factor::Totp) => {
+                "That code was already used. Wait for the next code from your app."
+            }
+            FactorOutcome::Replayed(Factor::RecoveryCode) => {
+                "That recovery code was already used. Each one works once."
+            }
+            FactorOutcome::Throttled { .. } => "Too many wrong codes. Wait a moment and try again.",
+        }
+    }
+}
+
+/// Checks a TOTP or recovery code for an account with MFA on. Wrong and replayed codes count
+/// against the same GCRA limits as wrong passwords (per account and per client address) and
+/// are written to the security events log; a code is accepted at most once.
+pub async fn check_second_factor(
+    state: &AppState,
+    who: &FactorUser<'_>,
+    raw_code: &str,
+    client: &ClientInfo,
+) -> AppResult<FactorOutcome> {
+    let pool = &state.db.pool;
+    let now = Timestamp::now().0;
+    let acct_key = factor_key(who.user_id);
+    let ip_key = format!("ip:{}", client.ip);
+    let acct_wait =
+        account_gcra(state).retry_after_ms(auth_store::throttle_tat(pool, &acct_key).await?, now);
+    let ip_wait =
+        ip_gcra(state).retry_after_ms(auth_store::throttle_tat(pool, &ip_key).await?, now);
+    let actor = AuditActor {
+        tenant_id: Some(who.tenant_id),
+        user_id: Some(who.user_id),
+        email: who.email,
+        client,
+    };
+    if let Some(wait) = acct_wait.max(ip_wait) {
+        let event = SecurityEvent {
+            kind: EventKind::LoginLocked,
+            tenant_id: None,
+            subject_user_id: None,
+            summary: "Second factor refused: too many wrong codes".into(),
+        };
+        record_now(&state.db, actor, event).await?;
+        return Ok(FactorOutcome::Throttled {
+            retry_after_secs: (wait as u64).div_ceil(1000).max(1),
+        });
+    }
+    let code = crypto::normalize_code(raw_code);
+    let outcome = if crypto::looks_like_totp(&code) {
+        match store::mfa(pool, who.user_id)
+            .await?
+            .filter(|m| m.enabled == 1)
+        {
+            None => FactorOutcome::Wrong,
+            Some(row) => {
+                // A secret that no longer decrypts (the app's secret key was changed) cannot
+                // verify anything; recovery codes, being hashes, still work.
+                match build_totp(&secret_key(state), who.user_id, who.email, &row.secret_enc) {
+                    Err(e) => {
+                        tracing::error!(error = ?e, user = who.user_id, "TOTP secret unreadable");
+                        FactorOutcome::Wrong
+                    }
+                    Ok(totp) => match crypto::matching_step(&totp, &code, now_secs()) {
+                        None => FactorOutcome::Wrong,
+                        Some(step) if store::consume_step(pool, who.user_id, step).await? => {
+                            FactorOutcome::Accepted(Factor::Totp)
+                        }
+                        Some(_) => FactorOutcome::Replayed(Factor::Totp),
+                    },
+                }
+            }
+        }
+    } else if crypto::looks_like_recovery(&code) {
+        let hash = crypto::recovery_hash(&code);
+        if store::consume_recovery_code(pool, who.user_id, &hash).await? {
+            FactorOutcome::Accepted(Factor::RecoveryCode)
+        } else if store::recovery_code_used(pool, who.user_id, &hash).await? {
+            FactorOutcome::Replayed(Factor::RecoveryCode)
+        } else {
+            FactorOutcome::Wrong
+        }
+    } else {
+        FactorOutcome::Wrong
+    };
+    let event = match outcome {
+        FactorOutcome::Accepted(Factor::Totp) => {
+            auth_store::throttle_clear(pool, &acct_key).await?;
+            None
+        }
+        FactorOutcome::Accepted(Factor::RecoveryCode) => {
+            auth_store::throttle_clear(pool, &acct_key).await?;
+            let left = store::unused_recovery_codes(pool, who.user_id).await?;
+            Some((
+                EventKind::RecoveryCodeUsed,
+                format!("Used a recovery code; {left} left"),
+            ))
+        }
+        FactorOutcome::Wrong | FactorOutcome::Replayed(_) => {
+            auth_store::throttle_record_failure(
+                pool,
+                &acct_key,
+                now,
+                account_gcra(state).interval_ms,
+            )
+            .await?;
+            auth_store::throttle_record_failure(pool, &ip_key, now, ip_gcra(state).interval_ms)
+                .await?;
+            Some(match outcome {
+                FactorOutcome::Replayed(Factor::Totp) => (
+                    EventKind::MfaReplay,
+                    "Refused an authentication code that was already used".to_string(),
+                ),
+                FactorOutcome::Replayed(Factor::RecoveryCode) => (
+                    EventKind::MfaReplay,
+                    "Refused a recovery code that was already used".to_string(),
+                ),
+                _ => (EventKind::MfaFailed, "Wrong second-factor code".to_string()),
+            })
+        }
+        FactorOutcome::Throttled { .. } => None,
+    };
+    if let Some((kind, summary)) = event {
+        let event = SecurityEvent {
+            kind,
+            tenant_id: None,
+            subject_user_id: None,
+            summary,
+        };
+        record_now(&state.db, actor, event).await?;
+    }
+    Ok(outcome)
+}

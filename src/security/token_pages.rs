@@ -1,0 +1,150 @@
+//! `/security/tokens`: create (shown once), list, revoke.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::model::Scope;
+use super::service::{self, TokenInput};
+use super::token_store::{self, TokenRow};
+use crate::app::AppState;
+use crate::auth::model::Actor;
+use crate::db::Timestamp;
+use crate::page;
+use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash};
+
+#[derive(Template)]
+#[template(path = "security/tokens.html", blocks = ["main"])]
+struct TokensPage {
+    layout: Layout,
+    own: Vec<TokenRow>,
+    /// Other members' tokens, for OWNER/ADMIN (their tenant) and staff ADMIN+ (everyone).
+    members: Vec<TokenRow>,
+    show_members: bool,
+    scopes: Vec<Scope>,
+    form: TokenInput,
+    errors: FieldErrors,
+    now: Timestamp,
+    max_date: String,
+    min_date: String,
+}
+
+async fn tokens_page(
+    state: &AppState,
+    layout: Layout,
+    actor: &Actor,
+    form: TokenInput,
+    errors: FieldErrors,
+) -> AppResult<TokensPage> {
+    let pool = &state.db.pool;
+    let scope = actor.scope();
+    let own = token_store::list(pool, &scope, &actor.user_id).await?;
+    let show_members = actor.can_view_members();
+    let members = if show_members {
+        token_store::list(pool, &scope, "")
+            .await?
+            .into_iter()
+            .filter(|t| t.user_id != actor.user_id)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let now = Timestamp::now();
+    let date = |t: Timestamp| t.to_string().chars().take(10).collect::<String>();
+    Ok(TokensPage {
+        layout,
+        own,
+        members,
+        show_members,
+        scopes: Scope::ALL
+            .into_iter()
+            .filter(|s| s.allowed_for(actor.role))
+            .collect(),
+        form,
+        errors,
+        now,
+        min_date: date(now),
+        max_date: date(now.plus_secs(365 * 86_400)),
+    })
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+) -> AppResult<Response> {
+    let form = TokenInput {
+        scope_read: Some("on".into()),
+        ..TokenInput::default()
+    };
+    let page = tokens_page(&state, layout, &actor, form, FieldErrors::new()).await?;
+    Ok(page!(hx, page)?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "security/token_created.html", blocks = ["main"])]
+struct TokenCreatedPage {
+    layout: Layout,
+    name: String,
+    token: String,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Form(form): Form<TokenInput>,
+) -> AppResult<Response> {
+    match service::create_token(&state, &actor, &form).await {
+        Ok(created) => {
+            let page = TokenCreatedPage {
+                layout,
+                name: form.name.trim().to_string(),
+                token: created.token,
+            };
+            // The token exists only in this response: never cached.
+            let mut res = page!(hx, page)?.into_response();
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            Ok(res)
+        }
+        Err(AppError::Invalid(errors)) => {
+            let page = tokens_page(&state, layout, &actor, form, errors).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page!(hx, page)?).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    Form(form): Form<ConfirmForm>,
+) -> AppResult<Response> {
+    if form.confirm != "yes" {
+        return Err(AppError::refused(
+            "Tick the confirmation box to revoke this token.",
+        ));
+    }
+    let row = service::revoke_token(&state, &actor, &id).await?;
+    Ok(flash::success(
+        &state,
+        "/security/tokens",
+        &format!(
+            "Token \"{}\" has been revoked and no longer works.",
+            row.name
+        ),
+    ))
+}
