@@ -26,7 +26,10 @@ macro_rules! migration {
     };
 }
 
-pub const MIGRATIONS: &[Migration] = &[migration!(1, "0001_foundation.sql")];
+pub const MIGRATIONS: &[Migration] = &[
+    migration!(1, "0001_foundation.sql"),
+    migration!(4, "0004_jobs.sql"),
+];
 
 pub(super) async fn run(db: &Db) -> anyhow::Result<()> {
     let mut tx = db.begin_write().await?;

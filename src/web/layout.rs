@@ -41,6 +41,9 @@ impl Layout {
         if actor.can_view_audit() {
             links.push(("/audit", "Audit log"));
         }
+        if crate::jobs::model::can_view(actor) {
+            links.push(("/ops", "Operations"));
+        }
         links.push(("/account/password", "Password"));
         let nav = links
             .into_iter()

@@ -45,6 +45,13 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         login_ip_interval_secs: 1,
         trusted_proxies: vec![],
         log: "warn".into(),
+        no_worker: false,
+        worker_concurrency: 4,
+        job_lease_secs: 30,
+        job_poll_ms: 200,
+        worker_shutdown_grace_secs: 5,
+        smtp_url: None,
+        mail_from: "mPanel <panel@operator.test>".into(),
     }
 }
 

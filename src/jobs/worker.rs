@@ -1,0 +1,371 @@
+//! The worker: claims jobs in batches up to its concurrency, runs their handlers, renews its
+//! leases, rescues other workers' expired leases, and on shutdown lets running jobs finish
+//! within a grace period or hands them back to the queue.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{Notify, Semaphore, mpsc, watch};
+use tokio::task::{JoinHandle, JoinSet};
+
+use super::model::{self, JobError, JobState};
+use super::registry::{JobContext, Registry};
+use super::store::{self, ClaimedJob};
+use crate::config::Config;
+use crate::db::{Backend, Db, Timestamp, new_id};
+
+#[derive(Clone, Debug)]
+pub struct WorkerConfig {
+    /// Recorded as `locked_by`: which process holds a job.
+    pub id: String,
+    pub concurrency: usize,
+    /// How long a claim is valid without a heartbeat; heartbeats come every third of it.
+    pub lease: Duration,
+    /// Fallback polling when no wake-up arrives (other processes on SQLite, scheduled jobs).
+    pub poll_interval: Duration,
+    /// On shutdown, running jobs get this long to finish before they go back to the queue.
+    pub shutdown_grace: Duration,
+}
+
+impl WorkerConfig {
+    pub fn from_config(c: &Config) -> WorkerConfig {
+        WorkerConfig {
+            id: WorkerConfig::new_id(),
+            concurrency: c.worker_concurrency.max(1),
+            lease: Duration::from_secs(c.job_lease_secs.max(1)),
+            poll_interval: Duration::from_millis(c.job_poll_ms.max(10)),
+            shutdown_grace: Duration::from_secs(c.worker_shutdown_grace_secs),
+        }
+    }
+
+    /// `host:pid:random`, readable on the job page.
+    pub fn new_id() -> String {
+        let host = std::env::var("HOSTNAME")
+            .ok()
+            .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty())
+            .unwrap_or_else(|| "worker".into());
+        let id = new_id();
+        format!("{host}:{}:{}", std::process::id(), &id[id.len() - 6..])
+    }
+}
+
+pub struct Worker {
+    db: Db,
+    registry: Arc<Registry>,
+    cfg: WorkerConfig,
+}
+
+/// Ids of the jobs this worker is running, so shutdown can hand back the unfinished ones.
+type Running = Arc<Mutex<HashSet<String>>>;
+
+/// Aborts the handler task when the attempt is dropped (timeout or shutdown).
+struct AbortOnDrop<T>(JoinHandle<T>);
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl Worker {
+    pub fn new(db: Db, registry: Registry, cfg: WorkerConfig) -> Worker {
+        Worker {
+            db,
+            registry: Arc::new(registry),
+            cfg,
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.cfg.id
+    }
+
+    /// Runs until `stop` turns true (or its sender is dropped), then drains.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let worker_id: Arc<str> = self.cfg.id.as_str().into();
+        tracing::info!(worker = %worker_id, concurrency = self.cfg.concurrency, kinds = ?self.registry.kinds(), "job worker started");
+        let permits = Arc::new(Semaphore::new(self.cfg.concurrency));
+        let running: Running = Arc::default();
+        let (done_tx, done_rx) = mpsc::unbounded_channel::<String>();
+        let completer = tokio::spawn(complete_loop(self.db.clone(), worker_id.clone(), done_rx));
+        let upkeep = tokio::spawn(upkeep_loop(
+            self.db.clone(),
+            worker_id.clone(),
+            self.cfg.lease,
+        ));
+        let pg_wake = Arc::new(Notify::new());
+        let listener = (self.db.backend == Backend::Postgres)
+            .then(|| tokio::spawn(listen_loop(self.db.clone(), pg_wake.clone())));
+        let mut local_wake = super::LOCAL_WAKE.subscribe();
+        let mut tasks = JoinSet::new();
+
+        loop {
+            while tasks.try_join_next().is_some() {}
+            let first = tokio::select! {
+                p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+                () = stopped(&mut stop) => break,
+            };
+            let want = (1 + permits.available_permits()).min(500);
+            local_wake.borrow_and_update();
+            let now = Timestamp::now();
+            let lease_until = Timestamp(now.0 + self.cfg.lease.as_millis() as i64);
+            let jobs = match store::claim(&self.db, &worker_id, want as i64, now, lease_until).await
+            {
+                Ok(jobs) => jobs,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not claim jobs");
+                    Vec::new()
+                }
+            };
+            let drained = jobs.len() < want;
+            let mut first = Some(first);
+            for job in jobs {
+                let permit = match first.take() {
+                    Some(p) => p,
+                    None => match permits.clone().try_acquire_owned() {
+                        Ok(p) => p,
+                        // Cannot happen (only this loop takes permits); the lease expires and
+                        // the rescuer returns the job if it ever does.
+                        Err(_) => break,
+                    },
+                };
+                running.lock().unwrap_or_else(|e| e.into_inner()).insert(job.id.clone());
+                let attempt = self.attempt(job, worker_id.clone(), done_tx.clone(), running.clone());
+                tasks.spawn(async move {
+                    attempt.await;
+                    drop(permit);
+                });
+            }
+            drop(first);
+            if drained {
+                tokio::select! {
+                    _ = local_wake.changed() => {}
+                    () = pg_wake.notified() => {}
+                    () = tokio::time::sleep(self.cfg.poll_interval) => {}
+                    () = stopped(&mut stop) => break,
+                }
+            }
+        }
+
+        // Shutdown: no more claims. Let running attempts finish within the grace period.
+        let grace = self.cfg.shutdown_grace;
+        let finished = tokio::time::timeout(grace, async {
+            while tasks.join_next().await.is_some() {}
+        })
+        .await
+        .is_ok();
+        if !finished {
+            tasks.shutdown().await;
+        }
+        drop(done_tx);
+        let _ = completer.await;
+        let left: Vec<String> = running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain()
+            .collect();
+        for id in &left {
+            let note = format!(
+                "interrupted: worker {worker_id} shut down before the attempt finished \
+                 (grace {}s); returned to the queue",
+                grace.as_secs()
+            );
+            if let Err(e) = store::release(&self.db, &worker_id, id, &note).await {
+                tracing::warn!(job = %id, error = %e, "could not return an interrupted job; its lease will expire");
+            }
+        }
+        upkeep.abort();
+        if let Some(l) = listener {
+            l.abort();
+        }
+        tracing::info!(worker = %worker_id, returned = left.len(), "job worker stopped");
+    }
+
+    /// One attempt: run the handler (with its timeout, catching panics), then record the outcome.
+    fn attempt(
+        &self,
+        job: ClaimedJob,
+        worker_id: Arc<str>,
+        done: mpsc::UnboundedSender<String>,
+        running: Running,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let db = self.db.clone();
+        let handler = self.registry.get(&job.kind).cloned();
+        async move {
+            let id = job.id.clone();
+            let (attempt, max_attempts) = (job.attempt, job.max_attempts);
+            let kind = job.kind.clone();
+            let outcome = match handler {
+                None => Err(JobError::retry(format!(
+                    "no handler is registered for kind {kind} in worker {worker_id}"
+                ))),
+                Some(h) => {
+                    let ctx = JobContext {
+                        job,
+                        db: db.clone(),
+                        worker_id: worker_id.clone(),
+                    };
+                    let mut task = AbortOnDrop(tokio::spawn((h.run)(ctx)));
+                    match tokio::time::timeout(h.options.timeout, &mut task.0).await {
+                        Ok(Ok(result)) => result,
+                        Ok(Err(e)) if e.is_panic() => Err(JobError::retry(format!(
+                            "the handler panicked: {}",
+                            panic_message(e.into_panic())
+                        ))),
+                        Ok(Err(e)) => Err(JobError::retry(format!("the handler stopped: {e}"))),
+                        Err(_) => Err(JobError::retry(format!(
+                            "timed out after {} s",
+                            h.options.timeout.as_secs()
+                        ))),
+                    }
+                }
+            };
+            match outcome {
+                Ok(()) => {
+                    let _ = done.send(id.clone());
+                }
+                Err(error) => {
+                    let state = model::after_failure(&error, attempt, max_attempts);
+                    let now = Timestamp::now();
+                    let delay = model::backoff(attempt, rand::random::<f64>());
+                    let message = error.message().chars().take(4000).collect::<String>();
+                    tracing::warn!(job = %id, kind = %kind, attempt, state = %state, error = %message, "job attempt failed");
+                    let failure = store::Failure {
+                        id: &id,
+                        worker: &worker_id,
+                        attempt,
+                        error: &message,
+                        state: state.as_str(),
+                        run_at: Timestamp(now.0 + delay.as_millis() as i64),
+                        now,
+                    };
+                    if let Err(e) = store::fail(&db, &failure).await {
+                        tracing::warn!(job = %id, error = %e, "could not record a failed attempt; its lease will expire");
+                    }
+                }
+            }
+            running.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+        }
+    }
+}
+
+fn panic_message(p: Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into())
+}
+
+/// Resolves once `stop` is true or its sender is gone.
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    loop {
+        if *stop.borrow_and_update() {
+            return;
+        }
+        if stop.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Completions are written in batches: one UPDATE for everything that finished meanwhile.
+async fn complete_loop(db: Db, worker_id: Arc<str>, mut rx: mpsc::UnboundedReceiver<String>) {
+    let mut batch = Vec::with_capacity(256);
+    while let Some(id) = rx.recv().await {
+        batch.push(id);
+        while batch.len() < 1024 {
+            match rx.try_recv() {
+                Ok(id) => batch.push(id),
+                Err(_) => break,
+            }
+        }
+        for wait_ms in [0, 50, 200, 1000, 3000] {
+            tokio::time::sleep(Duration::from_millis(wait_ms)).await;
+            match store::complete_many(&db.pool, &worker_id, &batch, Timestamp::now()).await {
+                Ok(n) => {
+                    if (n as usize) < batch.len() {
+                        tracing::warn!(expected = batch.len(), completed = n, "some completed jobs were no longer held by this worker");
+                    }
+                    break;
+                }
+                Err(e) => tracing::warn!(error = %e, jobs = batch.len(), "could not mark jobs completed; retrying"),
+            }
+        }
+        batch.clear();
+    }
+}
+
+/// Heartbeats (every third of the lease) and the rescuer (every half lease).
+async fn upkeep_loop(db: Db, worker_id: Arc<str>, lease: Duration) {
+    let mut beat = tokio::time::interval((lease / 3).max(Duration::from_millis(100)));
+    let mut rescue = tokio::time::interval((lease / 2).max(Duration::from_millis(200)));
+    loop {
+        tokio::select! {
+            _ = beat.tick() => {
+                let until = Timestamp(Timestamp::now().0 + lease.as_millis() as i64);
+                if let Err(e) = store::heartbeat(&db.pool, &worker_id, until).await {
+                    tracing::warn!(error = %e, "job lease heartbeat failed");
+                }
+            }
+            _ = rescue.tick() => {
+                if let Err(e) = rescue_expired(&db).await {
+                    tracing::warn!(error = %e, "job rescuer failed");
+                }
+            }
+        }
+    }
+}
+
+/// Returns jobs whose lease expired (their worker died) to the queue, or discards them when
+/// that was their last attempt. Several workers may run this at once: each update re-checks.
+pub async fn rescue_expired(db: &Db) -> sqlx::Result<usize> {
+    let now = Timestamp::now();
+    let mut rescued = 0;
+    for job in store::expired_leases(&db.pool, now).await? {
+        let error = model::JobError::retry("lease expired");
+        let state = match model::after_failure(&error, job.attempt, job.max_attempts) {
+            JobState::Discarded => JobState::Discarded,
+            _ => JobState::Retryable,
+        };
+        let delay = model::backoff(job.attempt, rand::random::<f64>());
+        let message = format!(
+            "the lease of worker {} expired: it stopped or lost the database during this attempt",
+            job.locked_by.as_deref().unwrap_or("?")
+        );
+        let run_at = Timestamp(now.0 + delay.as_millis() as i64);
+        if store::rescue(db, &job, state.as_str(), run_at, &message, now).await? {
+            tracing::warn!(job = %job.id, state = %state, "rescued a job with an expired lease");
+            rescued += 1;
+        }
+    }
+    Ok(rescued)
+}
+
+/// PostgreSQL LISTEN on its own connection; each NOTIFY (sent by `enqueue` at commit) wakes
+/// the claim loop. Reconnects on failure, waking once after each (re)connect to catch up.
+async fn listen_loop(db: Db, wake: Arc<Notify>) {
+    let url = db.pool.connect_options().database_url.to_string();
+    loop {
+        match sqlx::postgres::PgListener::connect(&url).await {
+            Ok(mut listener) => match listener.listen("mpanel_jobs").await {
+                Ok(()) => {
+                    wake.notify_one();
+                    loop {
+                        match listener.recv().await {
+                            Ok(_) => wake.notify_one(),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "job LISTEN connection lost");
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "LISTEN mpanel_jobs failed"),
+            },
+            Err(e) => tracing::warn!(error = %e, "cannot open the job LISTEN connection"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
