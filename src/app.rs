@@ -171,7 +171,8 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let purge = tokio::spawn(purge_expired_loop(state.clone()));
     let (stop_worker, stop_rx) = tokio::sync::watch::channel(false);
-    let worker = (!state.config.no_worker).then(|| tokio::spawn(run_worker(state.clone(), stop_rx)));
+    let worker =
+        (!state.config.no_worker).then(|| tokio::spawn(run_worker(state.clone(), stop_rx)));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(async move {

@@ -11,9 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
-use lettre::{
-    AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
-};
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
@@ -150,7 +148,8 @@ fn build_message(from: &Mailbox, mail: &OutgoingMail) -> Result<Message, JobErro
             let content_type = ContentType::parse(&a.content_type).map_err(|e| {
                 JobError::permanent(format!("attachment {:?} type: {e}", a.filename))
             })?;
-            mixed = mixed.singlepart(Attachment::new(a.filename.clone()).body(content, content_type));
+            mixed =
+                mixed.singlepart(Attachment::new(a.filename.clone()).body(content, content_type));
         }
         builder.multipart(mixed)
     };
@@ -160,7 +159,9 @@ fn build_message(from: &Mailbox, mail: &OutgoingMail) -> Result<Message, JobErro
 /// Registers `mail.send`. A bad mail configuration fails each attempt (retryable), so mail
 /// waits in the queue until the configuration is fixed; start-up has already refused it.
 pub fn register(registry: &mut Registry, config: &Config) {
-    let mailer = Mailer::from_config(config).map(Arc::new).map_err(|e| format!("{e:#}"));
+    let mailer = Mailer::from_config(config)
+        .map(Arc::new)
+        .map_err(|e| format!("{e:#}"));
     registry.register(KIND, move |ctx| {
         let mailer = mailer.clone();
         async move {
@@ -194,10 +195,15 @@ mod tests {
 
         let with_pdf = OutgoingMail {
             html_body: Some("<p>Hello</p>".into()),
-            attachments: vec![MailAttachment::new("inv.pdf", "application/pdf", b"%PDF-1.7")],
+            attachments: vec![MailAttachment::new(
+                "inv.pdf",
+                "application/pdf",
+                b"%PDF-1.7",
+            )],
             ..mail
         };
-        let raw = String::from_utf8(build_message(&from(), &with_pdf).unwrap().formatted()).unwrap();
+        let raw =
+            String::from_utf8(build_message(&from(), &with_pdf).unwrap().formatted()).unwrap();
         assert!(raw.contains("multipart/mixed") && raw.contains("text/html"));
         assert!(raw.contains("filename=\"inv.pdf\""));
     }
@@ -208,7 +214,10 @@ mod tests {
             to: "not an address".into(),
             ..OutgoingMail::default()
         };
-        assert!(matches!(build_message(&from(), &bad), Err(JobError::Permanent(_))));
+        assert!(matches!(
+            build_message(&from(), &bad),
+            Err(JobError::Permanent(_))
+        ));
         let bad = OutgoingMail {
             to: "a@example.test".into(),
             attachments: vec![MailAttachment {
@@ -218,6 +227,9 @@ mod tests {
             }],
             ..OutgoingMail::default()
         };
-        assert!(matches!(build_message(&from(), &bad), Err(JobError::Permanent(_))));
+        assert!(matches!(
+            build_message(&from(), &bad),
+            Err(JobError::Permanent(_))
+        ));
     }
 }

@@ -78,8 +78,7 @@ pub struct Enqueued {
 
 /// Wakes this process's idle workers. A `watch` counter, not a `Notify`: every worker sees
 /// every bump, and one that was busy at the time still sees it when it next waits.
-pub(crate) static LOCAL_WAKE: LazyLock<watch::Sender<u64>> =
-    LazyLock::new(|| watch::channel(0).0);
+pub(crate) static LOCAL_WAKE: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::channel(0).0);
 
 /// Enqueues `job` inside the caller's transaction: it exists only if that transaction commits.
 /// PostgreSQL workers are woken by NOTIFY at commit; SQLite workers in this process at once

@@ -164,7 +164,10 @@ fn redact(v: &mut serde_json::Value) {
         serde_json::Value::Object(map) => {
             for (k, val) in map.iter_mut() {
                 let k = k.to_lowercase();
-                if ["password", "secret", "token"].iter().any(|s| k.contains(s)) {
+                if ["password", "secret", "token"]
+                    .iter()
+                    .any(|s| k.contains(s))
+                {
                     *val = serde_json::Value::String("••• hidden •••".into());
                 } else {
                     redact(val);
@@ -229,7 +232,8 @@ mod tests {
 
     #[test]
     fn payload_display_hides_secrets() {
-        let shown = display_payload(r#"{"to":"a@b.test","api_token":"s3cr3t","n":[{"Password":"x"}]}"#);
+        let shown =
+            display_payload(r#"{"to":"a@b.test","api_token":"s3cr3t","n":[{"Password":"x"}]}"#);
         assert!(shown.contains("a@b.test"));
         assert!(!shown.contains("s3cr3t") && !shown.contains("\"x\""));
         assert_eq!(display_payload("not json"), "not json");

@@ -148,14 +148,12 @@ pub async fn claim(
 
 /// Extends the lease of every job this worker is running.
 pub async fn heartbeat(pool: &AnyPool, worker: &str, lease_until: Timestamp) -> sqlx::Result<u64> {
-    sqlx::query(
-        "UPDATE jobs SET lease_until = $1 WHERE locked_by = $2 AND state = 'running'",
-    )
-    .bind(lease_until.0)
-    .bind(worker)
-    .execute(pool)
-    .await
-    .map(|r| r.rows_affected())
+    sqlx::query("UPDATE jobs SET lease_until = $1 WHERE locked_by = $2 AND state = 'running'")
+        .bind(lease_until.0)
+        .bind(worker)
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected())
 }
 
 /// `($3, $4, …)` for `n` ids after `first` other parameters. Lists are padded to a power of
@@ -460,7 +458,10 @@ pub async fn list(
 }
 
 /// `(kind, state, count)` for every combination that has jobs.
-pub async fn counts(pool: &AnyPool, scope: &TenantScope) -> sqlx::Result<Vec<(String, String, i64)>> {
+pub async fn counts(
+    pool: &AnyPool,
+    scope: &TenantScope,
+) -> sqlx::Result<Vec<(String, String, i64)>> {
     sqlx::query_as(
         "SELECT kind, state, CAST(COUNT(*) AS BIGINT) FROM jobs WHERE ($1 = '' OR tenant_id = $1) \
          GROUP BY kind, state ORDER BY kind, state",

@@ -131,8 +131,12 @@ impl Worker {
                         Err(_) => break,
                     },
                 };
-                running.lock().unwrap_or_else(|e| e.into_inner()).insert(job.id.clone());
-                let attempt = self.attempt(job, worker_id.clone(), done_tx.clone(), running.clone());
+                running
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(job.id.clone());
+                let attempt =
+                    self.attempt(job, worker_id.clone(), done_tx.clone(), running.clone());
                 tasks.spawn(async move {
                     attempt.await;
                     drop(permit);
@@ -151,11 +155,10 @@ impl Worker {
 
         // Shutdown: no more claims. Let running attempts finish within the grace period.
         let grace = self.cfg.shutdown_grace;
-        let finished = tokio::time::timeout(grace, async {
-            while tasks.join_next().await.is_some() {}
-        })
-        .await
-        .is_ok();
+        let finished =
+            tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} })
+                .await
+                .is_ok();
         if !finished {
             tasks.shutdown().await;
         }
@@ -246,7 +249,10 @@ impl Worker {
                     }
                 }
             }
-            running.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+            running
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&id);
         }
     }
 }
@@ -286,11 +292,17 @@ async fn complete_loop(db: Db, worker_id: Arc<str>, mut rx: mpsc::UnboundedRecei
             match store::complete_many(&db.pool, &worker_id, &batch, Timestamp::now()).await {
                 Ok(n) => {
                     if (n as usize) < batch.len() {
-                        tracing::warn!(expected = batch.len(), completed = n, "some completed jobs were no longer held by this worker");
+                        tracing::warn!(
+                            expected = batch.len(),
+                            completed = n,
+                            "some completed jobs were no longer held by this worker"
+                        );
                     }
                     break;
                 }
-                Err(e) => tracing::warn!(error = %e, jobs = batch.len(), "could not mark jobs completed; retrying"),
+                Err(e) => {
+                    tracing::warn!(error = %e, jobs = batch.len(), "could not mark jobs completed; retrying")
+                }
             }
         }
         batch.clear();

@@ -49,11 +49,13 @@ fn noop(kind: &str) -> NewJob {
 }
 
 async fn errors(app: &TestApp, id: &str) -> Vec<(i64, String, String)> {
-    sqlx::query_as("SELECT attempt, error, worker FROM job_errors WHERE job_id = $1 ORDER BY at, id")
-        .bind(id)
-        .fetch_all(&app.state.db.pool)
-        .await
-        .unwrap()
+    sqlx::query_as(
+        "SELECT attempt, error, worker FROM job_errors WHERE job_id = $1 ORDER BY at, id",
+    )
+    .bind(id)
+    .fetch_all(&app.state.db.pool)
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
@@ -90,7 +92,8 @@ async fn concurrent_claimers_take_each_job_exactly_once() {
     assert_eq!(distinct.len(), 300, "no job claimed twice");
     assert!(all.iter().all(|(_, attempt)| *attempt == 1));
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM jobs WHERE state = 'running'").await,
+        app.count("SELECT COUNT(*) FROM jobs WHERE state = 'running'")
+            .await,
         300
     );
 }
@@ -127,13 +130,16 @@ async fn several_workers_run_every_job_once_and_never_at_the_same_time() {
     }
     tx.commit().await.unwrap();
     wait_until("200 completed jobs", 30, || async {
-        (app.count("SELECT COUNT(*) FROM jobs WHERE state = 'completed'").await == 200).then_some(())
+        (app.count("SELECT COUNT(*) FROM jobs WHERE state = 'completed'")
+            .await
+            == 200)
+            .then_some(())
     })
     .await;
     for w in workers {
         w.stop().await;
     }
-    let runs = runs.lock().unwrap();
+    let runs = runs.lock().unwrap().clone();
     assert_eq!(runs.len(), 200);
     assert!(runs.values().all(|n| *n == 1), "a job ran twice");
     assert_eq!(*overlaps.lock().unwrap(), 0);
@@ -161,10 +167,14 @@ async fn a_job_whose_worker_died_is_rescued_after_its_lease() {
     let errs = errors(&app, &job.id).await;
     assert_eq!(errs.len(), 1, "{errs:?}");
     assert_eq!(errs[0].0, 1);
-    assert!(errs[0].1.contains("lease of worker dead-worker expired"), "{errs:?}");
+    assert!(
+        errs[0].1.contains("lease of worker dead-worker expired"),
+        "{errs:?}"
+    );
     assert_eq!(errs[0].2, "dead-worker");
     assert_eq!(
-        app.count(&format!("SELECT attempt FROM jobs WHERE id = '{}'", job.id)).await,
+        app.count(&format!("SELECT attempt FROM jobs WHERE id = '{}'", job.id))
+            .await,
         2
     );
 }
@@ -186,7 +196,8 @@ async fn a_live_worker_keeps_its_lease_with_heartbeats() {
     b.stop().await;
     assert!(errors(&app, &job.id).await.is_empty(), "never rescued");
     assert_eq!(
-        app.count(&format!("SELECT attempt FROM jobs WHERE id = '{}'", job.id)).await,
+        app.count(&format!("SELECT attempt FROM jobs WHERE id = '{}'", job.id))
+            .await,
         1
     );
 }
@@ -196,9 +207,14 @@ async fn failures_back_off_then_discard_keeping_every_error() {
     let app = TestApp::spawn_without_worker().await;
     let mut registry = Registry::new();
     registry.register("test.flaky", |ctx| async move {
-        Err(JobError::retry(format!("boom on attempt {}", ctx.job.attempt)))
+        Err(JobError::retry(format!(
+            "boom on attempt {}",
+            ctx.job.attempt
+        )))
     });
-    registry.register("test.bad", |_ctx| async { Err(JobError::permanent("bad payload")) });
+    registry.register("test.bad", |_ctx| async {
+        Err(JobError::permanent("bad payload"))
+    });
     registry.register("test.panic", |_ctx| async { panic!("handler bug") });
     let w = start(&app, registry, config(4, 30_000, 1_000));
     let flaky = app.enqueue(noop("test.flaky").max_attempts(3)).await;
@@ -231,7 +247,11 @@ async fn failures_back_off_then_discard_keeping_every_error() {
             .unwrap();
         if attempt == 1 {
             wait_until("attempt 2", 10, || async {
-                (app.count(&format!("SELECT attempt FROM jobs WHERE id = '{}'", flaky.id)).await
+                (app.count(&format!(
+                    "SELECT attempt FROM jobs WHERE id = '{}'",
+                    flaky.id
+                ))
+                .await
                     == 2)
                     .then_some(())
             })
@@ -247,9 +267,17 @@ async fn failures_back_off_then_discard_keeping_every_error() {
     app.wait_for_job(&bad.id, "discarded", 10).await;
     assert_eq!(errors(&app, &bad.id).await.len(), 1, "permanent: no retry");
     app.wait_for_job(&panics.id, "retryable", 10).await;
-    assert!(errors(&app, &panics.id).await[0].1.contains("panicked: handler bug"));
+    assert!(
+        errors(&app, &panics.id).await[0]
+            .1
+            .contains("panicked: handler bug")
+    );
     app.wait_for_job(&orphan.id, "retryable", 10).await;
-    assert!(errors(&app, &orphan.id).await[0].1.contains("no handler is registered for kind test.nobody"));
+    assert!(
+        errors(&app, &orphan.id).await[0]
+            .1
+            .contains("no handler is registered for kind test.nobody")
+    );
     w.stop().await;
 }
 
@@ -270,7 +298,9 @@ async fn unique_keys_hold_one_open_job_and_free_when_it_ends() {
         let db = app.state.db.clone();
         tasks.push(tokio::spawn(async move {
             let mut tx = db.begin_write().await.unwrap();
-            let e = jobs::enqueue(&mut tx, noop("test.u").unique_key("pod:3")).await.unwrap();
+            let e = jobs::enqueue(&mut tx, noop("test.u").unique_key("pod:3"))
+                .await
+                .unwrap();
             tx.commit().await.unwrap();
             e
         }));
@@ -281,7 +311,8 @@ async fn unique_keys_hold_one_open_job_and_free_when_it_ends() {
     }
     assert_eq!(ids.len(), 1);
     assert_eq!(
-        app.count("SELECT COUNT(*) FROM jobs WHERE unique_key = 'pod:3'").await,
+        app.count("SELECT COUNT(*) FROM jobs WHERE unique_key = 'pod:3'")
+            .await,
         1
     );
 
@@ -289,7 +320,11 @@ async fn unique_keys_hold_one_open_job_and_free_when_it_ends() {
     let mut tx = app.state.db.begin_write().await.unwrap();
     jobs::enqueue(&mut tx, noop("test.rollback")).await.unwrap();
     tx.rollback().await.unwrap();
-    assert_eq!(app.count("SELECT COUNT(*) FROM jobs WHERE kind = 'test.rollback'").await, 0);
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM jobs WHERE kind = 'test.rollback'")
+            .await,
+        0
+    );
 
     // Once the job finishes, the key is free again.
     let mut registry = Registry::new();
@@ -322,7 +357,12 @@ async fn scheduled_and_cancelled_jobs_wait() {
         .await;
     let cancelled = app.enqueue(noop("test.track")).await;
     let mut tx = app.state.db.begin_write().await.unwrap();
-    assert_eq!(store::cancel(&mut tx, &cancelled.id, Timestamp::now()).await.unwrap(), 1);
+    assert_eq!(
+        store::cancel(&mut tx, &cancelled.id, Timestamp::now())
+            .await
+            .unwrap(),
+        1
+    );
     tx.commit().await.unwrap();
     let now = app.enqueue(noop("test.track")).await;
     let w = start(&app, registry, config(4, 30_000, 1_000));
@@ -344,15 +384,33 @@ async fn shutdown_lets_short_jobs_finish_and_returns_long_ones_to_the_queue() {
         Ok(())
     });
     let w = start(&app, registry, config(4, 30_000, 1_000));
-    let short = app.enqueue(NewJob { kind: "test.sleep".into(), payload: "300".into(), ..NewJob::default() }).await;
-    let long = app.enqueue(NewJob { kind: "test.sleep".into(), payload: "60000".into(), ..NewJob::default() }).await;
+    let short = app
+        .enqueue(NewJob {
+            kind: "test.sleep".into(),
+            payload: "300".into(),
+            ..NewJob::default()
+        })
+        .await;
+    let long = app
+        .enqueue(NewJob {
+            kind: "test.sleep".into(),
+            payload: "60000".into(),
+            ..NewJob::default()
+        })
+        .await;
     wait_until("both running", 10, || async {
-        (app.count("SELECT COUNT(*) FROM jobs WHERE state = 'running'").await == 2).then_some(())
+        (app.count("SELECT COUNT(*) FROM jobs WHERE state = 'running'")
+            .await
+            == 2)
+            .then_some(())
     })
     .await;
     let started = std::time::Instant::now();
     w.stop().await;
-    assert!(started.elapsed() < Duration::from_secs(5), "stopped within the grace period");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "stopped within the grace period"
+    );
     assert_eq!(app.job_state(&short.id).await, "completed");
     assert_eq!(app.job_state(&long.id).await, "available");
     let (attempt, locked): (i64, Option<String>) =
@@ -361,8 +419,16 @@ async fn shutdown_lets_short_jobs_finish_and_returns_long_ones_to_the_queue() {
             .fetch_one(&app.state.db.pool)
             .await
             .unwrap();
-    assert_eq!((attempt, locked), (0, None), "the interrupted attempt does not count");
-    assert!(errors(&app, &long.id).await[0].1.contains("shut down before the attempt finished"));
+    assert_eq!(
+        (attempt, locked),
+        (0, None),
+        "the interrupted attempt does not count"
+    );
+    assert!(
+        errors(&app, &long.id).await[0]
+            .1
+            .contains("shut down before the attempt finished")
+    );
 }
 
 #[tokio::test]

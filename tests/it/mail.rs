@@ -10,15 +10,17 @@ use crate::helpers::*;
 
 /// Just enough SMTP for lettre: greeting, EHLO, MAIL, RCPT (answered with `rcpt_reply`),
 /// DATA, RSET, NOOP, QUIT. Each accepted message is kept as (envelope recipients, data).
+type Inbox = Arc<Mutex<Vec<(Vec<String>, String)>>>;
+
 struct FakeSmtp {
     url: String,
-    received: Arc<Mutex<Vec<(Vec<String>, String)>>>,
+    received: Inbox,
 }
 
 async fn fake_smtp(rcpt_reply: &'static str) -> FakeSmtp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let received: Arc<Mutex<Vec<(Vec<String>, String)>>> = Arc::default();
+    let received: Inbox = Arc::default();
     let store = received.clone();
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
@@ -26,7 +28,10 @@ async fn fake_smtp(rcpt_reply: &'static str) -> FakeSmtp {
             tokio::spawn(async move {
                 let (read, mut write) = stream.into_split();
                 let mut lines = BufReader::new(read).lines();
-                write.write_all(b"220 fake.test ESMTP ready\r\n").await.unwrap();
+                write
+                    .write_all(b"220 fake.test ESMTP ready\r\n")
+                    .await
+                    .unwrap();
                 let mut rcpts = Vec::new();
                 while let Ok(Some(line)) = lines.next_line().await {
                     let upper = line.to_ascii_uppercase();
@@ -101,12 +106,22 @@ async fn mail_reaches_a_real_smtp_listener() {
     assert_eq!(received.len(), 1);
     let (rcpts, data) = &received[0];
     assert_eq!(rcpts, &vec!["<ann@acme.test>".to_string()]);
-    assert!(data.contains("From: mPanel <panel@operator.test>"), "{data}");
-    assert!(data.contains("To: \"Ann Buyer\" <ann@acme.test>") || data.contains("To: Ann Buyer <ann@acme.test>"), "{data}");
+    assert!(
+        data.contains("From: mPanel <panel@operator.test>"),
+        "{data}"
+    );
+    assert!(
+        data.contains("To: \"Ann Buyer\" <ann@acme.test>")
+            || data.contains("To: Ann Buyer <ann@acme.test>"),
+        "{data}"
+    );
     assert!(data.contains("Subject: Invoice INV-2026-000042"));
     assert!(data.contains("your invoice INV-2026-000042 is attached."));
     assert!(data.contains("filename=\"INV-2026-000042.pdf\""));
-    assert!(!app.state.config.data_dir.join("mail").exists(), "no .eml fallback");
+    assert!(
+        !app.state.config.data_dir.join("mail").exists(),
+        "no .eml fallback"
+    );
 }
 
 #[tokio::test]
@@ -121,7 +136,10 @@ async fn smtp_refusals_are_kept_as_errors_temporary_ones_retry() {
         .fetch_one(&app.state.db.pool)
         .await
         .unwrap();
-    assert!(error.contains("SMTP refused the message") && error.contains("no such user"), "{error}");
+    assert!(
+        error.contains("SMTP refused the message") && error.contains("no such user"),
+        "{error}"
+    );
 
     let busy = fake_smtp("451 4.3.0 try later\r\n").await;
     let url = busy.url.clone();
@@ -153,11 +171,17 @@ async fn a_malformed_smtp_url_or_sender_refuses_to_start() {
     let dir = std::env::temp_dir().join(format!("mpanel-mailcfg-{}", mpanel::db::new_id()));
     let mut config = test_config(&dir);
     config.smtp_url = Some("ftp://mail.example.test".into());
-    let err = mpanel::app::build_state(config.clone()).await.err().expect("refused");
+    let err = mpanel::app::build_state(config.clone())
+        .await
+        .err()
+        .expect("refused");
     assert!(format!("{err:#}").contains("MPANEL_SMTP_URL"), "{err:#}");
     config.smtp_url = None;
     config.mail_from = "not an address".into();
-    let err = mpanel::app::build_state(config).await.err().expect("refused");
+    let err = mpanel::app::build_state(config)
+        .await
+        .err()
+        .expect("refused");
     assert!(format!("{err:#}").contains("MPANEL_MAIL_FROM"), "{err:#}");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -192,7 +216,10 @@ fn mpanel_worker_sends_queued_mail_and_stops_on_sigterm() {
     let started = Instant::now();
     let mail_dir = dir.join("mail");
     while std::fs::read_dir(&mail_dir).map_or(0, |d| d.count()) == 0 {
-        assert!(started.elapsed() < Duration::from_secs(20), "worker sent nothing");
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "worker sent nothing"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     Command::new("kill")

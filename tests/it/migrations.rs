@@ -22,7 +22,10 @@ fn sqlite_and_postgres_migrations_stay_in_step() {
         "every file is embedded in src/db/migrate.rs"
     );
     let versions: Vec<i64> = mpanel::db::MIGRATIONS.iter().map(|m| m.version).collect();
-    assert!(versions.windows(2).all(|w| w[0] < w[1]), "versions strictly increase: {versions:?}");
+    assert!(
+        versions.windows(2).all(|w| w[0] < w[1]),
+        "versions strictly increase: {versions:?}"
+    );
     for m in mpanel::db::MIGRATIONS {
         assert!(
             m.name.starts_with(&format!("{:04}_", m.version)),
