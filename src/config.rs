@@ -161,7 +161,8 @@ pub struct Config {
     pub log: String,
 
     /// Do not run the job worker inside `serve` (run `mpanel worker` processes instead).
-    #[arg(long, env = "MPANEL_NO_WORKER", global = true)]
+    #[arg(long, env = "MPANEL_NO_WORKER", global = true,
+        value_parser = clap::builder::BoolishValueParser::new())]
     pub no_worker: bool,
 
     /// Jobs one worker runs at the same time.

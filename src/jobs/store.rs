@@ -324,6 +324,25 @@ pub async fn release(db: &Db, worker: &str, id: &str, note: &str) -> sqlx::Resul
     Ok(true)
 }
 
+/// Deletes up to 1000 finished jobs (and, by cascade, their errors): completed ones that ended
+/// before `completed_before`, discarded or cancelled ones before `failed_before`.
+pub async fn prune(
+    pool: &AnyPool,
+    completed_before: Timestamp,
+    failed_before: Timestamp,
+) -> sqlx::Result<u64> {
+    sqlx::query(
+        "DELETE FROM jobs WHERE id IN (SELECT id FROM jobs WHERE \
+         (state = 'completed' AND finished_at < $1) \
+         OR (state IN ('discarded', 'cancelled') AND finished_at < $2) LIMIT 1000)",
+    )
+    .bind(completed_before.0)
+    .bind(failed_before.0)
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected())
+}
+
 /// A handler's progress note, shown on the job page while it runs.
 pub async fn set_progress(pool: &AnyPool, id: &str, worker: &str, text: &str) -> sqlx::Result<()> {
     sqlx::query(

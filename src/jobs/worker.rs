@@ -309,12 +309,41 @@ async fn complete_loop(db: Db, worker_id: Arc<str>, mut rx: mpsc::UnboundedRecei
     }
 }
 
-/// Heartbeats (every third of the lease) and the rescuer (every half lease).
+/// Completed jobs are kept a week (a pod's recent history), failed and cancelled ones a month.
+pub const KEEP_COMPLETED_DAYS: i64 = 7;
+pub const KEEP_FAILED_DAYS: i64 = 30;
+
+/// Deletes finished jobs past their retention; returns how many.
+pub async fn prune_finished(db: &Db, now: Timestamp) -> sqlx::Result<u64> {
+    let mut total = 0;
+    loop {
+        let n = store::prune(
+            &db.pool,
+            now.plus_secs(-KEEP_COMPLETED_DAYS * 86_400),
+            now.plus_secs(-KEEP_FAILED_DAYS * 86_400),
+        )
+        .await?;
+        total += n;
+        if n < 1000 {
+            return Ok(total);
+        }
+    }
+}
+
+/// Heartbeats (every third of the lease), the rescuer (every half lease), pruning (hourly).
 async fn upkeep_loop(db: Db, worker_id: Arc<str>, lease: Duration) {
     let mut beat = tokio::time::interval((lease / 3).max(Duration::from_millis(100)));
     let mut rescue = tokio::time::interval((lease / 2).max(Duration::from_millis(200)));
+    let mut prune = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tokio::select! {
+            _ = prune.tick() => {
+                match prune_finished(&db, Timestamp::now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(jobs = n, "pruned finished jobs"),
+                    Err(e) => tracing::warn!(error = %e, "could not prune finished jobs"),
+                }
+            }
             _ = beat.tick() => {
                 let until = Timestamp(Timestamp::now().0 + lease.as_millis() as i64);
                 if let Err(e) = store::heartbeat(&db.pool, &worker_id, until).await {

@@ -460,3 +460,41 @@ async fn an_idle_worker_is_woken_by_enqueue_without_waiting_for_its_poll() {
     }
     w.stop().await;
 }
+
+#[tokio::test]
+async fn finished_jobs_are_pruned_after_their_retention() {
+    let app = TestApp::spawn_without_worker().await;
+    let day = 86_400_000;
+    let now = Timestamp::now();
+    let mut ids = Vec::new();
+    for (state, age_days) in [
+        ("completed", 8),
+        ("completed", 6),
+        ("discarded", 31),
+        ("cancelled", 29),
+        ("available", 400),
+    ] {
+        let job = app.enqueue(noop("test.old")).await;
+        sqlx::query("UPDATE jobs SET state = $1, finished_at = $2 WHERE id = $3")
+            .bind(state)
+            .bind(now.0 - age_days * day)
+            .bind(&job.id)
+            .execute(&app.state.db.pool)
+            .await
+            .unwrap();
+        ids.push(job.id);
+    }
+    sqlx::query("INSERT INTO job_errors (id, job_id, attempt, error, worker, at) VALUES ('e1', $1, 1, 'x', 'w', 0)")
+        .bind(&ids[2])
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    let pruned = jobs::worker::prune_finished(&app.state.db, now).await.unwrap();
+    assert_eq!(pruned, 2);
+    let left: Vec<String> = sqlx::query_scalar("SELECT id FROM jobs ORDER BY id")
+        .fetch_all(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(left, vec![ids[1].clone(), ids[3].clone(), ids[4].clone()]);
+    assert_eq!(app.count("SELECT COUNT(*) FROM job_errors").await, 0, "errors go with their job");
+}
