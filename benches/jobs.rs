@@ -58,7 +58,11 @@ fn config(concurrency: usize) -> WorkerConfig {
     }
 }
 
-fn start(db: &Db, registry: Registry, cfg: WorkerConfig) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+fn start(
+    db: &Db,
+    registry: Registry,
+    cfg: WorkerConfig,
+) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
     let (stop, rx) = watch::channel(false);
     let task = tokio::spawn(Worker::new(db.clone(), registry, cfg).run(rx));
     (stop, task)
@@ -130,9 +134,12 @@ async fn latency(db: &Db, samples: usize) {
     for i in 0..samples {
         let t0 = Instant::now();
         let mut tx = db.begin_write().await.unwrap();
-        jobs::enqueue(&mut tx, NewJob::new("bench.latency", &serde_json::json!({"i": i})))
-            .await
-            .unwrap();
+        jobs::enqueue(
+            &mut tx,
+            NewJob::new("bench.latency", &serde_json::json!({"i": i})),
+        )
+        .await
+        .unwrap();
         tx.commit().await.unwrap();
         let started = tokio::time::timeout(Duration::from_secs(10), rx_start.recv())
             .await
@@ -164,7 +171,12 @@ fn main() {
     rt.block_on(async {
         let (db, backend) = database().await;
         println!("== job queue benchmark on {backend}");
-        throughput(&db, env_or("BENCH_JOBS", 20_000), env_or("BENCH_CONCURRENCY", 64)).await;
+        throughput(
+            &db,
+            env_or("BENCH_JOBS", 20_000),
+            env_or("BENCH_CONCURRENCY", 64),
+        )
+        .await;
         latency(&db, env_or("BENCH_LATENCY_SAMPLES", 500)).await;
     });
 }

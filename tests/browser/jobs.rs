@@ -33,7 +33,9 @@ async fn staff_retry_a_failed_job_and_cancel_a_waiting_one() {
     .await
     .unwrap();
     let waiting = app
-        .enqueue(NewJob::new("cloudpod.provision", &json!({"pod": "p1"})).run_at(now.plus_secs(3600)))
+        .enqueue(
+            NewJob::new("cloudpod.provision", &json!({"pod": "p1"})).run_at(now.plus_secs(3600)),
+        )
         .await;
 
     let b = Browser::start().await;
@@ -41,21 +43,27 @@ async fn staff_retry_a_failed_job_and_cancel_a_waiting_one() {
     b.fill("E-mail", OWNER_EMAIL).await;
     b.fill("Password", PASSWORD).await;
     b.press("Sign in").await;
+    b.expect_heading("Welcome, owner").await;
     b.follow("Operations").await;
     b.expect_heading("Operations").await;
     b.follow("Open the job queue").await;
     b.expect_heading("Jobs").await;
     b.choose("State", "discarded").await;
+    b.expect_text("Page 1 of 1 · 2 in all").await;
     b.press("Filter").await;
+    // the filtered list replaces the page: wait for it before following a link in it
+    b.expect_text("Page 1 of 1 · 1 in all").await;
     b.follow(&failed.id).await;
     b.expect_heading("Job mail.send").await;
     b.expect_text("SMTP: connection refused").await;
     b.press("Retry now").await;
-    b.expect_text("Job mail.send is queued to run again now.").await;
+    b.expect_text("Job mail.send is queued to run again now.")
+        .await;
     b.expect_text("available").await;
     assert_eq!(app.job_state(&failed.id).await, "available");
 
-    b.goto(&format!("{}/ops/jobs/{}", app.base, waiting.id)).await;
+    b.goto(&format!("{}/ops/jobs/{}", app.base, waiting.id))
+        .await;
     b.expect_heading("Job cloudpod.provision").await;
     b.field("Yes, cancel this job: it will not run")
         .await

@@ -489,12 +489,18 @@ async fn finished_jobs_are_pruned_after_their_retention() {
         .execute(&app.state.db.pool)
         .await
         .unwrap();
-    let pruned = jobs::worker::prune_finished(&app.state.db, now).await.unwrap();
+    let pruned = jobs::worker::prune_finished(&app.state.db, now)
+        .await
+        .unwrap();
     assert_eq!(pruned, 2);
     let left: Vec<String> = sqlx::query_scalar("SELECT id FROM jobs ORDER BY id")
         .fetch_all(&app.state.db.pool)
         .await
         .unwrap();
     assert_eq!(left, vec![ids[1].clone(), ids[3].clone(), ids[4].clone()]);
-    assert_eq!(app.count("SELECT COUNT(*) FROM job_errors").await, 0, "errors go with their job");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM job_errors").await,
+        0,
+        "errors go with their job"
+    );
 }
