@@ -134,6 +134,20 @@ pub fn backoff(attempt: i64, unit: f64) -> Duration {
     Duration::from_millis(base_ms + jitter_ms)
 }
 
+/// `2026-11-21 18:21:07 UTC`: job pages need seconds (the first retries come seconds apart).
+pub fn precise(t: &crate::db::Timestamp) -> String {
+    use time::macros::format_description;
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(t.0) * 1_000_000)
+        .ok()
+        .and_then(|d| {
+            d.format(format_description!(
+                "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
+            ))
+            .ok()
+        })
+        .unwrap_or_else(|| t.to_string())
+}
+
 pub const DEFAULT_MAX_ATTEMPTS: i64 = 20;
 pub const MAX_KIND: usize = 80;
 
@@ -228,6 +242,14 @@ mod tests {
         assert!(JobState::Discarded.can_retry() && JobState::Cancelled.can_retry());
         assert!(!JobState::Completed.can_retry() && !JobState::Running.can_retry());
         assert!(JobState::Completed.is_final() && !JobState::Retryable.is_final());
+    }
+
+    #[test]
+    fn precise_times_show_seconds() {
+        let t = crate::db::Timestamp::from_date("2026-11-21")
+            .unwrap()
+            .plus_secs(67);
+        assert_eq!(precise(&t), "2026-11-21 00:01:07 UTC");
     }
 
     #[test]

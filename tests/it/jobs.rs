@@ -504,3 +504,49 @@ async fn finished_jobs_are_pruned_after_their_retention() {
         "errors go with their job"
     );
 }
+
+#[tokio::test]
+async fn a_subjects_jobs_are_listed_within_the_tenant_scope() {
+    use mpanel::auth::model::TenantScope;
+    let app = TestApp::spawn_without_worker().await;
+    let first = app
+        .enqueue(
+            noop("cloudpod.provision")
+                .subject("cloudpod:p1")
+                .tenant("t1"),
+        )
+        .await;
+    let second = app
+        .enqueue(noop("cloudpod.resize").subject("cloudpod:p1").tenant("t1"))
+        .await;
+    app.enqueue(
+        noop("cloudpod.provision")
+            .subject("cloudpod:p2")
+            .tenant("t2"),
+    )
+    .await;
+    let pool = &app.state.db.pool;
+    let own = TenantScope::Tenant("t1".into());
+    let listed = store::list_for_subject(pool, &own, "cloudpod:p1", 10)
+        .await
+        .unwrap();
+    let ids: Vec<&str> = listed.iter().map(|j| j.id.as_str()).collect();
+    assert_eq!(ids, [second.id.as_str(), first.id.as_str()], "newest first");
+    let other = TenantScope::Tenant("t2".into());
+    assert!(
+        store::list_for_subject(pool, &other, "cloudpod:p1", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store::get(pool, &other, &first.id).await.unwrap().is_none(),
+        "another tenant's job is not found"
+    );
+    assert!(
+        store::get(pool, &TenantScope::All, &first.id)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}

@@ -312,3 +312,37 @@ async fn the_built_in_worker_runs_jobs_and_the_status_fragment_follows() {
         "polling stops when the job ends"
     );
 }
+
+#[tokio::test]
+async fn retry_is_refused_while_another_job_holds_the_unique_key() {
+    let app = TestApp::spawn_without_worker().await;
+    let owner = app.setup_owner().await;
+    let old = app
+        .enqueue(NewJob::new("cloudpod.resize", &json!({})).unique_key("pod:p1"))
+        .await;
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    store::cancel(&mut tx, &old.id, mpanel::db::Timestamp::now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let newer = app
+        .enqueue(NewJob::new("cloudpod.resize", &json!({})).unique_key("pod:p1"))
+        .await;
+    assert!(!newer.duplicate, "the cancelled job freed the key");
+    let res = owner
+        .post(&format!("/ops/jobs/{}/retry", old.id), &[])
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("holds the same unique key")
+    );
+    assert_eq!(app.job_state(&old.id).await, "cancelled");
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM audit_log WHERE action = 'job.retried'")
+            .await,
+        0
+    );
+}
