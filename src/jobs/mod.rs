@@ -4,6 +4,7 @@
 
 pub mod model;
 pub mod pages;
+pub mod read;
 pub mod registry;
 pub mod service;
 pub mod store;

@@ -7,6 +7,7 @@ mod auth;
 mod cli;
 mod jobs;
 mod jobs_pages;
+mod jobs_worker;
 mod mail;
 mod members;
 mod migrations;
