@@ -8,6 +8,7 @@ pub mod read;
 pub mod registry;
 pub mod service;
 pub mod store;
+pub mod upkeep;
 pub mod worker;
 
 use std::sync::LazyLock;
