@@ -97,12 +97,12 @@ async fn a_live_worker_keeps_its_lease_with_heartbeats() {
     let app = TestApp::spawn_without_worker().await;
     let mut registry = Registry::new();
     registry.register("test.slow", |_ctx| async {
-        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        tokio::time::sleep(Duration::from_millis(4_000)).await;
         Ok(())
     });
-    // Lease 900 ms, job 2.5 s: only heartbeats keep another worker's rescuer away.
-    let a = start(&app, registry.clone(), config(1, 900, 5_000));
-    let b = start(&app, registry, config(1, 900, 5_000));
+    // Lease 1.5 s, job 4 s: only heartbeats keep another worker's rescuer away.
+    let a = start(&app, registry.clone(), config(1, 1_500, 5_000));
+    let b = start(&app, registry, config(1, 1_500, 5_000));
     let job = app.enqueue(noop("test.slow")).await;
     app.wait_for_job(&job.id, "completed", 20).await;
     a.stop().await;
