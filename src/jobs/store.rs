@@ -113,14 +113,19 @@ pub async fn claim(
     Ok(jobs)
 }
 
-/// Extends the lease of every job this worker is running.
-pub async fn heartbeat(pool: &AnyPool, worker: &str, lease_until: Timestamp) -> sqlx::Result<u64> {
-    sqlx::query("UPDATE jobs SET lease_until = $1 WHERE locked_by = $2 AND state = 'running'")
-        .bind(lease_until.0)
-        .bind(worker)
-        .execute(pool)
-        .await
-        .map(|r| r.rows_affected())
+/// Extends the lease of every job this worker is running; returns their ids.
+pub async fn heartbeat(
+    pool: &AnyPool,
+    worker: &str,
+    lease_until: Timestamp,
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "UPDATE jobs SET lease_until = $1 WHERE locked_by = $2 AND state = 'running' RETURNING id",
+    )
+    .bind(lease_until.0)
+    .bind(worker)
+    .fetch_all(pool)
+    .await
 }
 
 /// `($3, $4, …)` for `n` ids after `first` other parameters. Lists are padded to a power of

@@ -1,14 +1,31 @@
 //! What runs beside the claim loop: lease heartbeats, the rescuer of expired leases, pruning
 //! of old finished jobs, and (PostgreSQL) the LISTEN connection that wakes the loop.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
 
 use super::model::{self, JobState};
 use super::store;
+use super::worker::Running;
 use crate::db::{Db, Timestamp};
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Stops these attempts; their jobs are left to the rescuer (the attempt counts).
+fn abort(running: &Running, ids: &[String], why: &str) {
+    let mut map = lock(running);
+    for id in ids {
+        if let Some(handle) = map.remove(id) {
+            handle.abort();
+            tracing::warn!(job = %id, "stopped a running attempt: {why}");
+        }
+    }
+}
 
 /// Completed jobs are kept a week (a pod's recent history), failed and cancelled ones a month.
 pub const KEEP_COMPLETED_DAYS: i64 = 7;
@@ -32,7 +49,11 @@ pub async fn prune_finished(db: &Db, now: Timestamp) -> sqlx::Result<u64> {
 }
 
 /// Heartbeats (every third of the lease), the rescuer (every half lease), pruning (hourly).
-pub(crate) async fn upkeep_loop(db: Db, worker_id: Arc<str>, lease: Duration) {
+/// An attempt whose lease this worker lost is aborted, so two workers never run a job at once:
+/// when another worker took the job over (this process stalled past its lease), or when the
+/// database stayed unreachable until the lease was nearly over.
+pub(crate) async fn upkeep_loop(db: Db, worker_id: Arc<str>, lease: Duration, running: Running) {
+    let mut last_renewed = Instant::now();
     let mut beat = tokio::time::interval((lease / 3).max(Duration::from_millis(100)));
     let mut rescue = tokio::time::interval((lease / 2).max(Duration::from_millis(200)));
     let mut prune = tokio::time::interval(Duration::from_secs(3600));
@@ -46,9 +67,23 @@ pub(crate) async fn upkeep_loop(db: Db, worker_id: Arc<str>, lease: Duration) {
                 }
             }
             _ = beat.tick() => {
+                // Attempts started after this snapshot were claimed after it: the renewal sees them.
+                let before: Vec<String> = lock(&running).keys().cloned().collect();
                 let until = Timestamp(Timestamp::now().0 + lease.as_millis() as i64);
-                if let Err(e) = store::heartbeat(&db.pool, &worker_id, until).await {
-                    tracing::warn!(error = %e, "job lease heartbeat failed");
+                match store::heartbeat(&db.pool, &worker_id, until).await {
+                    Ok(held) => {
+                        last_renewed = Instant::now();
+                        let held: HashSet<String> = held.into_iter().collect();
+                        let lost: Vec<String> =
+                            before.into_iter().filter(|id| !held.contains(id)).collect();
+                        abort(&running, &lost, "another worker holds it now");
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "job lease heartbeat failed");
+                        if last_renewed.elapsed() > lease * 5 / 6 {
+                            abort(&running, &before, "its lease could not be renewed");
+                        }
+                    }
                 }
             }
             _ = rescue.tick() => {

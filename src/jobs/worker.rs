@@ -2,12 +2,12 @@
 //! completions, and on shutdown lets running jobs finish within a grace period or hands them
 //! back to the queue. Heartbeats, rescue and pruning run beside it (upkeep.rs).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{Notify, Semaphore, mpsc, watch};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::{AbortHandle, JoinHandle, JoinSet};
 
 use super::model::{self, JobError};
 use super::registry::{JobContext, Registry};
@@ -60,8 +60,9 @@ pub struct Worker {
     cfg: WorkerConfig,
 }
 
-/// Ids of the jobs this worker is running, so shutdown can hand back the unfinished ones.
-type Running = Arc<Mutex<HashSet<String>>>;
+/// The attempts this worker is running, by job id: shutdown hands back the unfinished ones,
+/// and upkeep aborts those whose lease this worker lost.
+pub(crate) type Running = Arc<Mutex<HashMap<String, AbortHandle>>>;
 
 /// Aborts the handler task when the attempt is dropped (timeout or shutdown).
 struct AbortOnDrop<T>(JoinHandle<T>);
@@ -96,6 +97,7 @@ impl Worker {
             self.db.clone(),
             worker_id.clone(),
             self.cfg.lease,
+            running.clone(),
         ));
         let pg_wake = Arc::new(Notify::new());
         let listener = (self.db.backend == Backend::Postgres)
@@ -133,16 +135,17 @@ impl Worker {
                         Err(_) => break,
                     },
                 };
-                running
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .insert(job.id.clone());
+                let id = job.id.clone();
                 let attempt =
                     self.attempt(job, worker_id.clone(), done_tx.clone(), running.clone());
-                tasks.spawn(async move {
+                // Held across the spawn so the attempt cannot remove its entry before it exists.
+                let mut map = running.lock().unwrap_or_else(|e| e.into_inner());
+                let handle = tasks.spawn(async move {
                     attempt.await;
                     drop(permit);
                 });
+                map.insert(id, handle);
+                drop(map);
             }
             drop(first);
             if drained {
@@ -170,6 +173,7 @@ impl Worker {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .drain()
+            .map(|(id, _)| id)
             .collect();
         for id in &left {
             let note = format!(
@@ -227,6 +231,12 @@ impl Worker {
                     }
                 }
             };
+            // Done with the handler: from here on the outcome is recorded (or, failing that,
+            // the lease expires), so neither shutdown nor upkeep should touch this attempt.
+            running
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&id);
             match outcome {
                 Ok(()) => {
                     let _ = done.send(id.clone());
@@ -251,10 +261,6 @@ impl Worker {
                     }
                 }
             }
-            running
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .remove(&id);
         }
     }
 }

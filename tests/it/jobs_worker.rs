@@ -280,3 +280,58 @@ async fn an_idle_worker_is_woken_by_enqueue_without_waiting_for_its_poll() {
     }
     w.stop().await;
 }
+
+/// Sets its flag when dropped: tells whether an attempt's future was stopped.
+struct DropFlag(Arc<std::sync::atomic::AtomicBool>);
+impl Drop for DropFlag {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn an_attempt_whose_job_another_worker_took_over_is_stopped() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let app = TestApp::spawn_without_worker().await;
+    let stopped = Arc::new(AtomicBool::new(false));
+    let finished = Arc::new(AtomicBool::new(false));
+    let mut registry = Registry::new();
+    {
+        let (stopped, finished) = (stopped.clone(), finished.clone());
+        registry.register("test.hang", move |_ctx| {
+            let (stopped, finished) = (stopped.clone(), finished.clone());
+            async move {
+                let _guard = DropFlag(stopped);
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                finished.store(true, Ordering::SeqCst);
+                Ok(())
+            }
+        });
+    }
+    let w = start(&app, registry, config(2, 900, 1_000));
+    let job = app.enqueue(noop("test.hang")).await;
+    app.wait_for_job(&job.id, "running", 10).await;
+    assert!(!stopped.load(Ordering::SeqCst));
+    // As if this worker had stalled past its lease and another one rescued and claimed the job.
+    sqlx::query("UPDATE jobs SET locked_by = 'thief' WHERE id = $1")
+        .bind(&job.id)
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    wait_until("the attempt to be stopped", 5, || async {
+        stopped.load(Ordering::SeqCst).then_some(())
+    })
+    .await;
+    assert!(!finished.load(Ordering::SeqCst));
+    w.stop().await;
+    let locked: Option<String> = sqlx::query_scalar("SELECT locked_by FROM jobs WHERE id = $1")
+        .bind(&job.id)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        locked.as_deref(),
+        Some("thief"),
+        "the other worker's claim is untouched"
+    );
+}
