@@ -1,6 +1,11 @@
 //! Handlers by kind. A feature registers its kinds (`mail.send`, `cloudpod.provision`, …) in
 //! [`app_registry`]; a handler gets the job (payload as JSON text) and a database handle, and
 //! answers `Ok`, a retryable error or a permanent one.
+//!
+//! Handlers must be idempotent: delivery is at least once, and an attempt's future may be
+//! dropped at any `.await` (its timeout, shutdown after the grace period, or a lost lease).
+//! Record external ids (a VMID, a task UPID) on your own rows before waiting on them, so the
+//! next attempt resumes instead of starting over.
 
 use std::collections::HashMap;
 use std::future::Future;
