@@ -7,6 +7,7 @@ COPY templates templates
 COPY static static
 COPY migrations migrations
 COPY tests tests
+COPY benches benches
 RUN cargo build --release --locked --bin mpanel
 
 FROM debian:bookworm-slim

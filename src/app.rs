@@ -25,7 +25,7 @@ use crate::auth::{self, store};
 use crate::config::Config;
 use crate::db::{Db, Timestamp};
 use crate::web::{client, flash, middleware as mw};
-use crate::{api, audit, billing, security, static_files};
+use crate::{api, audit, billing, jobs, security, static_files};
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -98,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .merge(billing::catalog::routes())
         .merge(billing::invoices::routes())
         .merge(security::routes())
+        .merge(jobs::pages::routes())
         .fallback(auth::pages::not_found)
         // Pages hold account data: never cache them (the back button after sign-out included).
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -164,6 +165,8 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 /// Connects, migrates and builds the state; shared by `serve`, the tests and the benches.
 pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let secret = config.load_secret()?;
+    // A malformed MPANEL_SMTP_URL / MPANEL_MAIL_FROM refuses to start rather than fail later.
+    crate::mail::Mailer::from_config(&config)?;
     let db = Db::connect(&config.database_url(), config.db_max_connections).await?;
     db.migrate().await?;
     Ok(AppState::new(db, config, &secret))
@@ -176,12 +179,31 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let purge = tokio::spawn(purge_expired_loop(state.clone()));
+    let (stop_worker, stop_rx) = tokio::sync::watch::channel(false);
+    let worker =
+        (!state.config.no_worker).then(|| tokio::spawn(run_worker(state.clone(), stop_rx)));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // The worker drains (grace period) while the server finishes its requests.
+            let _ = stop_worker.send(true);
+        })
+        .await;
+    if let Some(worker) = worker {
+        let _ = worker.await;
+    }
     purge.abort();
-    Ok(())
+    Ok(served?)
+}
+
+/// The job worker with every registered handler; in `serve` by default and in `mpanel worker`.
+pub async fn run_worker(state: AppState, stop: tokio::sync::watch::Receiver<bool>) {
+    let registry = jobs::registry::app_registry(&state);
+    let cfg = jobs::WorkerConfig::from_config(&state.config);
+    jobs::Worker::new(state.db.clone(), registry, cfg)
+        .run(stop)
+        .await;
 }
 
 /// Expired sessions and spent throttle rows are removed every few minutes.

@@ -1,4 +1,4 @@
-//! Subcommands: serve (default), migrate, admin create-owner, healthcheck.
+//! Subcommands: serve (default), worker, migrate, admin create-owner, healthcheck.
 
 use std::io::{IsTerminal, Read};
 
@@ -16,6 +16,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     init_tracing(&cli.config.log);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,
+        Command::Worker => worker(cli.config).await,
         Command::Migrate => {
             let db = Db::connect(&cli.config.database_url(), 2).await?;
             db.migrate().await?;
@@ -47,6 +48,18 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         state.db.backend.dir()
     );
     app::serve(state, listener, app::shutdown_signal()).await
+}
+
+/// Only the job worker, until Ctrl-C or SIGTERM (running jobs get the grace period).
+async fn worker(config: Config) -> anyhow::Result<()> {
+    let state = app::build_state(config).await?;
+    tracing::info!("mPanel worker (database: {})", state.db.backend.dir());
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(app::run_worker(state, stop_rx));
+    app::shutdown_signal().await;
+    let _ = stop.send(true);
+    worker.await?;
+    Ok(())
 }
 
 /// Password from stdin when piped (`echo pw | mpanel admin create-owner …`), otherwise generated

@@ -28,8 +28,10 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Serve the panel (the default).
+    /// Serve the panel (the default); runs the job worker too unless --no-worker.
     Serve,
+    /// Run only the job worker (several may share one PostgreSQL database).
+    Worker,
     /// Apply pending database migrations and exit.
     Migrate,
     /// Administrative tasks.
@@ -157,6 +159,63 @@ pub struct Config {
     /// Log filter (tracing-subscriber syntax), e.g. info or mpanel=debug.
     #[arg(long, env = "MPANEL_LOG", default_value = "info", global = true)]
     pub log: String,
+
+    /// Do not run the job worker inside `serve` (run `mpanel worker` processes instead).
+    #[arg(long, env = "MPANEL_NO_WORKER", global = true,
+        value_parser = clap::builder::BoolishValueParser::new())]
+    pub no_worker: bool,
+
+    /// Jobs one worker runs at the same time.
+    #[arg(
+        long,
+        env = "MPANEL_WORKER_CONCURRENCY",
+        default_value_t = 16,
+        global = true
+    )]
+    pub worker_concurrency: usize,
+
+    /// Seconds a claimed job stays leased without a heartbeat; after that another worker
+    /// rescues it (heartbeats renew it every third of this).
+    #[arg(
+        long,
+        env = "MPANEL_JOB_LEASE_SECS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub job_lease_secs: u64,
+
+    /// Milliseconds between queue polls when no wake-up arrives (jobs enqueued by another
+    /// process on SQLite, scheduled retries).
+    #[arg(
+        long,
+        env = "MPANEL_JOB_POLL_MS",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub job_poll_ms: u64,
+
+    /// On shutdown, seconds running jobs get to finish before they return to the queue.
+    #[arg(
+        long,
+        env = "MPANEL_WORKER_SHUTDOWN_GRACE_SECS",
+        default_value_t = 8,
+        global = true
+    )]
+    pub worker_shutdown_grace_secs: u64,
+
+    /// Outgoing mail server, e.g. smtp://user:pass@host:587?tls=required or
+    /// smtps://user:pass@host:465. Without it, mail is written as .eml files to <data dir>/mail.
+    #[arg(long, env = "MPANEL_SMTP_URL", hide_env_values = true, global = true)]
+    pub smtp_url: Option<String>,
+
+    /// Sender of outgoing mail.
+    #[arg(
+        long,
+        env = "MPANEL_MAIL_FROM",
+        default_value = "mPanel <mpanel@localhost>",
+        global = true
+    )]
+    pub mail_from: String,
 }
 
 impl Config {

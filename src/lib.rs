@@ -8,6 +8,8 @@ pub mod billing;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod jobs;
+pub mod mail;
 pub mod security;
 pub mod static_files;
 mod text_enum;

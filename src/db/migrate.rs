@@ -30,6 +30,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "0001_foundation.sql"),
     migration!(2, "0002_catalog.sql"),
     migration!(3, "0003_security.sql"),
+    migration!(4, "0004_jobs.sql"),
     migration!(5, "0005_invoices.sql"),
 ];
 

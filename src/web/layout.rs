@@ -51,6 +51,9 @@ impl Layout {
             links.push(("/audit", "Audit log"));
         }
         links.push(("/security", "Security"));
+        if crate::jobs::model::can_view(actor) {
+            links.push(("/ops", "Operations"));
+        }
         links.push(("/account/password", "Password"));
         Layout {
             nav: nav(&links, path),

@@ -9,5 +9,6 @@ mod helpers;
 mod browser;
 mod catalog;
 mod invoices;
+mod jobs;
 mod journeys;
 mod security;

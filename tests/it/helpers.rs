@@ -45,6 +45,13 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         login_ip_interval_secs: 1,
         trusted_proxies: vec![],
         log: "warn".into(),
+        no_worker: false,
+        worker_concurrency: 4,
+        job_lease_secs: 30,
+        job_poll_ms: 200,
+        worker_shutdown_grace_secs: 5,
+        smtp_url: None,
+        mail_from: "mPanel <panel@operator.test>".into(),
     }
 }
 
@@ -362,5 +369,55 @@ impl TestApp {
 
     pub async fn login_with_code(&self, email: &str, code: &str) -> (TestClient, Response) {
         login_with_code_at(&self.base, email, code).await
+    }
+}
+
+/// Polls `check` every 20 ms until it returns `Some`, failing the test after `secs` seconds.
+pub async fn wait_until<T, F, Fut>(what: &str, secs: u64, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {secs} s waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+impl TestApp {
+    /// An app whose built-in job worker is off, so a test controls which workers run.
+    pub async fn spawn_without_worker() -> TestApp {
+        TestApp::spawn_with(|c| c.no_worker = true).await
+    }
+
+    /// Enqueues `job` in its own committed transaction.
+    pub async fn enqueue(&self, job: mpanel::jobs::NewJob) -> mpanel::jobs::Enqueued {
+        let mut tx = self.state.db.begin_write().await.unwrap();
+        let e = mpanel::jobs::enqueue(&mut tx, job).await.unwrap();
+        tx.commit().await.unwrap();
+        e
+    }
+
+    pub async fn job_state(&self, id: &str) -> String {
+        sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1")
+            .bind(id)
+            .fetch_one(&self.state.db.pool)
+            .await
+            .unwrap()
+    }
+
+    /// Waits until job `id` is in `state`.
+    pub async fn wait_for_job(&self, id: &str, state: &str, secs: u64) {
+        wait_until(&format!("job {id} to be {state}"), secs, || async {
+            (self.job_state(id).await == state).then_some(())
+        })
+        .await
     }
 }

@@ -1,0 +1,284 @@
+//! `/ops` and `/ops/jobs`: any staff member reads the queue; staff ADMIN+ retry and cancel.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
+
+use super::model::{self, JobState};
+use super::service;
+use super::store::{self, ErrorRow, Filter, JobRow};
+use crate::app::AppState;
+use crate::auth::model::Actor;
+use crate::page;
+use crate::web::flash::Flash;
+use crate::web::pagination::{PageRequest, Pager, filter_query, parse_page};
+use crate::web::{AppError, AppResult, Hx, Layout, flash};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/ops", get(index))
+        .route("/ops/jobs", get(list))
+        .route("/ops/jobs/{id}", get(show))
+        .route("/ops/jobs/{id}/retry", post(retry))
+        .route("/ops/jobs/{id}/cancel", post(cancel))
+}
+
+fn require_staff(actor: &Actor) -> AppResult<()> {
+    if model::can_view(actor) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "ops/index.html", blocks = ["main"])]
+struct OpsPage {
+    layout: Layout,
+    waiting: i64,
+    failing: i64,
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+) -> AppResult<Response> {
+    require_staff(&actor)?;
+    let counts = store::counts(&state.db.pool, &actor.scope()).await?;
+    let sum = |states: &[&str]| -> i64 {
+        counts
+            .iter()
+            .filter(|(_, s, _)| states.contains(&s.as_str()))
+            .map(|(_, _, n)| n)
+            .sum()
+    };
+    let page = OpsPage {
+        layout,
+        waiting: sum(&["available", "running"]),
+        failing: sum(&["retryable", "discarded"]),
+    };
+    Ok(page!(hx, page)?.into_response())
+}
+
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    q: String,
+    page: Option<String>,
+}
+
+/// One row of the counts table: a kind and its number of jobs in each state.
+struct KindCounts {
+    kind: String,
+    counts: Vec<i64>,
+    total: i64,
+}
+
+#[derive(Template)]
+#[template(path = "ops/jobs.html", blocks = ["main"])]
+struct JobsPage {
+    layout: Layout,
+    states: Vec<&'static str>,
+    by_kind: Vec<KindCounts>,
+    totals: Vec<i64>,
+    jobs: Vec<JobRow>,
+    kinds: Vec<String>,
+    q: ListQuery,
+    pager: Pager,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Query(mut q): Query<ListQuery>,
+) -> AppResult<Response> {
+    require_staff(&actor)?;
+    if JobState::parse(q.state.trim()).is_none() {
+        q.state.clear();
+    }
+    q.kind = q.kind.trim().chars().take(model::MAX_KIND).collect();
+    q.q = q.q.trim().chars().take(100).collect();
+    let scope = actor.scope();
+    let states: Vec<&'static str> = JobState::ALL.iter().map(|s| s.as_str()).collect();
+    let mut by_kind: Vec<KindCounts> = Vec::new();
+    for (kind, st, n) in store::counts(&state.db.pool, &scope).await? {
+        if by_kind.last().is_none_or(|k| k.kind != kind) {
+            by_kind.push(KindCounts {
+                kind: kind.clone(),
+                counts: vec![0; states.len()],
+                total: 0,
+            });
+        }
+        if let (Some(row), Some(i)) = (by_kind.last_mut(), states.iter().position(|s| *s == st)) {
+            row.counts[i] += n;
+            row.total += n;
+        }
+    }
+    let totals = (0..states.len())
+        .map(|i| by_kind.iter().map(|k| k.counts[i]).sum())
+        .collect();
+    let kinds = by_kind.iter().map(|k| k.kind.clone()).collect();
+    let req = PageRequest::new(parse_page(q.page.as_deref()));
+    let filter = Filter {
+        scope: &scope,
+        state: &q.state,
+        kind: &q.kind,
+        search: &q.q,
+    };
+    let (jobs, total) = store::list(&state.db.pool, &filter, req.size, req.offset()).await?;
+    let pager = Pager::new(
+        "/ops/jobs",
+        req,
+        total,
+        filter_query(&[("state", &q.state), ("kind", &q.kind), ("q", &q.q)]),
+    );
+    let page = JobsPage {
+        layout,
+        states,
+        by_kind,
+        totals,
+        jobs,
+        kinds,
+        q,
+        pager,
+    };
+    Ok(page!(hx, page)?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "ops/job.html", blocks = ["main", "job"])]
+struct JobPage {
+    layout: Layout,
+    job: JobRow,
+    payload: String,
+    errors: Vec<ErrorRow>,
+    can_manage: bool,
+    can_retry: bool,
+    can_cancel: bool,
+    /// Still moving: the status section polls until the job reaches a final state.
+    live: bool,
+    notice: Option<Flash>,
+}
+
+async fn job_page(
+    state: &AppState,
+    layout: Layout,
+    actor: &Actor,
+    job: JobRow,
+    notice: Option<Flash>,
+) -> AppResult<JobPage> {
+    let errors = store::errors(&state.db.pool, &job.id).await?;
+    let st = JobState::parse(&job.state);
+    Ok(JobPage {
+        layout,
+        payload: model::display_payload(&job.payload),
+        errors,
+        can_manage: model::can_manage(actor),
+        can_retry: st.is_some_and(JobState::can_retry),
+        can_cancel: st.is_some_and(JobState::can_cancel),
+        live: st.is_some_and(|s| !s.is_final()),
+        job,
+        notice,
+    })
+}
+
+#[derive(Deserialize, Default)]
+pub struct ShowQuery {
+    #[serde(default)]
+    part: String,
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Path(id): Path<String>,
+    Query(sq): Query<ShowQuery>,
+) -> AppResult<Response> {
+    require_staff(&actor)?;
+    let job = store::get(&state.db.pool, &actor.scope(), &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let page = job_page(&state, layout, &actor, job, None).await?;
+    // The status section polls itself with ?part=job.
+    if hx.wants_fragment() && sq.part == "job" {
+        return Ok(crate::web::render(&page.as_job())?.into_response());
+    }
+    Ok(page!(hx, page)?.into_response())
+}
+
+/// After retry/cancel: the refreshed status section for htmx, a redirect otherwise.
+async fn after_change(
+    state: &AppState,
+    hx: Hx,
+    layout: Layout,
+    actor: &Actor,
+    job: JobRow,
+    message: String,
+) -> AppResult<Response> {
+    if hx.wants_fragment() {
+        let notice = Some(Flash {
+            kind: "success",
+            message,
+        });
+        let page = job_page(state, layout, actor, job, notice).await?;
+        return Ok(crate::web::render(&page.as_job())?.into_response());
+    }
+    Ok(flash::success(
+        state,
+        &format!("/ops/jobs/{}", job.id),
+        &message,
+    ))
+}
+
+pub async fn retry(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let job = service::retry(&state.db, &actor, &id).await?;
+    let msg = format!("Job {} is queued to run again now.", job.kind);
+    after_change(&state, hx, layout, &actor, job, msg).await
+}
+
+#[derive(Deserialize, Default)]
+pub struct ConfirmForm {
+    #[serde(default)]
+    confirm: String,
+}
+
+pub async fn cancel(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Path(id): Path<String>,
+    Form(form): Form<ConfirmForm>,
+) -> AppResult<Response> {
+    require_staff(&actor)?;
+    if !model::can_manage(&actor) {
+        return Err(AppError::Forbidden);
+    }
+    if form.confirm != "yes" {
+        return Err(AppError::refused(
+            "Tick the confirmation box to cancel this job.",
+        ));
+    }
+    let job = service::cancel(&state.db, &actor, &id).await?;
+    let msg = format!("Job {} was cancelled; it will not run.", job.kind);
+    after_change(&state, hx, layout, &actor, job, msg).await
+}

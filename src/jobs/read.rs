@@ -1,0 +1,147 @@
+//! SQL for reading jobs: the /ops pages, and other features showing their objects' jobs
+//! (a pod's job history). Re-exported by `store`.
+
+use sqlx::{AnyPool, FromRow};
+
+use crate::auth::model::TenantScope;
+use crate::db::{Timestamp, Tx};
+
+#[derive(Clone, Debug, FromRow)]
+pub struct JobRow {
+    pub id: String,
+    pub kind: String,
+    pub state: String,
+    pub payload: String,
+    pub unique_key: Option<String>,
+    pub subject: Option<String>,
+    pub tenant_id: Option<String>,
+    pub attempt: i64,
+    pub max_attempts: i64,
+    pub run_at: Timestamp,
+    pub locked_by: Option<String>,
+    pub lease_until: Option<Timestamp>,
+    pub progress: String,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    pub attempted_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+    pub updated_at: Timestamp,
+}
+
+const JOB_COLUMNS: &str = "id, kind, state, payload, unique_key, subject, tenant_id, attempt, \
+    max_attempts, run_at, locked_by, lease_until, progress, last_error, created_at, \
+    attempted_at, finished_at, updated_at";
+
+/// One failed attempt, as kept in `job_errors`.
+#[derive(Clone, Debug, FromRow)]
+pub struct ErrorRow {
+    pub attempt: i64,
+    pub error: String,
+    pub worker: String,
+    pub at: Timestamp,
+}
+
+pub async fn get(pool: &AnyPool, scope: &TenantScope, id: &str) -> sqlx::Result<Option<JobRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND ($2 = '' OR tenant_id = $2)"
+    ))
+    .bind(id)
+    .bind(scope.bind_value())
+    .fetch_optional(pool)
+    .await
+}
+
+pub async fn get_tx(tx: &mut Tx, scope: &TenantScope, id: &str) -> sqlx::Result<Option<JobRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND ($2 = '' OR tenant_id = $2)"
+    ))
+    .bind(id)
+    .bind(scope.bind_value())
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+/// Every failed attempt of a job, oldest first.
+pub async fn errors(pool: &AnyPool, job_id: &str) -> sqlx::Result<Vec<ErrorRow>> {
+    sqlx::query_as(
+        "SELECT attempt, error, worker, at FROM job_errors WHERE job_id = $1 ORDER BY at, id",
+    )
+    .bind(job_id)
+    .fetch_all(pool)
+    .await
+}
+
+/// The jobs acting for one subject (e.g. `cloudpod:<id>`), newest first.
+pub async fn list_for_subject(
+    pool: &AnyPool,
+    scope: &TenantScope,
+    subject: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<JobRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE subject = $1 AND ($2 = '' OR tenant_id = $2) \
+         ORDER BY created_at DESC, id DESC LIMIT $3"
+    ))
+    .bind(subject)
+    .bind(scope.bind_value())
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+pub struct Filter<'a> {
+    pub scope: &'a TenantScope,
+    /// "" = any state.
+    pub state: &'a str,
+    /// "" = any kind.
+    pub kind: &'a str,
+    /// Substring of the id, unique key or subject ("" = any).
+    pub search: &'a str,
+}
+
+pub async fn list(
+    pool: &AnyPool,
+    f: &Filter<'_>,
+    limit: i64,
+    offset: i64,
+) -> sqlx::Result<(Vec<JobRow>, i64)> {
+    let where_sql = "($1 = '' OR tenant_id = $1) AND ($2 = '' OR state = $2) \
+        AND ($3 = '' OR kind = $3) AND ($4 = '' OR id LIKE $5 OR unique_key LIKE $5 OR subject LIKE $5)";
+    let pattern = crate::auth::store::like_pattern(f.search);
+    let rows = sqlx::query_as(&format!(
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE {where_sql} \
+         ORDER BY created_at DESC, id DESC LIMIT $6 OFFSET $7"
+    ))
+    .bind(f.scope.bind_value())
+    .bind(f.state)
+    .bind(f.kind)
+    .bind(f.search.trim())
+    .bind(&pattern)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(pool)
+    .await?;
+    let total = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM jobs WHERE {where_sql}"))
+        .bind(f.scope.bind_value())
+        .bind(f.state)
+        .bind(f.kind)
+        .bind(f.search.trim())
+        .bind(&pattern)
+        .fetch_one(pool)
+        .await?;
+    Ok((rows, total))
+}
+
+/// `(kind, state, count)` for every combination that has jobs.
+pub async fn counts(
+    pool: &AnyPool,
+    scope: &TenantScope,
+) -> sqlx::Result<Vec<(String, String, i64)>> {
+    sqlx::query_as(
+        "SELECT kind, state, CAST(COUNT(*) AS BIGINT) FROM jobs WHERE ($1 = '' OR tenant_id = $1) \
+         GROUP BY kind, state ORDER BY kind, state",
+    )
+    .bind(scope.bind_value())
+    .fetch_all(pool)
+    .await
+}
