@@ -507,6 +507,7 @@ pub async fn change_password(db: &Db, actor: &Actor, input: ChangePasswordInput)
         },
     )
     .await?;
+    security::service::notify_account_change(&mut tx, actor, "Your password was changed").await?;
     tx.commit().await?;
     Ok(ended)
 }

@@ -171,6 +171,12 @@ pub async fn disable(
         },
     )
     .await?;
+    super::service::notify_account_change(
+        &mut tx,
+        actor,
+        "Two-factor authentication was turned off",
+    )
+    .await?;
     tx.commit().await?;
     Ok(ended)
 }

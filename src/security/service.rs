@@ -268,6 +268,12 @@ pub async fn create_token(
         },
     )
     .await?;
+    notify_account_change(
+        &mut tx,
+        actor,
+        &format!("An API token named \"{name}\" was created"),
+    )
+    .await?;
     tx.commit().await?;
     Ok(CreatedToken {
         id,
@@ -395,4 +401,28 @@ fn describe_change(before: &Policy, after: &Policy) -> String {
     } else {
         format!("Security policy: {}", parts.join("; "))
     }
+}
+
+/// E-mails the account holder about a security-relevant change to their account (password
+/// changed, MFA turned off, API token created), inside the change's own transaction.
+pub async fn notify_account_change(
+    tx: &mut crate::db::Tx,
+    actor: &Actor,
+    what: &str,
+) -> AppResult<()> {
+    let when = crate::db::Timestamp::now();
+    let mail = crate::mail::OutgoingMail {
+        to: actor.email.clone(),
+        subject: format!("Security notice: {what}"),
+        text_body: format!(
+            "Hello {},\n\n{what} on your mPanel account ({}) at {when}.\n\
+             From: {} ({})\n\n\
+             If this was you, there is nothing to do. If it was not, change your password now \
+             and sign out your other sessions under Security, or contact your administrator.\n",
+            actor.name, actor.email, actor.client.ip, actor.client.user_agent
+        ),
+        ..crate::mail::OutgoingMail::default()
+    };
+    crate::mail::enqueue(tx, &mail).await?;
+    Ok(())
 }

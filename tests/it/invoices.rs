@@ -865,3 +865,41 @@ async fn a_billing_run_issues_every_draft_with_items_in_order() {
         "customers cannot run billing"
     );
 }
+
+#[tokio::test]
+async fn issuing_sends_the_invoice_email_with_its_pdf_to_a_real_smtp_listener() {
+    let smtp = crate::mail::fake_smtp("250 2.1.5 ok\r\n").await;
+    let url = smtp.url.clone();
+    let app = TestApp::spawn_with(|c| c.smtp_url = Some(url)).await;
+    let owner = app.setup_owner().await;
+    let tenant = app.create_tenant(&owner, "acme").await;
+    let id = draft(&owner, &tenant, "").await;
+    line(&owner, &id, "ITEM", "Hosting", "1", "10").await;
+    // a draft sends nothing
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(smtp.received.lock().unwrap().is_empty());
+    assert_eq!(
+        owner
+            .post(&format!("/billing/invoices/{id}/issue"), &[])
+            .await
+            .status(),
+        StatusCode::SEE_OTHER
+    );
+    let year = time::OffsetDateTime::now_utc().year();
+    let number = format!("INV-{year}-000001");
+    wait_until("the invoice e-mail", 15, || async {
+        (!smtp.received.lock().unwrap().is_empty()).then_some(())
+    })
+    .await;
+    let (rcpts, data) = smtp.received.lock().unwrap()[0].clone();
+    assert_eq!(rcpts, vec!["<billing@acme.test>".to_string()]);
+    assert!(
+        data.contains(&format!("Subject: Invoice {number} from Operator Hosting")),
+        "{data}"
+    );
+    assert!(
+        data.contains(&format!("filename=\"{number}.pdf\"")),
+        "PDF attached"
+    );
+    assert!(data.contains("EUR 10.00"), "amount in the text");
+}

@@ -10,14 +10,14 @@ use crate::helpers::*;
 
 /// Just enough SMTP for lettre: greeting, EHLO, MAIL, RCPT (answered with `rcpt_reply`),
 /// DATA, RSET, NOOP, QUIT. Each accepted message is kept as (envelope recipients, data).
-type Inbox = Arc<Mutex<Vec<(Vec<String>, String)>>>;
+pub(crate) type Inbox = Arc<Mutex<Vec<(Vec<String>, String)>>>;
 
-struct FakeSmtp {
-    url: String,
-    received: Inbox,
+pub(crate) struct FakeSmtp {
+    pub(crate) url: String,
+    pub(crate) received: Inbox,
 }
 
-async fn fake_smtp(rcpt_reply: &'static str) -> FakeSmtp {
+pub(crate) async fn fake_smtp(rcpt_reply: &'static str) -> FakeSmtp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let received: Inbox = Arc::default();

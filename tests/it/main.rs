@@ -14,6 +14,7 @@ mod jobs_worker;
 mod mail;
 mod members;
 mod migrations;
+mod notifications;
 mod security;
 mod setup;
 mod web_shell;

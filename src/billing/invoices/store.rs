@@ -162,6 +162,14 @@ pub async fn lock_invoice(
     .await
 }
 
+/// The invoice as this transaction sees it (after its own changes), without locking.
+pub async fn invoice_tx(tx: &mut Tx, id: &str) -> sqlx::Result<Option<InvoiceRow>> {
+    sqlx::query_as(&format!("{INVOICE_SELECT} WHERE i.id = $1"))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
 pub struct InvoiceFilter<'a> {
     pub tenant_id: &'a str,
     pub status: &'a str,
