@@ -216,6 +216,68 @@ pub struct Config {
         global = true
     )]
     pub mail_from: String,
+
+    /// CloudPod provisioner: `manual` (no hypervisor is connected: pods are marked active and
+    /// the panel says so) or `proxmox` (the Proxmox VE API, configured below).
+    #[arg(long, env = "MPANEL_PROVISIONER", default_value = "manual", global = true)]
+    pub provisioner: String,
+
+    /// Proxmox VE API base, e.g. https://pve1.example.net:8006/api2/json
+    #[arg(long, env = "MPANEL_PROXMOX_URL", global = true)]
+    pub proxmox_url: Option<String>,
+
+    /// Proxmox API token id, USER@REALM!TOKENID (e.g. mpanel@pve!provisioning).
+    #[arg(long, env = "MPANEL_PROXMOX_TOKEN_ID", global = true)]
+    pub proxmox_token_id: Option<String>,
+
+    /// Proxmox API token secret (a UUID).
+    #[arg(
+        long,
+        env = "MPANEL_PROXMOX_TOKEN_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub proxmox_token_secret: Option<String>,
+
+    /// Proxmox node new pods are cloned on.
+    #[arg(long, env = "MPANEL_PROXMOX_NODE", global = true)]
+    pub proxmox_node: Option<String>,
+
+    /// VMID of the template that new pods are full clones of.
+    #[arg(long, env = "MPANEL_PROXMOX_TEMPLATE_VMID", global = true)]
+    pub proxmox_template_vmid: Option<i64>,
+
+    /// Storage the clones' disks are written to (e.g. local-lvm).
+    #[arg(long, env = "MPANEL_PROXMOX_STORAGE", global = true)]
+    pub proxmox_storage: Option<String>,
+
+    /// PEM file with the CA (or the self-signed certificate) the Proxmox API presents.
+    #[arg(long, env = "MPANEL_PROXMOX_CA_FILE", global = true)]
+    pub proxmox_ca_file: Option<PathBuf>,
+
+    /// SHA-256 fingerprint of the Proxmox API certificate (hex, colons allowed), pinned
+    /// instead of a CA file. Never "accept any certificate".
+    #[arg(long, env = "MPANEL_PROXMOX_FINGERPRINT", global = true)]
+    pub proxmox_fingerprint: Option<String>,
+
+    /// Seconds to wait for one Proxmox task (clone, resize, start…) before the job attempt
+    /// fails and is retried; the task's UPID is kept, so the retry goes on waiting for it.
+    #[arg(
+        long,
+        env = "MPANEL_PROXMOX_TASK_TIMEOUT_SECS",
+        default_value_t = 120,
+        global = true
+    )]
+    pub proxmox_task_timeout_secs: u64,
+
+    /// Milliseconds between polls of a running Proxmox task.
+    #[arg(
+        long,
+        env = "MPANEL_PROXMOX_POLL_MS",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub proxmox_poll_ms: u64,
 }
 
 impl Config {

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod cli;
+pub mod cloudpods;
 pub mod config;
 pub mod db;
 pub mod jobs;

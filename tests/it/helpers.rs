@@ -52,6 +52,17 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         worker_shutdown_grace_secs: 5,
         smtp_url: None,
         mail_from: "mPanel <panel@operator.test>".into(),
+        provisioner: "manual".into(),
+        proxmox_url: None,
+        proxmox_token_id: None,
+        proxmox_token_secret: None,
+        proxmox_node: None,
+        proxmox_template_vmid: None,
+        proxmox_storage: None,
+        proxmox_ca_file: None,
+        proxmox_fingerprint: None,
+        proxmox_task_timeout_secs: 10,
+        proxmox_poll_ms: 50,
     }
 }
 
