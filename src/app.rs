@@ -25,7 +25,7 @@ use crate::auth::{self, store};
 use crate::config::Config;
 use crate::db::{Db, Timestamp};
 use crate::web::{client, flash, middleware as mw};
-use crate::{api, audit, billing, jobs, security, static_files};
+use crate::{api, audit, billing, cloudpods, jobs, security, static_files};
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -34,6 +34,8 @@ pub struct Inner {
     pub db: Db,
     pub config: Config,
     pub cookie_key: Key,
+    /// The CloudPod driver (`MPANEL_PROVISIONER`), built and checked at start-up.
+    pub provisioner: cloudpods::provisioner::Driver,
     /// Cached "a user exists": once true it stays true, so the setup check costs nothing.
     pub setup_done: AtomicBool,
 }
@@ -46,13 +48,19 @@ impl Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(db: Db, config: Config, secret: &[u8]) -> AppState {
+    pub fn new(
+        db: Db,
+        config: Config,
+        secret: &[u8],
+        provisioner: cloudpods::provisioner::Driver,
+    ) -> AppState {
         // Key wants 64 bytes; SHA-512 of the secret gives exactly that.
         let key = Key::from(&Sha512::digest(secret));
         AppState(Arc::new(Inner {
             db,
             config,
             cookie_key: key,
+            provisioner,
             setup_done: AtomicBool::new(false),
         }))
     }
@@ -99,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         .merge(billing::invoices::routes())
         .merge(security::routes())
         .merge(jobs::pages::routes())
+        .merge(cloudpods::routes())
         .fallback(auth::pages::not_found)
         // Pages hold account data: never cache them (the back button after sign-out included).
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -167,9 +176,11 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let secret = config.load_secret()?;
     // A malformed MPANEL_SMTP_URL / MPANEL_MAIL_FROM refuses to start rather than fail later.
     crate::mail::Mailer::from_config(&config)?;
+    // So is an incomplete Proxmox configuration.
+    let provisioner = cloudpods::provisioner::Driver::from_config(&config)?;
     let db = Db::connect(&config.database_url(), config.db_max_connections).await?;
     db.migrate().await?;
-    Ok(AppState::new(db, config, &secret))
+    Ok(AppState::new(db, config, &secret, provisioner))
 }
 
 /// Serves until `shutdown` resolves, then drains in-flight requests.

@@ -1,7 +1,7 @@
 //! The Proxmox VE driver. SCAFFOLD: being written in a separate branch; replaced wholesale.
 
 use super::provisioner::{
-    Checkpoint, PowerAction, Provisioned, ProvisionError, Provisioner, Resized, VmSpec, VmState,
+    Checkpoint, PowerAction, ProvisionError, Provisioned, Provisioner, Resized, VmSpec, VmState,
     VmStatus,
 };
 use crate::config::Config;
@@ -41,7 +41,11 @@ impl Provisioner for Proxmox {
     ) -> Result<(), ProvisionError> {
         Err(ProvisionError::Permanent("not built".into()))
     }
-    async fn delete(&self, _state: &mut VmState, _cp: &dyn Checkpoint) -> Result<(), ProvisionError> {
+    async fn delete(
+        &self,
+        _state: &mut VmState,
+        _cp: &dyn Checkpoint,
+    ) -> Result<(), ProvisionError> {
         Err(ProvisionError::Permanent("not built".into()))
     }
     async fn status(&self, _state: &VmState) -> Result<Option<VmStatus>, ProvisionError> {

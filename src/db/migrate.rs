@@ -32,6 +32,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(3, "0003_security.sql"),
     migration!(4, "0004_jobs.sql"),
     migration!(5, "0005_invoices.sql"),
+    migration!(6, "0006_cloudpods.sql"),
 ];
 
 pub(super) async fn run(db: &Db) -> anyhow::Result<()> {

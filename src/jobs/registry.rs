@@ -125,5 +125,6 @@ impl Registry {
 pub fn app_registry(state: &AppState) -> Registry {
     let mut r = Registry::new();
     crate::mail::register(&mut r, &state.config);
+    crate::cloudpods::handlers::register(&mut r, state);
     r
 }

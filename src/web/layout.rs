@@ -43,6 +43,9 @@ impl Layout {
         if crate::billing::invoices::service::can_read(actor) {
             links.push(("/billing/invoices", "Invoices"));
         }
+        if crate::cloudpods::service::can_read(actor) {
+            links.push(("/cloudpods", "CloudPods"));
+        }
         links.push(("/catalog", "Catalog"));
         if actor.can_view_members() {
             links.push(("/users", if actor.is_staff { "Users" } else { "Members" }));

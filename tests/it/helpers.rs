@@ -209,6 +209,14 @@ impl TestApp {
         c
     }
 
+    /// The operator (staff) tenant's id.
+    pub async fn operator_tenant_id(&self) -> String {
+        sqlx::query_scalar("SELECT id FROM tenants WHERE kind = 'OPERATOR'")
+            .fetch_one(&self.state.db.pool)
+            .await
+            .unwrap()
+    }
+
     pub async fn count(&self, sql: &str) -> i64 {
         sqlx::query_scalar(sql)
             .fetch_one(&self.state.db.pool)

@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod catalog;
 mod cli;
+mod cloudpods;
 mod jobs;
 mod jobs_pages;
 mod jobs_worker;

@@ -553,6 +553,14 @@ pub async fn plan_for_product(pool: &AnyPool, product_id: &str) -> sqlx::Result<
         .await
 }
 
+/// One plan by code, inside a transaction (a pod created or resized on it).
+pub async fn plan_tx(tx: &mut Tx, code: &str) -> sqlx::Result<Option<PlanRow>> {
+    sqlx::query_as(&format!("{PLAN_SELECT} WHERE p.code = $1"))
+        .bind(code)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
 pub struct PlanSpecs {
     pub cpu_cores: i64,
     pub ram_mb: i64,

@@ -1,0 +1,511 @@
+//! CloudPod pages: the list, the new-pod form (staff), and the pod with its actions. While an
+//! action's job runs, the pod section polls itself every second and stops when the job ends.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::model::{self, Action, PodStatus};
+use super::service::{self, CreateInput, DeleteInput, ResizeInput};
+use super::store::{self, PodFilter, PodRow};
+use crate::app::AppState;
+use crate::auth::model::Actor;
+use crate::billing::catalog::store::PlanRow;
+use crate::jobs::read::JobRow;
+use crate::page;
+use crate::web::flash::Flash;
+use crate::web::pagination::{PageRequest, Pager, filter_query, parse_page};
+use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash};
+
+fn gb(mb: i64) -> String {
+    if mb % 1024 == 0 {
+        format!("{} GB", mb / 1024)
+    } else {
+        format!("{mb} MB")
+    }
+}
+
+impl PodRow {
+    pub fn status_label(&self) -> &'static str {
+        self.status().label()
+    }
+    pub fn specs(&self) -> String {
+        format!(
+            "{} vCPU · {} RAM · {} GB disk",
+            self.cpu_cores,
+            gb(self.ram_mb),
+            self.disk_gb
+        )
+    }
+    pub fn busy_label(&self) -> String {
+        self.busy()
+            .map(|a| a.label().to_string())
+            .unwrap_or_default()
+    }
+    pub fn is_busy(&self) -> bool {
+        self.busy().is_some()
+    }
+    pub fn is_active(&self) -> bool {
+        self.status() == PodStatus::Active
+    }
+    pub fn is_running(&self) -> bool {
+        self.power() == model::PowerState::Running
+    }
+    pub fn is_deleted(&self) -> bool {
+        self.status() == PodStatus::Deleted
+    }
+    pub fn is_failed(&self) -> bool {
+        self.status() == PodStatus::Failed
+    }
+    pub fn is_suspended(&self) -> bool {
+        self.status() == PodStatus::Suspended
+    }
+    pub fn pending(&self) -> bool {
+        self.pending_reboot != 0
+    }
+    pub fn power_label(&self) -> &'static str {
+        self.power().label()
+    }
+    pub fn vm_text(&self) -> String {
+        match (self.vmid, self.node.as_deref()) {
+            (Some(id), Some(node)) => format!("VMID {id} on {node}"),
+            (Some(id), None) => format!("VMID {id}"),
+            _ => "—".into(),
+        }
+    }
+    pub fn ip_text(&self) -> String {
+        self.ip_address.clone().unwrap_or_else(|| "—".into())
+    }
+    pub fn ram_usage(&self) -> String {
+        match self.mem_used_mb {
+            Some(used) => format!("{} of {}", gb(used), gb(self.ram_mb)),
+            None => format!("not reported · {} configured", gb(self.ram_mb)),
+        }
+    }
+    pub fn disk_usage(&self) -> String {
+        model::usage_text(self.disk_used_gb, self.disk_gb, " GB")
+    }
+    pub fn websites_quota(&self) -> String {
+        quota(self.max_websites)
+    }
+    pub fn email_quota(&self) -> String {
+        quota(self.max_email_accounts)
+    }
+    pub fn progress_text(&self) -> String {
+        let mut text = self.busy_label();
+        if let (Some(attempt), Some(max)) = (self.op_attempt, self.op_max_attempts)
+            && attempt > 0
+        {
+            text.push_str(&format!(" · attempt {attempt} of {max}"));
+        }
+        if let Some(p) = self.op_progress.as_deref().filter(|p| !p.is_empty()) {
+            text.push_str(&format!(" · {p}"));
+        }
+        if self.op_job_state.as_deref() == Some("available") {
+            text.push_str(" · waiting for a worker");
+        }
+        text
+    }
+}
+
+fn quota(limit: i64) -> String {
+    if limit < 0 {
+        "unlimited".into()
+    } else {
+        limit.to_string()
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ListQuery {
+    tenant_id: String,
+    status: String,
+    q: String,
+    page: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "cloudpods/list.html", blocks = ["main"])]
+struct ListPage {
+    layout: Layout,
+    pods: Vec<PodRow>,
+    f: ListQuery,
+    errors: FieldErrors,
+    tenants: Vec<(String, String)>,
+    statuses: &'static [PodStatus],
+    pager: Pager,
+    can_manage: bool,
+    is_staff: bool,
+    manual: bool,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Query(mut f): Query<ListQuery>,
+) -> AppResult<Response> {
+    if !service::can_read(&actor) {
+        return Err(AppError::Forbidden);
+    }
+    f.status = PodStatus::parse(&f.status)
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_default();
+    if !actor.is_staff {
+        f.tenant_id.clear();
+    }
+    let req = PageRequest::new(parse_page(f.page.as_deref()));
+    let (pods, total) = store::list(
+        &state.db.pool,
+        &actor.scope(),
+        &PodFilter {
+            tenant_id: f.tenant_id.trim(),
+            status: &f.status,
+            q: &f.q,
+            include_deleted: false,
+        },
+        req.size,
+        req.offset(),
+    )
+    .await?;
+    let query = filter_query(&[
+        ("tenant_id", &f.tenant_id),
+        ("status", &f.status),
+        ("q", &f.q),
+    ]);
+    let tenants = if actor.is_staff {
+        crate::auth::store::tenant_choices(&state.db.pool).await?
+    } else {
+        Vec::new()
+    };
+    let page = ListPage {
+        layout,
+        pods,
+        f,
+        errors: FieldErrors::new(),
+        tenants,
+        statuses: PodStatus::ALL,
+        pager: Pager::new("/cloudpods", req, total, query),
+        can_manage: service::can_manage(&actor),
+        is_staff: actor.is_staff,
+        manual: state.provisioner.name() == "manual",
+    };
+    Ok(page!(hx, page)?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "cloudpods/new.html", blocks = ["main"])]
+struct NewPage {
+    layout: Layout,
+    form: CreateInput,
+    errors: FieldErrors,
+    tenants: Vec<(String, String)>,
+    plans: Vec<PlanRow>,
+    manual: bool,
+}
+
+async fn customer_tenants(state: &AppState) -> AppResult<Vec<(String, String)>> {
+    Ok(
+        sqlx::query_as("SELECT id, name FROM tenants WHERE kind = 'CUSTOMER' ORDER BY name")
+            .fetch_all(&state.db.pool)
+            .await?,
+    )
+}
+
+async fn new_page(
+    state: &AppState,
+    layout: Layout,
+    form: CreateInput,
+    errors: FieldErrors,
+) -> AppResult<NewPage> {
+    Ok(NewPage {
+        layout,
+        form,
+        errors,
+        tenants: customer_tenants(state).await?,
+        plans: service::plan_choices(&state.db).await?,
+        manual: state.provisioner.name() == "manual",
+    })
+}
+
+pub async fn new_form(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Query(form): Query<CreateInput>,
+) -> AppResult<Response> {
+    if !service::can_manage(&actor) {
+        return Err(AppError::Forbidden);
+    }
+    let page = new_page(&state, layout, form, FieldErrors::new()).await?;
+    Ok(page!(hx, page)?.into_response())
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Form(form): Form<CreateInput>,
+) -> AppResult<Response> {
+    match service::create(&state.db, &actor, state.provisioner.name(), &form).await {
+        Ok(id) => Ok(flash::success(
+            &state,
+            &format!("/cloudpods/{id}"),
+            "Pod created; provisioning has started.",
+        )),
+        Err(AppError::Invalid(errors)) => {
+            let page = new_page(&state, layout, form, errors).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page!(hx, page)?).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "cloudpods/show.html", blocks = ["main"])]
+pub struct ShowPage {
+    layout: Layout,
+    pod: PodRow,
+    plans: Vec<PlanRow>,
+    jobs: Vec<JobRow>,
+    can_operate: bool,
+    can_manage: bool,
+    is_staff: bool,
+    manual: bool,
+    notice: Option<Flash>,
+    resize_form: ResizeInput,
+    resize_errors: FieldErrors,
+    delete_form: DeleteInput,
+    delete_errors: FieldErrors,
+}
+
+async fn show_page(
+    state: &AppState,
+    layout: Layout,
+    actor: &Actor,
+    id: &str,
+) -> AppResult<ShowPage> {
+    let pod = service::get(&state.db, actor, id).await?;
+    let jobs = crate::jobs::read::list_for_subject(
+        &state.db.pool,
+        &actor.scope(),
+        &service::subject(&pod.id),
+        20,
+    )
+    .await?;
+    Ok(ShowPage {
+        layout,
+        plans: service::plan_choices(&state.db).await?,
+        jobs,
+        can_operate: service::can_operate(actor),
+        can_manage: service::can_manage(actor),
+        is_staff: actor.is_staff,
+        manual: pod.provisioner == "manual",
+        notice: None,
+        resize_form: ResizeInput {
+            plan_code: pod.plan_code.clone(),
+        },
+        resize_errors: FieldErrors::new(),
+        delete_form: DeleteInput::default(),
+        delete_errors: FieldErrors::new(),
+        pod,
+    })
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let page = show_page(&state, layout, &actor, &id).await?;
+    Ok(page!(hx, page)?.into_response())
+}
+
+/// After an action: htmx gets the refreshed pod (which then polls its job) with a notice; a
+/// plain form a redirect. Bad input re-renders the pod with the failing form's errors.
+/// The parts of a request every pod action answers with.
+struct Req<'a> {
+    state: &'a AppState,
+    hx: Hx,
+    layout: Layout,
+    actor: &'a Actor,
+}
+
+async fn respond(
+    req: Req<'_>,
+    id: &str,
+    result: AppResult<String>,
+    message: &str,
+    on_invalid: impl FnOnce(&mut ShowPage, FieldErrors),
+) -> AppResult<Response> {
+    let Req {
+        state,
+        hx,
+        layout,
+        actor,
+    } = req;
+    match result {
+        Ok(_job_id) => {
+            if hx.wants_fragment() {
+                let mut page = show_page(state, layout, actor, id).await?;
+                page.notice = Some(Flash {
+                    kind: "success",
+                    message: message.to_string(),
+                });
+                return Ok(crate::web::render(&page.as_main())?.into_response());
+            }
+            Ok(flash::success(state, &format!("/cloudpods/{id}"), message))
+        }
+        Err(AppError::Invalid(errors)) => {
+            let mut page = show_page(state, layout, actor, id).await?;
+            on_invalid(&mut page, errors);
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page!(hx, page)?).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn resize(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Path(id): Path<String>,
+    Form(form): Form<ResizeInput>,
+) -> AppResult<Response> {
+    let r = service::resize(&state.db, &actor, &id, &form).await;
+    respond(
+        Req {
+            state: &state,
+            hx,
+            layout,
+            actor: &actor,
+        },
+        &id,
+        r,
+        "Resize started.",
+        |p, e| {
+            p.resize_form = form;
+            p.resize_errors = e;
+        },
+    )
+    .await
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Path(id): Path<String>,
+    Form(form): Form<DeleteInput>,
+) -> AppResult<Response> {
+    let r = service::delete(&state.db, &actor, &id, &form).await;
+    respond(
+        Req {
+            state: &state,
+            hx,
+            layout,
+            actor: &actor,
+        },
+        &id,
+        r,
+        "Deletion started.",
+        |p, e| {
+            p.delete_form = form;
+            p.delete_errors = e;
+        },
+    )
+    .await
+}
+
+async fn simple_action(
+    state: AppState,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    id: String,
+    action: Action,
+) -> AppResult<Response> {
+    let r = service::act(&state.db, &actor, &id, action).await;
+    let message = format!("{} started.", action.label());
+    respond(
+        Req {
+            state: &state,
+            hx,
+            layout,
+            actor: &actor,
+        },
+        &id,
+        r,
+        &message,
+        |_, _| {},
+    )
+    .await
+}
+
+pub async fn suspend(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    simple_action(state, hx, layout, actor, id, Action::Suspend).await
+}
+
+pub async fn resume(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    simple_action(state, hx, layout, actor, id, Action::Resume).await
+}
+
+pub async fn retry(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    simple_action(state, hx, layout, actor, id, Action::Retry).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PowerForm {
+    action: String,
+}
+
+pub async fn power(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Path(id): Path<String>,
+    Form(form): Form<PowerForm>,
+) -> AppResult<Response> {
+    let action = match form.action.as_str() {
+        "start" => Action::Start,
+        "stop" => Action::Stop,
+        "reboot" => Action::Reboot,
+        _ => {
+            return Err(AppError::refused(
+                "Choose a power action: start, stop or reboot.",
+            ));
+        }
+    };
+    simple_action(state, hx, layout, actor, id, action).await
+}

@@ -1,0 +1,565 @@
+//! CloudPods end to end with the manual provisioner: create → the job runs → ACTIVE; resize
+//! (pending until reboot), reboot, suspend/resume, delete; the status machine's refusals,
+//! permissions and tenant isolation; failure with a reason and retry.
+
+use reqwest::StatusCode;
+
+use crate::helpers::*;
+
+pub(crate) struct PodWorld {
+    pub app: TestApp,
+    pub staff: TestClient,
+    pub tenant: String,
+}
+
+pub(crate) async fn pod_world_with(app: TestApp) -> PodWorld {
+    let staff = app.setup_owner().await;
+    let tenant = app.create_tenant(&staff, "acme").await;
+    PodWorld { app, staff, tenant }
+}
+
+async fn pod_world() -> PodWorld {
+    pod_world_with(TestApp::spawn().await).await
+}
+
+pub(crate) async fn create_pod(w: &PodWorld, name: &str, plan: &str) -> String {
+    let res = w
+        .staff
+        .post(
+            "/cloudpods",
+            &[
+                ("tenant_id", w.tenant.as_str()),
+                ("name", name),
+                ("plan_code", plan),
+                ("region", ""),
+                ("subscription_id", ""),
+            ],
+        )
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        res.text().await.unwrap_or_default()
+    );
+    location(&res).trim_start_matches("/cloudpods/").to_string()
+}
+
+/// (status, operation, plan, pending_reboot, power)
+pub(crate) async fn pod_row(app: &TestApp, id: &str) -> (String, String, String, i64, String) {
+    sqlx::query_as(
+        "SELECT status, operation, plan_code, pending_reboot, power_state FROM cloudpods WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_one(&app.state.db.pool)
+    .await
+    .unwrap()
+}
+
+/// Waits until no operation runs on the pod; returns its status.
+pub(crate) async fn settled(app: &TestApp, id: &str) -> String {
+    wait_until("the pod's job to finish", 20, || async {
+        let (status, op, ..) = pod_row(app, id).await;
+        op.is_empty().then_some(status)
+    })
+    .await
+}
+
+#[tokio::test]
+async fn pod_lifecycle_end_to_end() {
+    let w = pod_world().await;
+    let id = create_pod(&w, "web-01", "MINI").await;
+    assert_eq!(settled(&w.app, &id).await, "ACTIVE");
+    let page = w
+        .staff
+        .get(&format!("/cloudpods/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("1 vCPU · 1 GB RAM · 20 GB disk"), "{page}");
+    assert!(page.contains("No hypervisor is connected"));
+    assert!(page.contains("cloudpod.provision"), "job history: {page}");
+    assert!(page.contains("region") || page.contains("eu-central"));
+
+    // Resize while running: CPU/RAM wait for a reboot.
+    let res = w
+        .staff
+        .post_htmx(&format!("/cloudpods/{id}/resize"), &[("plan_code", "PRO")])
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let fragment = res.text().await.unwrap();
+    assert!(fragment.contains("Resize started"), "{fragment}");
+    settled(&w.app, &id).await;
+    let (status, _, plan, pending, _) = pod_row(&w.app, &id).await;
+    assert_eq!(
+        (status.as_str(), plan.as_str(), pending),
+        ("ACTIVE", "PRO", 1)
+    );
+    let page = w
+        .staff
+        .get(&format!("/cloudpods/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Pending until reboot"), "{page}");
+    assert!(page.contains("2 vCPU · 2 GB RAM · 50 GB disk"));
+
+    // The reboot applies it.
+    let res = w
+        .staff
+        .post(&format!("/cloudpods/{id}/power"), &[("action", "reboot")])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    settled(&w.app, &id).await;
+    assert_eq!(pod_row(&w.app, &id).await.3, 0);
+
+    // Stop, then start.
+    w.staff
+        .post(&format!("/cloudpods/{id}/power"), &[("action", "stop")])
+        .await;
+    settled(&w.app, &id).await;
+    assert_eq!(pod_row(&w.app, &id).await.4, "STOPPED");
+    let res = w
+        .staff
+        .post(&format!("/cloudpods/{id}/power"), &[("action", "reboot")])
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::CONFLICT,
+        "a stopped pod cannot reboot"
+    );
+    w.staff
+        .post(&format!("/cloudpods/{id}/power"), &[("action", "start")])
+        .await;
+    settled(&w.app, &id).await;
+    assert_eq!(pod_row(&w.app, &id).await.4, "RUNNING");
+
+    // Suspend / resume.
+    w.staff.post(&format!("/cloudpods/{id}/suspend"), &[]).await;
+    assert_eq!(settled(&w.app, &id).await, "SUSPENDED");
+    let res = w
+        .staff
+        .post(
+            &format!("/cloudpods/{id}/resize"),
+            &[("plan_code", "BUSINESS")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Resume the pod before resizing")
+    );
+    w.staff.post(&format!("/cloudpods/{id}/resume"), &[]).await;
+    assert_eq!(settled(&w.app, &id).await, "ACTIVE");
+    let res = w.staff.post(&format!("/cloudpods/{id}/resume"), &[]).await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert!(res.text().await.unwrap().contains("already active"));
+
+    // Delete asks for the name.
+    let res = w
+        .staff
+        .post(
+            &format!("/cloudpods/{id}/delete"),
+            &[("confirm_name", "web-02")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("name, web-01, to confirm."), "{page}");
+    assert!(
+        page.contains("delete-e-confirm_name"),
+        "the error sits beside the field"
+    );
+    assert!(page.contains("value=\"web-02\""), "the typed value is kept");
+    let res = w
+        .staff
+        .post(
+            &format!("/cloudpods/{id}/delete"),
+            &[("confirm_name", "web-01")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(settled(&w.app, &id).await, "DELETED");
+    let res = w
+        .staff
+        .post(&format!("/cloudpods/{id}/power"), &[("action", "start")])
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert!(res.text().await.unwrap().contains("deleted"));
+
+    // Every action is in the audit log, and in the pod's job history.
+    let audited = w
+        .app
+        .count("SELECT COUNT(*) FROM audit_log WHERE target_type = 'cloudpod'")
+        .await;
+    assert_eq!(
+        audited, 8,
+        "create, resize, reboot, stop, start, suspend, resume, delete"
+    );
+    let jobs = w
+        .app
+        .count(&format!(
+            "SELECT COUNT(*) FROM jobs WHERE subject = 'cloudpod:{id}' AND state = 'completed'"
+        ))
+        .await;
+    assert_eq!(jobs, 8);
+    // The name is free again once the pod is deleted.
+    let again = create_pod(&w, "web-01", "MINI").await;
+    assert_ne!(again, id);
+}
+
+#[tokio::test]
+async fn disks_never_shrink() {
+    let w = pod_world().await;
+    let id = create_pod(&w, "db-01", "PRO").await;
+    settled(&w.app, &id).await;
+    let res = w
+        .staff
+        .post_htmx(&format!("/cloudpods/{id}/resize"), &[("plan_code", "MINI")])
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Disks never shrink"), "{page}");
+    assert!(
+        page.contains("resize-e-plan_code"),
+        "error beside the field"
+    );
+    assert_eq!(pod_row(&w.app, &id).await.2, "PRO");
+    let res = w
+        .staff
+        .post(&format!("/cloudpods/{id}/resize"), &[("plan_code", "PRO")])
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("already on the PRO plan")
+    );
+}
+
+#[tokio::test]
+async fn actions_wait_for_provisioning_and_for_each_other() {
+    let w = pod_world_with(TestApp::spawn_without_worker().await).await;
+    let id = create_pod(&w, "web-01", "MINI").await;
+    assert_eq!(pod_row(&w.app, &id).await.0, "PROVISIONING");
+    // The page polls while the job is open.
+    let page = w
+        .staff
+        .get(&format!("/cloudpods/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("hx-trigger=\"every 1s\""), "{page}");
+    assert!(page.contains("waiting for a worker"));
+    for (path, form, why) in [
+        (
+            "resize",
+            vec![("plan_code", "PRO")],
+            "Provisioning is in progress",
+        ),
+        ("resume", vec![], "Provisioning is in progress"),
+        (
+            "power",
+            vec![("action", "reboot")],
+            "Provisioning is in progress",
+        ),
+    ] {
+        let res = w
+            .staff
+            .post(&format!("/cloudpods/{id}/{path}"), &form)
+            .await;
+        assert_eq!(res.status(), StatusCode::CONFLICT, "{path}");
+        let body = res.text().await.unwrap();
+        assert!(body.contains(why), "{path}: {body}");
+    }
+    // The worker runs the job; then polling stops.
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(mpanel::app::run_worker(w.app.state.clone(), rx));
+    assert_eq!(settled(&w.app, &id).await, "ACTIVE");
+    let page = w
+        .staff
+        .get_htmx(&format!("/cloudpods/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("hx-trigger"), "polling stops: {page}");
+    assert!(
+        page.trim_start().starts_with("<div id=\"pod\""),
+        "a fragment for htmx"
+    );
+    stop.send(true).unwrap();
+    worker.await.unwrap();
+}
+
+#[tokio::test]
+async fn failure_shows_the_reason_and_retry_recovers() {
+    let w = pod_world_with(TestApp::spawn_without_worker().await).await;
+    let id = create_pod(&w, "web-01", "MINI").await;
+    // The pod claims a driver this panel does not run: the job fails permanently.
+    sqlx::query("UPDATE cloudpods SET provisioner = 'proxmox' WHERE id = $1")
+        .bind(&id)
+        .execute(&w.app.state.db.pool)
+        .await
+        .unwrap();
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(mpanel::app::run_worker(w.app.state.clone(), rx));
+    assert_eq!(settled(&w.app, &id).await, "FAILED");
+    let page = w
+        .staff
+        .get(&format!("/cloudpods/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Provisioning failed"), "{page}");
+    assert!(page.contains("created with the proxmox provisioner"));
+    assert!(page.contains("Retry provisioning"));
+    let res = w
+        .staff
+        .post(&format!("/cloudpods/{id}/resize"), &[("plan_code", "PRO")])
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    sqlx::query("UPDATE cloudpods SET provisioner = 'manual' WHERE id = $1")
+        .bind(&id)
+        .execute(&w.app.state.db.pool)
+        .await
+        .unwrap();
+    let res = w.staff.post(&format!("/cloudpods/{id}/retry"), &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(settled(&w.app, &id).await, "ACTIVE");
+    let page = w
+        .staff
+        .get(&format!("/cloudpods/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("Provisioning failed"), "{page}");
+    stop.send(true).unwrap();
+    worker.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_cancelled_job_no_longer_blocks_the_pod() {
+    let w = pod_world_with(TestApp::spawn_without_worker().await).await;
+    let id = create_pod(&w, "web-01", "MINI").await;
+    let job: String = sqlx::query_scalar("SELECT operation_job_id FROM cloudpods WHERE id = $1")
+        .bind(&id)
+        .fetch_one(&w.app.state.db.pool)
+        .await
+        .unwrap();
+    let res = w
+        .staff
+        .post(&format!("/ops/jobs/{job}/cancel"), &[("confirm", "yes")])
+        .await;
+    assert!(res.status().is_redirection() || res.status().is_success());
+    let page = w
+        .staff
+        .get(&format!("/cloudpods/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("its job was cancelled"), "{page}");
+    assert_eq!(pod_row(&w.app, &id).await.0, "FAILED");
+    assert!(page.contains("Retry provisioning"));
+}
+
+#[tokio::test]
+async fn roles_and_tenant_isolation() {
+    let w = pod_world().await;
+    let id = create_pod(&w, "web-01", "MINI").await;
+    settled(&w.app, &id).await;
+    let other = w.app.create_tenant(&w.staff, "globex").await;
+    w.app
+        .create_user(&w.staff, &w.tenant, "viewer@acme.test", "VIEWER")
+        .await;
+    w.app
+        .create_user(&w.staff, &w.tenant, "member@acme.test", "MEMBER")
+        .await;
+    w.app
+        .create_user(&w.staff, &other, "owner@globex.test", "OWNER")
+        .await;
+    w.app
+        .create_user(
+            &w.staff,
+            &w.app.operator_tenant_id().await,
+            "billing@operator.test",
+            "BILLING",
+        )
+        .await;
+
+    // Another tenant: 404 for reading and for every action, and not in their list.
+    let outsider = w.app.signed_in("owner@globex.test").await;
+    assert_eq!(
+        outsider.get(&format!("/cloudpods/{id}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let res = outsider
+        .post(
+            &format!("/cloudpods/{id}/delete"),
+            &[("confirm_name", "web-01")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let list = outsider.get("/cloudpods").await.text().await.unwrap();
+    assert!(
+        !list.contains("web-01") && list.contains("No pods yet"),
+        "{list}"
+    );
+
+    // A VIEWER reads but cannot act.
+    let viewer = w.app.signed_in("viewer@acme.test").await;
+    let page = viewer
+        .get(&format!("/cloudpods/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("web-01") && !page.contains("Delete pod"),
+        "{page}"
+    );
+    let res = viewer
+        .post(&format!("/cloudpods/{id}/power"), &[("action", "reboot")])
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    // A MEMBER resizes and power-cycles, but neither suspends nor creates.
+    let member = w.app.signed_in("member@acme.test").await;
+    assert!(
+        member
+            .get("/cloudpods")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("web-01")
+    );
+    assert_eq!(
+        member
+            .post(&format!("/cloudpods/{id}/suspend"), &[])
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        member.get("/cloudpods/new").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let res = member
+        .post(
+            "/cloudpods",
+            &[
+                ("tenant_id", w.tenant.as_str()),
+                ("name", "mine"),
+                ("plan_code", "MINI"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = member
+        .post(&format!("/cloudpods/{id}/resize"), &[("plan_code", "PRO")])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    settled(&w.app, &id).await;
+    let res = member
+        .post(&format!("/cloudpods/{id}/power"), &[("action", "reboot")])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    settled(&w.app, &id).await;
+
+    // Staff below ADMIN read but do not act.
+    let billing = w.app.signed_in("billing@operator.test").await;
+    assert_eq!(
+        billing.get(&format!("/cloudpods/{id}")).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        billing
+            .post(&format!("/cloudpods/{id}/suspend"), &[])
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+
+    // The member deletes their pod (typing its name).
+    let res = member
+        .post(
+            &format!("/cloudpods/{id}/delete"),
+            &[("confirm_name", "web-01")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(settled(&w.app, &id).await, "DELETED");
+}
+
+#[tokio::test]
+async fn the_new_pod_form_explains_bad_input_and_keeps_values() {
+    let w = pod_world().await;
+    create_pod(&w, "taken", "MINI").await;
+    let res = w
+        .staff
+        .post(
+            "/cloudpods",
+            &[
+                ("tenant_id", w.tenant.as_str()),
+                ("name", "Bad Name!"),
+                ("plan_code", ""),
+                ("region", "eu west"),
+                ("subscription_id", "sub-123"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("id=\"e-name\""), "{page}");
+    assert!(page.contains("id=\"e-plan_code\""));
+    assert!(page.contains("id=\"e-region\""));
+    assert!(page.contains("value=\"Bad Name!\"") && page.contains("value=\"sub-123\""));
+    let res = w
+        .staff
+        .post(
+            "/cloudpods",
+            &[
+                ("tenant_id", w.tenant.as_str()),
+                ("name", "taken"),
+                ("plan_code", "MINI"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("already has a pod with that name")
+    );
+    let res = w
+        .staff
+        .post(
+            "/cloudpods",
+            &[("tenant_id", "nope"), ("name", "x1"), ("plan_code", "MINI")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Choose a customer tenant")
+    );
+    // A pod on the seeded plans uses the tenant's region by default.
+    let region: String = sqlx::query_scalar("SELECT region FROM cloudpods WHERE name = 'taken'")
+        .fetch_one(&w.app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(region, "eu-central");
+}
