@@ -437,7 +437,14 @@ async fn simple_action(
     action: Action,
 ) -> AppResult<Response> {
     let r = service::act(&state.db, &actor, &id, action).await;
-    let message = format!("{} started.", action.label());
+    let message = match action {
+        Action::Start => "Start requested.",
+        Action::Stop => "Shutdown requested.",
+        Action::Reboot => "Reboot requested.",
+        Action::Suspend => "Suspension requested.",
+        Action::Resume => "Resume requested.",
+        _ => "Provisioning retried.",
+    };
     respond(
         Req {
             state: &state,
@@ -447,7 +454,7 @@ async fn simple_action(
         },
         &id,
         r,
-        &message,
+        message,
         |_, _| {},
     )
     .await

@@ -46,6 +46,10 @@ fn may(actor: &Actor, action: Action) -> bool {
     }
 }
 
+/// Attempts per pod job: with `attempt⁴ s` backoff, 8 attempts give up after about 2½ hours,
+/// so a stuck hypervisor shows up as a failed pod the same day rather than days later.
+pub const MAX_ATTEMPTS: i64 = 8;
+
 pub fn subject(pod_id: &str) -> String {
     format!("cloudpod:{pod_id}")
 }
@@ -193,7 +197,8 @@ pub async fn create(
         )
         .unique_key(subject(&id))
         .subject(subject(&id))
-        .tenant(&tenant.id),
+        .tenant(&tenant.id)
+        .max_attempts(MAX_ATTEMPTS),
     )
     .await?;
     store::insert(
@@ -270,7 +275,8 @@ async fn enqueue(
         NewJob::new(action.job_kind(), &payload)
             .unique_key(subject(&pod.id))
             .subject(subject(&pod.id))
-            .tenant(&pod.tenant_id),
+            .tenant(&pod.tenant_id)
+            .max_attempts(MAX_ATTEMPTS),
     )
     .await?;
     if job.duplicate {

@@ -123,6 +123,19 @@ impl Browser {
         .await;
     }
 
+    /// Waits until no element's text contains `text` any more (a live region updating).
+    pub async fn expect_gone(&self, text: &str) {
+        let xpath = format!("//*[contains(normalize-space(.), {})]", xpath_literal(text));
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while self.client.find(Locator::XPath(&xpath)).await.is_ok() {
+            if std::time::Instant::now() > deadline {
+                let src = self.client.source().await.unwrap_or_default();
+                panic!("{text:?} still on the page after 10 s\n--- page ---\n{src}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// The form control whose visible `<label>` reads `label`.
     pub async fn field(&self, label: &str) -> fantoccini::elements::Element {
         let l = self

@@ -8,6 +8,7 @@ mod helpers;
 
 mod browser;
 mod catalog;
+mod cloudpods;
 mod invoices;
 mod jobs;
 mod journeys;
