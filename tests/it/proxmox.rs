@@ -558,11 +558,17 @@ async fn proxmox_fingerprint_pinning_over_https() {
     assert!(msg.contains(&fingerprint_hex(&fp)), "{msg}");
     assert_eq!(double.requests().len(), requests, "no request got through");
 
-    // The self-signed certificate is not trusted without the pin.
-    let other = Double::start_tls().await;
-    let pem = other.cert_pem.clone().unwrap().into_bytes();
+    // Through its CA file instead.
+    let pem = double.ca_pem.clone().unwrap().into_bytes();
     let px = Proxmox::new(settings(&double.url, ProxmoxTls::CaPem(pem))).unwrap();
-    assert!(px.status(&state).await.is_err());
+    assert!(px.status(&state).await.unwrap().unwrap().running);
+
+    // Another CA is not trusted.
+    let other = Double::start_tls().await;
+    let pem = other.ca_pem.clone().unwrap().into_bytes();
+    let px = Proxmox::new(settings(&double.url, ProxmoxTls::CaPem(pem))).unwrap();
+    let msg = permanent(px.status(&state).await.unwrap_err());
+    assert!(msg.contains("not trusted"), "{msg}");
 }
 
 #[tokio::test]

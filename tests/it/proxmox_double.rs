@@ -106,8 +106,8 @@ pub struct Double {
     pub state: Arc<Mutex<DoubleState>>,
     /// SHA-256 of the TLS certificate (TLS doubles only).
     pub fingerprint: Option<[u8; 32]>,
-    /// The certificate in PEM (TLS doubles only).
-    pub cert_pem: Option<String>,
+    /// The CA that signed the certificate, in PEM (TLS doubles only).
+    pub ca_pem: Option<String>,
 }
 
 fn new_state() -> DoubleState {
@@ -154,27 +154,37 @@ impl Double {
             url: format!("http://{addr}/api2/json"),
             state,
             fingerprint: None,
-            cert_pem: None,
+            ca_pem: None,
         }
     }
 
-    /// A double over HTTPS with a fresh self-signed certificate for localhost/127.0.0.1.
+    /// A double over HTTPS whose certificate (for localhost and 127.0.0.1) is signed by a
+    /// fresh CA, like Proxmox's pve-ssl.pem by its pve-root-ca.pem.
     pub async fn start_tls() -> Double {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
         use sha2::Digest;
-        let certified =
-            rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
-                .unwrap();
-        let cert_der = certified.cert.der().clone();
-        let key_der = rustls::pki_types::PrivateKeyDer::Pkcs8(
-            certified.key_pair.serialize_der().into(),
-        );
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "Proxmox Virtual Environment CA (test)");
+        let ca_key = KeyPair::generate().unwrap();
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let leaf_key = KeyPair::generate().unwrap();
+        let leaf = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+            .unwrap()
+            .signed_by(&leaf_key, &ca, &ca_key)
+            .unwrap();
+        let cert_der = leaf.der().clone();
+        let key_der =
+            rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
         let fingerprint: [u8; 32] = sha2::Sha256::digest(cert_der.as_ref()).into();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let server = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_no_client_auth()
-            .with_single_cert(vec![cert_der], key_der)
+            .with_single_cert(vec![cert_der, ca.der().clone()], key_der)
             .unwrap();
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
         let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -190,7 +200,7 @@ impl Double {
             url: format!("https://127.0.0.1:{}/api2/json", addr.port()),
             state,
             fingerprint: Some(fingerprint),
-            cert_pem: Some(certified.cert.pem()),
+            ca_pem: Some(ca.pem()),
         }
     }
 
