@@ -219,7 +219,12 @@ pub struct Config {
 
     /// CloudPod provisioner: `manual` (no hypervisor is connected: pods are marked active and
     /// the panel says so) or `proxmox` (the Proxmox VE API, configured below).
-    #[arg(long, env = "MPANEL_PROVISIONER", default_value = "manual", global = true)]
+    #[arg(
+        long,
+        env = "MPANEL_PROVISIONER",
+        default_value = "manual",
+        global = true
+    )]
     pub provisioner: String,
 
     /// Proxmox VE API base, e.g. https://pve1.example.net:8006/api2/json

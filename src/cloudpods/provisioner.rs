@@ -101,7 +101,8 @@ pub enum ProvisionError {
     Permanent(String),
 }
 
-pub type CheckpointFuture<'a> = Pin<Box<dyn Future<Output = Result<(), ProvisionError>> + Send + 'a>>;
+pub type CheckpointFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<(), ProvisionError>> + Send + 'a>>;
 
 /// Persists the VM state of the pod being worked on (the job handler writes it to the pod's
 /// row; tests record it).

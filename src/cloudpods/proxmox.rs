@@ -252,7 +252,10 @@ impl Proxmox {
             );
         }
         if !valid_name(&settings.storage) {
-            bail!("the Proxmox storage name {:?} is not valid", settings.storage);
+            bail!(
+                "the Proxmox storage name {:?} is not valid",
+                settings.storage
+            );
         }
         if !valid_name(&settings.disk) {
             bail!("the Proxmox disk name {:?} is not valid", settings.disk);
@@ -344,8 +347,7 @@ fn validate_token_id(token_id: &str) -> anyhow::Result<()> {
 fn valid_name(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 128
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
@@ -875,7 +877,10 @@ impl Proxmox {
                         });
                     }
                 }
-                Err(e) if e.is_missing() || e.message.to_ascii_lowercase().contains("no such task") => {
+                Err(e)
+                    if e.is_missing()
+                        || e.message.to_ascii_lowercase().contains("no such task") =>
+                {
                     // The node no longer knows the task (log rotated, node reinstalled):
                     // the caller re-reads the VM's state instead.
                     return Ok(TaskEnd {
@@ -1418,11 +1423,7 @@ mod tests {
             m,
             "Parameter verification failed.: memory: value must be at least 16"
         );
-        let m = error_message(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            None,
-            r#"{"data":null}"#,
-        );
+        let m = error_message(StatusCode::INTERNAL_SERVER_ERROR, None, r#"{"data":null}"#);
         assert_eq!(m, "Internal Server Error");
     }
 

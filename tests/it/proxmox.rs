@@ -32,7 +32,15 @@ impl Recorder {
 }
 
 fn settings(url: &str, tls: ProxmoxTls) -> ProxmoxSettings {
-    let mut s = ProxmoxSettings::new(url, TOKEN_ID, TOKEN_SECRET, NODE, TEMPLATE, "local-lvm", tls);
+    let mut s = ProxmoxSettings::new(
+        url,
+        TOKEN_ID,
+        TOKEN_SECRET,
+        NODE,
+        TEMPLATE,
+        "local-lvm",
+        tls,
+    );
     s.poll_interval = Duration::from_millis(10);
     s.task_timeout = Duration::from_secs(5);
     s.request_timeout = Duration::from_secs(5);
@@ -93,7 +101,10 @@ async fn proxmox_provision_happy_path() {
     let config = pos(&calls, &format!("PUT /nodes/{NODE}/qemu/100/config"));
     let resize = pos(&calls, &format!("PUT /nodes/{NODE}/qemu/100/resize"));
     let start = pos(&calls, &format!("POST /nodes/{NODE}/qemu/100/status/start"));
-    assert!(nextid < clone && clone < config && config < resize && resize < start, "{calls:#?}");
+    assert!(
+        nextid < clone && clone < config && config < resize && resize < start,
+        "{calls:#?}"
+    );
     assert_eq!(double.count("POST", "/clone"), 1);
 
     let reqs = double.requests();
@@ -169,7 +180,10 @@ async fn proxmox_provision_resumes_after_a_crash_without_cloning_twice() {
     let mut quick = settings(&double.url, ProxmoxTls::PlainLocalhost);
     quick.task_timeout = Duration::from_millis(100);
     let impatient = Proxmox::new(quick).unwrap();
-    let err = impatient.provision(&spec(), &mut state, &cp).await.unwrap_err();
+    let err = impatient
+        .provision(&spec(), &mut state, &cp)
+        .await
+        .unwrap_err();
     assert!(retryable(err).contains("did not finish"));
     let upid = state.task.clone().expect("the clone UPID stays saved");
     assert!(upid.contains(":qmclone:"));
@@ -195,7 +209,11 @@ async fn proxmox_provision_resumes_after_a_crash_without_cloning_twice() {
         "the saved UPID was polled"
     );
     assert_eq!(resumed.task, None);
-    assert_eq!(cp2.saved()[0].task, None, "the finished task is cleared first");
+    assert_eq!(
+        cp2.saved()[0].task,
+        None,
+        "the finished task is cleared first"
+    );
     assert!(double.vm(100).unwrap().running);
 }
 
@@ -287,7 +305,12 @@ async fn proxmox_resumed_clone_that_failed_clones_again() {
     let impatient = Proxmox::new(quick).unwrap();
     let cp = Recorder::default();
     let mut state = VmState::default();
-    retryable(impatient.provision(&spec(), &mut state, &cp).await.unwrap_err());
+    retryable(
+        impatient
+            .provision(&spec(), &mut state, &cp)
+            .await
+            .unwrap_err(),
+    );
     let upid = state.task.clone().unwrap();
     unhang(&double, &upid);
     px.provision(&spec(), &mut state, &cp).await.unwrap();
@@ -310,7 +333,10 @@ async fn proxmox_start_task_failure_is_retryable_with_the_reason() {
     let cp = Recorder::default();
     let mut state = VmState::default();
     let msg = retryable(px.provision(&spec(), &mut state, &cp).await.unwrap_err());
-    assert!(msg.contains("start failed: QEMU exited with code 1"), "{msg}");
+    assert!(
+        msg.contains("start failed: QEMU exited with code 1"),
+        "{msg}"
+    );
     assert!(msg.contains("start of VM 100"), "{msg}");
 }
 
@@ -329,7 +355,10 @@ async fn proxmox_task_that_never_ends_times_out_retryable_keeping_the_upid() {
     assert!(msg.contains("did not finish within"), "{msg}");
     let upid = state.task.clone().expect("UPID kept");
     assert!(msg.contains(&upid), "{msg}");
-    assert_eq!(cp.saved().last().unwrap().task.as_deref(), Some(upid.as_str()));
+    assert_eq!(
+        cp.saved().last().unwrap().task.as_deref(),
+        Some(upid.as_str())
+    );
 
     // Another attempt keeps waiting for the same task rather than cloning again.
     let msg = retryable(px.provision(&spec(), &mut state, &cp).await.unwrap_err());
@@ -392,7 +421,11 @@ async fn proxmox_resize_refuses_shrink_and_reports_pending_reboot() {
             .unwrap_err(),
     );
     assert!(msg.contains("never shrink"), "{msg}");
-    assert_eq!(double.requests().len(), calls_before, "no call before refusing");
+    assert_eq!(
+        double.requests().len(),
+        calls_before,
+        "no call before refusing"
+    );
 
     // Running: more CPU/RAM are pending until a reboot; the disk grows at once.
     let bigger = VmSpec {
@@ -414,7 +447,9 @@ async fn proxmox_resize_refuses_shrink_and_reports_pending_reboot() {
     assert_eq!(last_resize.form["size"], "40G");
 
     // The reboot applies them.
-    px.power(PowerAction::Reboot, &mut state, &cp).await.unwrap();
+    px.power(PowerAction::Reboot, &mut state, &cp)
+        .await
+        .unwrap();
     let vm = double.vm(100).unwrap();
     assert_eq!((vm.cores, vm.memory, vm.pending_cores), (4, 4096, None));
 
@@ -430,7 +465,12 @@ async fn proxmox_resize_refuses_shrink_and_reports_pending_reboot() {
         cpu_cores: 6,
         ..bigger.clone()
     };
-    assert!(px.resize(&bigger, &more, &mut state, &cp).await.unwrap().pending_reboot);
+    assert!(
+        px.resize(&bigger, &more, &mut state, &cp)
+            .await
+            .unwrap()
+            .pending_reboot
+    );
 }
 
 #[tokio::test]
@@ -471,15 +511,21 @@ async fn proxmox_power_actions() {
     // Stopping a stopped VM is fine and calls nothing.
     let stops = double.count("POST", "/status/stop");
     px.power(PowerAction::Stop, &mut state, &cp).await.unwrap();
-    px.power(PowerAction::Shutdown, &mut state, &cp).await.unwrap();
+    px.power(PowerAction::Shutdown, &mut state, &cp)
+        .await
+        .unwrap();
     assert_eq!(double.count("POST", "/status/stop"), stops);
 
     px.power(PowerAction::Start, &mut state, &cp).await.unwrap();
     assert!(double.vm(100).unwrap().running);
-    px.power(PowerAction::Reboot, &mut state, &cp).await.unwrap();
+    px.power(PowerAction::Reboot, &mut state, &cp)
+        .await
+        .unwrap();
     assert_eq!(double.count("POST", "/status/reboot"), 1);
     assert!(double.vm(100).unwrap().running);
-    px.power(PowerAction::Shutdown, &mut state, &cp).await.unwrap();
+    px.power(PowerAction::Shutdown, &mut state, &cp)
+        .await
+        .unwrap();
     assert!(!double.vm(100).unwrap().running);
     assert_eq!(state.task, None);
 
@@ -502,7 +548,11 @@ async fn proxmox_power_actions() {
 
     // No VM yet: a clear permanent error.
     let mut none = VmState::default();
-    let msg = permanent(px.power(PowerAction::Start, &mut none, &cp).await.unwrap_err());
+    let msg = permanent(
+        px.power(PowerAction::Start, &mut none, &cp)
+            .await
+            .unwrap_err(),
+    );
     assert!(msg.contains("no Proxmox VM"), "{msg}");
 }
 
@@ -632,7 +682,10 @@ async fn proxmox_from_config_validation() {
     let mut c = base();
     c.proxmox_fingerprint = Some("AB:CD".into());
     let m = err(c);
-    assert!(m.contains("MPANEL_PROXMOX_FINGERPRINT") && m.contains("32 bytes"), "{m}");
+    assert!(
+        m.contains("MPANEL_PROXMOX_FINGERPRINT") && m.contains("32 bytes"),
+        "{m}"
+    );
 
     let mut c = base();
     c.proxmox_fingerprint = None;

@@ -73,7 +73,13 @@ pub struct Request {
 
 impl Request {
     pub fn is(&self, method: &str, path_suffix: &str) -> bool {
-        self.method == method && self.path.split('?').next().unwrap_or("").ends_with(path_suffix)
+        self.method == method
+            && self
+                .path
+                .split('?')
+                .next()
+                .unwrap_or("")
+                .ends_with(path_suffix)
     }
 }
 
@@ -176,8 +182,7 @@ impl Double {
             .signed_by(&leaf_key, &ca, &ca_key)
             .unwrap();
         let cert_der = leaf.der().clone();
-        let key_der =
-            rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
+        let key_der = rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
         let fingerprint: [u8; 32] = sha2::Sha256::digest(cert_der.as_ref()).into();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let server = rustls::ServerConfig::builder_with_provider(provider)
@@ -441,7 +446,13 @@ impl DoubleState {
         ok(json!({"status": "stopped", "exitstatus": exitstatus, "upid": upid}))
     }
 
-    fn qemu(&mut self, method: &Method, vmid: i64, rest: &[&str], form: &BTreeMap<String, String>) -> Response {
+    fn qemu(
+        &mut self,
+        method: &Method,
+        vmid: i64,
+        rest: &[&str],
+        form: &BTreeMap<String, String>,
+    ) -> Response {
         let exists = self.vms.contains_key(&vmid);
         match (method.as_str(), rest) {
             ("POST", ["clone"]) => {
@@ -562,19 +573,21 @@ impl DoubleState {
                 }
                 ok(json!([cores, memory, {"key": "name", "value": vm.name}]))
             }
-            ("GET", ["agent", "network-get-interfaces"]) => {
-                match self.vms.get(&vmid) {
-                    Some(Vm { running: true, agent_ip: Some(ip), .. }) => ok(json!({"result": [
-                        {"name": "lo", "ip-addresses": [{"ip-address": "127.0.0.1", "ip-address-type": "ipv4", "prefix": 8}]},
-                        {"name": "eth0", "ip-addresses": [{"ip-address": ip, "ip-address-type": "ipv4", "prefix": 24}]}
-                    ]})),
-                    Some(_) => pve_error(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "QEMU guest agent is not running",
-                    ),
-                    None => no_vm(vmid),
-                }
-            }
+            ("GET", ["agent", "network-get-interfaces"]) => match self.vms.get(&vmid) {
+                Some(Vm {
+                    running: true,
+                    agent_ip: Some(ip),
+                    ..
+                }) => ok(json!({"result": [
+                    {"name": "lo", "ip-addresses": [{"ip-address": "127.0.0.1", "ip-address-type": "ipv4", "prefix": 8}]},
+                    {"name": "eth0", "ip-addresses": [{"ip-address": ip, "ip-address-type": "ipv4", "prefix": 24}]}
+                ]})),
+                Some(_) => pve_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "QEMU guest agent is not running",
+                ),
+                None => no_vm(vmid),
+            },
             ("DELETE", []) => {
                 let Some(vm) = self.vms.get(&vmid) else {
                     return no_vm(vmid);
@@ -614,11 +627,7 @@ async fn handle(
         form: form.clone(),
     });
     let expected = format!("PVEAPIToken={TOKEN_ID}={TOKEN_SECRET}");
-    if headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        != Some(expected.as_str())
-    {
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
         return pve_error(StatusCode::UNAUTHORIZED, "authentication failure");
     }
     let path = rel.split('?').next().unwrap_or("");
