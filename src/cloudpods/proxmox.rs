@@ -888,7 +888,16 @@ impl Proxmox {
                         exitstatus: format!("task no longer known to Proxmox ({})", e.message),
                     });
                 }
-                Err(e) => return Err(self.fail(&format!("{what} (task {upid})"), e)),
+                Err(e) => {
+                    let err = self.fail(&format!("{what} (task {upid})"), e);
+                    // A passing hiccup (5xx, a dropped connection) while polling: keep
+                    // polling until the deadline; the task goes on regardless.
+                    let transient = matches!(err, ProvisionError::Retryable(_));
+                    if !transient || tokio::time::Instant::now() >= deadline {
+                        return Err(err);
+                    }
+                    tracing::warn!(upid, error = %err, "polling a Proxmox task failed; retrying");
+                }
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(ProvisionError::Retryable(format!(

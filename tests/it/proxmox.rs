@@ -403,6 +403,60 @@ async fn proxmox_server_errors_and_unreachable_are_retryable() {
 }
 
 #[tokio::test]
+async fn proxmox_task_polling_rides_out_passing_server_errors() {
+    let double = Double::start().await;
+    let px = driver(&double);
+    double.with(|s| s.poll_errors = 3);
+    let cp = Recorder::default();
+    let mut state = VmState::default();
+    px.provision(&spec(), &mut state, &cp).await.unwrap();
+    assert_eq!(double.count("POST", "/clone"), 1);
+    assert!(double.vm(100).unwrap().running);
+}
+
+#[tokio::test]
+async fn proxmox_api_errors_say_what_proxmox_said() {
+    let double = Double::start().await;
+    let px = driver(&double);
+    let cp = Recorder::default();
+    let mut state = VmState::default();
+
+    double.with(|s| {
+        s.fail_once = Some((
+            "/cluster/nextid".into(),
+            500,
+            "cluster not ready - no quorum?".into(),
+        ))
+    });
+    let msg = retryable(px.provision(&spec(), &mut state, &cp).await.unwrap_err());
+    assert!(
+        msg.contains("HTTP 500") && msg.contains("no quorum"),
+        "{msg}"
+    );
+    assert_eq!(state.vmid, None);
+
+    double.with(|s| {
+        s.fail_once = Some((
+            "/clone".into(),
+            403,
+            "Permission check failed (/vms/100, VM.Clone)".into(),
+        ))
+    });
+    let msg = permanent(px.provision(&spec(), &mut state, &cp).await.unwrap_err());
+    assert!(msg.contains("authentication failed"), "{msg}");
+    assert!(msg.contains("VM.Clone"), "{msg}");
+    assert_eq!(state.vmid, Some(100), "the VMID was saved before the clone");
+
+    // An unknown task saved by an earlier attempt is forgotten, and the work goes on.
+    state.task = Some(format!(
+        "UPID:{NODE}:0000FFFF:0000ABCD:65FFFFFF:qmclone:{TEMPLATE}:{TOKEN_ID}:"
+    ));
+    px.provision(&spec(), &mut state, &cp).await.unwrap();
+    assert_eq!(state.task, None);
+    assert!(double.vm(100).unwrap().running);
+}
+
+#[tokio::test]
 async fn proxmox_resize_refuses_shrink_and_reports_pending_reboot() {
     let double = Double::start().await;
     let px = driver(&double);

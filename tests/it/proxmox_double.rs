@@ -102,6 +102,11 @@ pub struct DoubleState {
     pub pending_broken: bool,
     /// Resize answers null (synchronous) instead of a UPID.
     pub resize_sync: bool,
+    /// The next N task polls answer 503.
+    pub poll_errors: u32,
+    /// The next request whose path (query excluded) ends with `.0` answers status `.1` with
+    /// the reason `.2`.
+    pub fail_once: Option<(String, u16, String)>,
     upid_seq: u64,
 }
 
@@ -142,6 +147,8 @@ fn new_state() -> DoubleState {
         clone_conflict: false,
         pending_broken: false,
         resize_sync: false,
+        poll_errors: 0,
+        fail_once: None,
         upid_seq: 0,
     }
 }
@@ -631,6 +638,16 @@ async fn handle(
         return pve_error(StatusCode::UNAUTHORIZED, "authentication failure");
     }
     let path = rel.split('?').next().unwrap_or("");
+    if let Some((suffix, code, reason)) = s.fail_once.clone()
+        && path.ends_with(&suffix)
+    {
+        s.fail_once = None;
+        return pve_error(StatusCode::from_u16(code).unwrap(), &reason);
+    }
+    if path.contains("/tasks/") && s.poll_errors > 0 {
+        s.poll_errors -= 1;
+        return pve_error(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable");
+    }
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     match (method.as_str(), segments.as_slice()) {
         ("GET", ["cluster", "nextid"]) => {
