@@ -591,6 +591,14 @@ async fn proxmox_power_actions() {
     assert_eq!(status.mem_used_mb, Some(1024));
     assert_eq!(status.ip_address.as_deref(), Some("203.0.113.100"));
 
+    // Rebooting a stopped VM starts it (which applies pending changes too).
+    px.power(PowerAction::Stop, &mut state, &cp).await.unwrap();
+    let starts = double.count("POST", "/status/start");
+    px.power(PowerAction::Reboot, &mut state, &cp).await.unwrap();
+    assert!(double.vm(100).unwrap().running);
+    assert_eq!(double.count("POST", "/status/start"), starts + 1);
+    assert_eq!(double.count("POST", "/status/reboot"), 1);
+
     // A task ending in error says what Proxmox said.
     double.with(|s| s.task_failures.push_back("VM quit/powerdown failed".into()));
     let msg = retryable(
