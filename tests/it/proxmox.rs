@@ -594,7 +594,9 @@ async fn proxmox_power_actions() {
     // Rebooting a stopped VM starts it (which applies pending changes too).
     px.power(PowerAction::Stop, &mut state, &cp).await.unwrap();
     let starts = double.count("POST", "/status/start");
-    px.power(PowerAction::Reboot, &mut state, &cp).await.unwrap();
+    px.power(PowerAction::Reboot, &mut state, &cp)
+        .await
+        .unwrap();
     assert!(double.vm(100).unwrap().running);
     assert_eq!(double.count("POST", "/status/start"), starts + 1);
     assert_eq!(double.count("POST", "/status/reboot"), 1);
