@@ -256,6 +256,15 @@ pub struct Config {
     #[arg(long, env = "MPANEL_PROXMOX_STORAGE", global = true)]
     pub proxmox_storage: Option<String>,
 
+    /// The template's disk that is grown to the plan's size.
+    #[arg(
+        long,
+        env = "MPANEL_PROXMOX_DISK",
+        default_value = "scsi0",
+        global = true
+    )]
+    pub proxmox_disk: String,
+
     /// PEM file with the CA (or the self-signed certificate) the Proxmox API presents.
     #[arg(long, env = "MPANEL_PROXMOX_CA_FILE", global = true)]
     pub proxmox_ca_file: Option<PathBuf>,

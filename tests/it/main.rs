@@ -16,6 +16,8 @@ mod mail;
 mod members;
 mod migrations;
 mod notifications;
+mod proxmox;
+mod proxmox_double;
 mod security;
 mod setup;
 mod web_shell;
