@@ -30,6 +30,9 @@ for target in "/catalog?currency=EUR&page=7" "/catalog?currency=USD"; do
     echo "== anonymous $target"
     wrk -t 2 -c 32 -d "$duration" --latency "$base$target" | grep -E 'Requests/sec|99%|Non-2xx|requests in'
 done
+echo "== anonymous, random pages 1-280 (benches/random_catalog_page.lua)"
+wrk -t 2 -c 32 -d "$duration" --latency -s benches/random_catalog_page.lua "$base" | grep -E 'Requests/sec|99%|Non-2xx|requests in'
+# Signed in, the catalog is never cached: this is the cost of rendering it.
 for target in "/billing/products" "/billing/products?q=bench-01&visibility=PUBLIC&sort=updated&page=3" "/catalog?currency=EUR"; do
     echo "== staff $target"
     wrk -t 2 -c 32 -d "$duration" --latency -H "Cookie: $cookie" "$base$target" | grep -E 'Requests/sec|99%|Non-2xx|requests in'

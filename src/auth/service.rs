@@ -11,17 +11,30 @@ use crate::security::model::{EventKind, PasswordRules, ip_allowed_text};
 use crate::security::{self, SecurityEvent};
 use crate::web::{AppError, AppResult, FieldErrors};
 
-/// argon2id off the async threads: hashing takes tens of milliseconds of CPU.
-pub async fn hash_password(password: String) -> AppResult<String> {
-    tokio::task::spawn_blocking(move || password_auth::generate_hash(password))
+/// Each argon2id hash takes ~19 MiB and tens of milliseconds of one core: more hashes at once
+/// than there are cores only adds memory (a burst of 40 logins held 880 MB), so they queue.
+static HASHING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    tokio::sync::Semaphore::new(cores.max(2))
+});
+
+/// Runs `hash` off the async threads, at most one per core at a time.
+async fn argon2<T: Send + 'static>(hash: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+    let _permit = HASHING
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(e.into()))?;
+    tokio::task::spawn_blocking(hash)
         .await
         .map_err(|e| AppError::Internal(e.into()))
 }
 
+pub async fn hash_password(password: String) -> AppResult<String> {
+    argon2(move || password_auth::generate_hash(password)).await
+}
+
 pub async fn verify_password(password: String, hash: String) -> AppResult<bool> {
-    tokio::task::spawn_blocking(move || password_auth::verify_password(password, &hash).is_ok())
-        .await
-        .map_err(|e| AppError::Internal(e.into()))
+    argon2(move || password_auth::verify_password(password, &hash).is_ok()).await
 }
 
 /// Compared against when the e-mail is unknown, so both failures take as long.

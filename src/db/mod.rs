@@ -5,6 +5,7 @@
 
 pub mod filter;
 mod migrate;
+pub mod page_cache;
 pub mod types;
 
 use std::path::Path;
@@ -49,6 +50,8 @@ impl Backend {
 pub struct Db {
     pub pool: AnyPool,
     pub backend: Backend,
+    /// Rendered anonymous pages read from this database (see page_cache.rs).
+    pub pages: std::sync::Arc<page_cache::PageCache>,
 }
 
 impl Db {
@@ -81,7 +84,11 @@ impl Db {
             .connect_with(options)
             .await
             .with_context(|| format!("connecting to the {} database", backend.dir()))?;
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            pages: Default::default(),
+        })
     }
 
     /// Starts a write transaction. On SQLite this is `BEGIN IMMEDIATE`, so the write lock is

@@ -45,6 +45,25 @@ impl Pager {
             base: base.into(),
         }
     }
+    /// A list that is not counted: `more` says whether a next page exists.
+    pub fn open_ended(
+        base: impl Into<String>,
+        req: PageRequest,
+        more: bool,
+        query: String,
+    ) -> Pager {
+        Pager {
+            page: req.page,
+            pages: req.page + i64::from(more),
+            total: -1,
+            query,
+            base: base.into(),
+        }
+    }
+    /// Whether the list was counted (`open_ended` lists are not).
+    pub fn counted(&self) -> bool {
+        self.total >= 0
+    }
     pub fn has_prev(&self) -> bool {
         self.page > 1
     }

@@ -778,4 +778,32 @@ async fn product_list_filters_sorts_and_paginates() {
     assert!(html.contains("Page 2 of 2") && html.contains("q=bulk"));
     let html = owner.get("/billing/products?status=BOGUS&sort=;DROP").await;
     assert_eq!(html.status(), StatusCode::OK);
+
+    // The public catalog pages without counting: 18 public BULK products + 4 plans fit one
+    // page; four more make a second.
+    let html = app.client().get("/catalog").await.text().await.unwrap();
+    assert!(
+        html.contains("Page 1<") && !html.contains("Next page"),
+        "{html}"
+    );
+    for i in 0..4 {
+        create_product(&owner, &format!("MORE-{i:02}"), "PUBLIC", "RECURRING").await;
+    }
+    let html = app.client().get("/catalog").await.text().await.unwrap();
+    assert!(html.contains("Page 1<") && html.contains("Next page"));
+    let html = app
+        .client()
+        .get("/catalog?page=2")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Page 2<") && !html.contains("Next page") && html.contains("Previous page")
+    );
+    assert_eq!(
+        html.matches("<article").count(),
+        1,
+        "26 on offer: one on page 2"
+    );
 }

@@ -104,7 +104,7 @@ pub async fn list(
         visibility: &f.visibility,
     };
     let (products, total) =
-        store::list_products(&state.db.pool, &filter, &f.sort, req.size, req.offset()).await?;
+        store::list_products(&state.db, &filter, &f.sort, req.size, req.offset()).await?;
     let query = filter_query(&[
         ("q", &f.q),
         ("category", &f.category),

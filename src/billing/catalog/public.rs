@@ -81,7 +81,13 @@ pub async fn catalog(
         .map_or("USD", |c| c.code);
     let include_beta = model::offered_to(Visibility::Beta, viewer);
     let req = PageRequest::new(parse_page(q.page.as_deref()));
-    let (products, total) = store::list_catalog(pool, include_beta, req.size, req.offset()).await?;
+    // Anonymous visitors without a flash message all see the same page: cache it briefly.
+    let cache_key = (actor.is_none() && layout.flash.is_none())
+        .then(|| format!("{}|{currency}|{}", hx.wants_fragment(), req.page));
+    if let Some(body) = cache_key.as_deref().and_then(|k| state.db.pages.get(k)) {
+        return Ok(public_response(body));
+    }
+    let (products, more) = store::list_catalog(pool, include_beta, req.size, req.offset()).await?;
     let ctx = PriceContext {
         tenant_id: tenant.as_ref().map(|t| t.id.clone()).unwrap_or_default(),
         region: tenant
@@ -116,10 +122,10 @@ pub async fn catalog(
             description: p.description,
         })
         .collect();
-    let pager = Pager::new(
+    let pager = Pager::open_ended(
         "/catalog",
         req,
-        total,
+        more,
         filter_query(&[("currency", currency)]),
     );
     let page = CatalogPage {
@@ -130,17 +136,37 @@ pub async fn catalog(
         pager,
         tenant_name: tenant.map(|t| t.name).unwrap_or_default(),
     };
-    // The catalog is the same for every visitor in a currency, but not for signed-in customers.
-    let cache = if actor.is_some() {
-        "no-store"
-    } else {
-        "public, max-age=60"
-    };
+    let html = page!(hx, page)?;
+    if let Some(key) = cache_key {
+        let body: std::sync::Arc<str> = std::sync::Arc::from(html.0);
+        state.db.pages.put(key, body.clone());
+        return Ok(public_response(body));
+    }
+    // Signed-in customers see their tenant's prices: never cached.
     Ok((
-        [(axum::http::header::CACHE_CONTROL, cache)],
-        page!(hx, page)?,
+        [(
+            axum::http::header::CACHE_CONTROL,
+            if actor.is_some() {
+                "no-store"
+            } else {
+                "public, max-age=60"
+            },
+        )],
+        html,
     )
         .into_response())
+}
+
+/// The catalog is the same for every anonymous visitor in a currency: shared caches may keep it.
+fn public_response(body: std::sync::Arc<str>) -> Response {
+    (
+        [
+            (axum::http::header::CACHE_CONTROL, "public, max-age=60"),
+            (axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        ],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 pub struct PlanView {

@@ -258,6 +258,7 @@ pub async fn create_product(db: &Db, actor: &Actor, input: &ProductInput) -> App
     )
     .await?;
     tx.commit().await?;
+    db.pages.invalidate();
     Ok(id)
 }
 
@@ -323,6 +324,7 @@ pub async fn update_product(
     )
     .await?;
     tx.commit().await?;
+    db.pages.invalidate();
     Ok(())
 }
 
@@ -379,6 +381,7 @@ pub async fn change_status(
         .await?
         .ok_or(AppError::NotFound)?;
     tx.commit().await?;
+    db.pages.invalidate();
     Ok(updated)
 }
 
@@ -490,6 +493,7 @@ pub async fn set_price(
     )
     .await?;
     tx.commit().await?;
+    db.pages.invalidate();
     Ok(())
 }
 
@@ -520,6 +524,7 @@ pub async fn delete_price(
     )
     .await?;
     tx.commit().await?;
+    db.pages.invalidate();
     Ok(())
 }
 
@@ -603,6 +608,7 @@ pub async fn add_tier(
     )
     .await?;
     tx.commit().await?;
+    db.pages.invalidate();
     Ok(())
 }
 
@@ -626,6 +632,7 @@ pub async fn delete_tier(db: &Db, actor: &Actor, product_id: &str, tier_id: &str
     )
     .await?;
     tx.commit().await?;
+    db.pages.invalidate();
     Ok(())
 }
 
@@ -736,6 +743,7 @@ pub async fn add_override(
     )
     .await?;
     tx.commit().await?;
+    db.pages.invalidate();
     Ok(rule.id)
 }
 
@@ -764,6 +772,7 @@ pub async fn delete_override(
     )
     .await?;
     tx.commit().await?;
+    db.pages.invalidate();
     Ok(())
 }
 
@@ -856,6 +865,7 @@ pub async fn update_plan(db: &Db, actor: &Actor, code: &str, input: &PlanInput) 
     )
     .await?;
     tx.commit().await?;
+    db.pages.invalidate();
     Ok(())
 }
 

@@ -161,8 +161,11 @@ pub fn order_by(sort: &str) -> &'static str {
     }
 }
 
+/// One page of products, and how many match in all. The total is kept for a few seconds in
+/// `db.pages` (emptied by every catalog change through this process): counting ten thousand
+/// products costs more than reading a page of them.
 pub async fn list_products(
-    pool: &AnyPool,
+    db: &crate::db::Db,
     f: &ProductFilter<'_>,
     sort: &str,
     limit: i64,
@@ -173,43 +176,42 @@ pub async fn list_products(
         .eq("category", f.category)
         .eq("status", f.status)
         .eq("visibility", f.visibility);
-    page_of_products(pool, &w, order_by(sort), limit, offset).await
-}
-
-/// One page of products matching `w`, and how many match in all.
-async fn page_of_products(
-    pool: &AnyPool,
-    w: &Where,
-    order: &str,
-    limit: i64,
-    offset: i64,
-) -> sqlx::Result<(Vec<ProductRow>, i64)> {
     let n = w.next();
     let sql = format!(
-        "SELECT {PRODUCT_COLUMNS} FROM products {} ORDER BY {order} LIMIT ${n} OFFSET ${}",
+        "SELECT {PRODUCT_COLUMNS} FROM products {} ORDER BY {} LIMIT ${n} OFFSET ${}",
         w.sql(),
+        order_by(sort),
         n + 1
     );
     let mut rows = sqlx::query_as(&sql);
     for p in w.params() {
         rows = rows.bind(p);
     }
-    let rows = rows.bind(limit).bind(offset).fetch_all(pool).await?;
+    let rows = rows.bind(limit).bind(offset).fetch_all(&db.pool).await?;
+    let key = format!("products-count|{}|{}", w.sql(), w.params().join("\u{1f}"));
+    if let Some(total) = db.pages.get(&key).and_then(|t| t.parse::<i64>().ok()) {
+        return Ok((rows, total));
+    }
     let count_sql = format!("SELECT COUNT(*) FROM products {}", w.sql());
     let mut total = sqlx::query_scalar(&count_sql);
     for p in w.params() {
         total = total.bind(p);
     }
-    Ok((rows, total.fetch_one(pool).await?))
+    let total: i64 = total.fetch_one(&db.pool).await?;
+    db.pages
+        .put(key, std::sync::Arc::from(total.to_string().as_str()));
+    Ok((rows, total))
 }
 
-/// ACTIVE products that are PUBLIC (and BETA, for flagged tenants), by name.
+/// ACTIVE products that are PUBLIC (and BETA, for flagged tenants), by name: up to `limit`
+/// of them from `offset`, and whether more follow. The public catalog is not counted:
+/// counting thousands of index entries cost more than the rest of the page together.
 pub async fn list_catalog(
     pool: &AnyPool,
     include_beta: bool,
     limit: i64,
     offset: i64,
-) -> sqlx::Result<(Vec<ProductRow>, i64)> {
+) -> sqlx::Result<(Vec<ProductRow>, bool)> {
     let mut w = Where::new();
     w.raw("status = 'ACTIVE'");
     if include_beta {
@@ -217,7 +219,20 @@ pub async fn list_catalog(
     } else {
         w.eq("visibility", "PUBLIC");
     }
-    page_of_products(pool, &w, "name, id", limit, offset).await
+    let n = w.next();
+    let sql = format!(
+        "SELECT {PRODUCT_COLUMNS} FROM products {} ORDER BY name, id LIMIT ${n} OFFSET ${}",
+        w.sql(),
+        n + 1
+    );
+    let mut q = sqlx::query_as(&sql);
+    for p in w.params() {
+        q = q.bind(p);
+    }
+    let mut rows: Vec<ProductRow> = q.bind(limit + 1).bind(offset).fetch_all(pool).await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit.max(0) as usize);
+    Ok((rows, more))
 }
 
 #[derive(Clone, Debug, FromRow)]
