@@ -15,8 +15,6 @@ RUN useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin mpan
     && mkdir -p /data && chown mpanel /data
 COPY --from=build /src/target/release/mpanel /usr/local/bin/mpanel
 USER mpanel
-# Memory after a burst of sign-ins stays bounded in the code: argon2 hashes (19 MiB each)
-# run at most one per core, and the binary uses mimalloc rather than glibc's arenas.
 ENV MPANEL_DATA_DIR=/data \
     MPANEL_BIND=0.0.0.0:8080
 VOLUME ["/data"]

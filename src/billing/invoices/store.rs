@@ -217,8 +217,15 @@ pub async fn list_invoices(
 ) -> sqlx::Result<(Vec<InvoiceRow>, Vec<CurrencySum>)> {
     let w = invoice_where(v, f);
     let n = w.next();
+    // A number search is ordered by number, so that the prefix index finds the matches; by
+    // creation order PostgreSQL walked all 230,000 invoices (68 ms) to find that none matched.
+    let order = if f.number.trim().is_empty() {
+        "i.created_at DESC, i.id DESC"
+    } else {
+        "i.number DESC, i.id DESC"
+    };
     let sql = format!(
-        "{INVOICE_SELECT} {} ORDER BY i.created_at DESC, i.id DESC LIMIT ${n} OFFSET ${}",
+        "{INVOICE_SELECT} {} ORDER BY {order} LIMIT ${n} OFFSET ${}",
         w.sql(),
         n + 1
     );
