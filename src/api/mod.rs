@@ -106,6 +106,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiActor {
 pub fn routes(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/api/v1/me", get(me))
+        .merge(crate::cloudpods::api::routes())
         .route("/api/v1/{*rest}", any(not_found))
         .route_layer(from_fn_with_state(state, bearer_auth))
 }

@@ -2,6 +2,7 @@
 //! resize, suspend, resume, delete, power) is a job the worker carries out through the
 //! configured provisioner.
 
+pub mod api;
 pub mod handlers;
 pub mod model;
 pub mod pages;

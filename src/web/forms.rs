@@ -21,6 +21,11 @@ impl FieldErrors {
         self.0.entry(field).or_insert_with(|| message.into());
     }
 
+    /// (field, message) pairs, by field name.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        self.0.iter().map(|(f, m)| (*f, m.as_str()))
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -563,3 +563,170 @@ async fn the_new_pod_form_explains_bad_input_and_keeps_values() {
         .unwrap();
     assert_eq!(region, "eu-central");
 }
+
+/// A token for `c` with `scopes`, created through /security/tokens.
+async fn token_for(c: &TestClient, scopes: &[&str]) -> String {
+    let expires = mpanel::db::Timestamp::now()
+        .plus_secs(30 * 86_400)
+        .to_string();
+    let mut form: Vec<(String, String)> = vec![
+        ("name".into(), "pods api".into()),
+        ("expires_on".into(), expires.chars().take(10).collect()),
+    ];
+    for s in scopes {
+        form.push((format!("scope_{}", s.to_lowercase()), "on".into()));
+    }
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let html = c
+        .post("/security/tokens", &form)
+        .await
+        .text()
+        .await
+        .unwrap();
+    between(
+        &html,
+        "id=\"new-token\" type=\"text\" readonly value=\"",
+        "\"",
+    )
+    .expect("token shown")
+    .to_string()
+}
+
+#[tokio::test]
+async fn the_json_api_reads_and_acts_with_the_right_scopes() {
+    let w = pod_world().await;
+    let id = create_pod(&w, "web-01", "MINI").await;
+    settled(&w.app, &id).await;
+    w.app
+        .create_user(&w.staff, &w.tenant, "member@acme.test", "MEMBER")
+        .await;
+    let member = w.app.signed_in("member@acme.test").await;
+    let read_only = token_for(&member, &["READ"]).await;
+    let provisioning = token_for(&member, &["READ", "PROVISIONING"]).await;
+    let http = reqwest::Client::new();
+    let url = |p: &str| format!("{}{p}", w.app.base);
+
+    let list: serde_json::Value = http
+        .get(url("/api/v1/cloudpods"))
+        .bearer_auth(&read_only)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["pods"][0]["name"], "web-01");
+    assert_eq!(list["pods"][0]["status"], "ACTIVE");
+    assert_eq!(list["pods"][0]["specs"]["disk_gb"], 20);
+
+    // READ alone cannot act; PROVISIONING can, within the member's rights.
+    let res = http
+        .post(url(&format!("/api/v1/cloudpods/{id}/resize")))
+        .bearer_auth(&read_only)
+        .json(&serde_json::json!({"plan_code": "PRO"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = http
+        .post(url(&format!("/api/v1/cloudpods/{id}/resize")))
+        .bearer_auth(&provisioning)
+        .json(&serde_json::json!({"plan_code": "PRO"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert!(body["job_id"].is_string());
+    settled(&w.app, &id).await;
+    let pod: serde_json::Value = http
+        .get(url(&format!("/api/v1/cloudpods/{id}")))
+        .bearer_auth(&read_only)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (pod["plan"].as_str(), pod["pending_reboot"].as_bool()),
+        (Some("PRO"), Some(true))
+    );
+
+    // The rules answer as JSON: a shrink is 422, suspend is staff-only (403), bad power 422.
+    let res = http
+        .post(url(&format!("/api/v1/cloudpods/{id}/resize")))
+        .bearer_auth(&provisioning)
+        .json(&serde_json::json!({"plan_code": "MINI"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let err: serde_json::Value = res.json().await.unwrap();
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("never shrink"),
+        "{err}"
+    );
+    let res = http
+        .post(url(&format!("/api/v1/cloudpods/{id}/suspend")))
+        .bearer_auth(&provisioning)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let res = http
+        .post(url(&format!("/api/v1/cloudpods/{id}/power")))
+        .bearer_auth(&provisioning)
+        .json(&serde_json::json!({"action": "explode"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // Creating is staff-only.
+    let res = http
+        .post(url("/api/v1/cloudpods"))
+        .bearer_auth(&provisioning)
+        .json(&serde_json::json!({"tenant_id": w.tenant, "name": "api-1", "plan_code": "MINI"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    // Another tenant's token sees nothing.
+    let other = w.app.create_tenant(&w.staff, "globex").await;
+    w.app
+        .create_user(&w.staff, &other, "owner@globex.test", "OWNER")
+        .await;
+    let outsider = w.app.signed_in("owner@globex.test").await;
+    let outsider_token = token_for(&outsider, &["READ", "PROVISIONING"]).await;
+    let res = http
+        .get(url(&format!("/api/v1/cloudpods/{id}")))
+        .bearer_auth(&outsider_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let res = http
+        .post(url(&format!("/api/v1/cloudpods/{id}/delete")))
+        .bearer_auth(&outsider_token)
+        .json(&serde_json::json!({"confirm_name": "web-01"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
+    // The member deletes through the API, naming the pod.
+    let res = http
+        .post(url(&format!("/api/v1/cloudpods/{id}/delete")))
+        .bearer_auth(&provisioning)
+        .json(&serde_json::json!({"confirm_name": "web-01"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    assert_eq!(settled(&w.app, &id).await, "DELETED");
+}
