@@ -240,6 +240,13 @@ pub async fn tenant_choices(pool: &AnyPool) -> sqlx::Result<Vec<(String, String)
         .await
 }
 
+/// (id, name) of every customer tenant, for "which customer" selects.
+pub async fn customer_tenant_choices(pool: &AnyPool) -> sqlx::Result<Vec<(String, String)>> {
+    sqlx::query_as("SELECT id, name FROM tenants WHERE kind = 'CUSTOMER' ORDER BY name")
+        .fetch_all(pool)
+        .await
+}
+
 pub async fn set_tenant_beta(tx: &mut Tx, id: &str, beta: bool) -> sqlx::Result<u64> {
     sqlx::query("UPDATE tenants SET beta = $1, updated_at = $2 WHERE id = $3 AND kind = 'CUSTOMER'")
         .bind(i64::from(beta))

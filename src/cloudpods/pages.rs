@@ -210,11 +210,7 @@ struct NewPage {
 }
 
 async fn customer_tenants(state: &AppState) -> AppResult<Vec<(String, String)>> {
-    Ok(
-        sqlx::query_as("SELECT id, name FROM tenants WHERE kind = 'CUSTOMER' ORDER BY name")
-            .fetch_all(&state.db.pool)
-            .await?,
-    )
+    Ok(crate::auth::store::customer_tenant_choices(&state.db.pool).await?)
 }
 
 async fn new_page(
