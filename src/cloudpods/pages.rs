@@ -326,8 +326,18 @@ pub async fn show(
     Ok(page!(hx, page)?.into_response())
 }
 
-/// After an action: htmx gets the refreshed pod (which then polls its job) with a notice; a
-/// plain form a redirect. Bad input re-renders the pod with the failing form's errors.
+impl crate::web::actions::ActionPage for ShowPage {
+    fn main_html(&self) -> AppResult<axum::response::Html<String>> {
+        crate::web::render(&self.as_main())
+    }
+    fn full_html(&self) -> AppResult<axum::response::Html<String>> {
+        crate::web::render(self)
+    }
+    fn set_notice(&mut self, notice: Flash) {
+        self.notice = Some(notice);
+    }
+}
+
 /// The parts of a request every pod action answers with.
 struct Req<'a> {
     state: &'a AppState,
@@ -336,6 +346,8 @@ struct Req<'a> {
     actor: &'a Actor,
 }
 
+/// After an action: the refreshed pod (which then polls its job) with a notice, a redirect,
+/// or the pod with the failing form's errors (see `web::actions`).
 async fn respond(
     req: Req<'_>,
     id: &str,
@@ -349,25 +361,15 @@ async fn respond(
         layout,
         actor,
     } = req;
-    match result {
-        Ok(_job_id) => {
-            if hx.wants_fragment() {
-                let mut page = show_page(state, layout, actor, id).await?;
-                page.notice = Some(Flash {
-                    kind: "success",
-                    message: message.to_string(),
-                });
-                return Ok(crate::web::render(&page.as_main())?.into_response());
-            }
-            Ok(flash::success(state, &format!("/cloudpods/{id}"), message))
-        }
-        Err(AppError::Invalid(errors)) => {
-            let mut page = show_page(state, layout, actor, id).await?;
-            on_invalid(&mut page, errors);
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, page!(hx, page)?).into_response())
-        }
-        Err(e) => Err(e),
-    }
+    crate::web::actions::answer(
+        state,
+        hx,
+        &format!("/cloudpods/{id}"),
+        result.map(|_job_id| message.to_string()),
+        || show_page(state, layout, actor, id),
+        on_invalid,
+    )
+    .await
 }
 
 pub async fn resize(

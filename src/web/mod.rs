@@ -1,5 +1,6 @@
 //! The web shell: errors, htmx helpers, layout, flash messages, client info, pagination.
 
+pub mod actions;
 pub mod client;
 pub mod error;
 pub mod flash;

@@ -438,8 +438,6 @@ pub async fn show(
     Ok(page!(hx, page)?.into_response())
 }
 
-/// After an action: htmx gets the refreshed invoice with a notice; a plain form a redirect.
-/// Bad input re-renders the page with the failing form's values and errors.
 /// The parts of a request every invoice action answers with.
 struct Req<'a> {
     state: &'a AppState,
@@ -448,6 +446,20 @@ struct Req<'a> {
     actor: &'a Actor,
 }
 
+impl crate::web::actions::ActionPage for ShowPage {
+    fn main_html(&self) -> AppResult<axum::response::Html<String>> {
+        crate::web::render(&self.as_main())
+    }
+    fn full_html(&self) -> AppResult<axum::response::Html<String>> {
+        crate::web::render(self)
+    }
+    fn set_notice(&mut self, notice: Flash) {
+        self.notice = Some(notice);
+    }
+}
+
+/// After an action: the refreshed invoice with a notice, a redirect, or the invoice with the
+/// failing form's values and errors (see `web::actions`).
 async fn respond<T>(
     req: Req<'_>,
     id: &str,
@@ -461,30 +473,15 @@ async fn respond<T>(
         layout,
         actor,
     } = req;
-    match result {
-        Ok(value) => {
-            let message = message(value);
-            if hx.wants_fragment() {
-                let mut page = show_page(state, layout, actor, id).await?;
-                page.notice = Some(Flash {
-                    kind: "success",
-                    message,
-                });
-                return Ok(crate::web::render(&page.as_main())?.into_response());
-            }
-            Ok(flash::success(
-                state,
-                &format!("/billing/invoices/{id}"),
-                &message,
-            ))
-        }
-        Err(AppError::Invalid(errors)) => {
-            let mut page = show_page(state, layout, actor, id).await?;
-            on_invalid(&mut page, errors);
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, page!(hx, page)?).into_response())
-        }
-        Err(e) => Err(e),
-    }
+    crate::web::actions::answer(
+        state,
+        hx,
+        &format!("/billing/invoices/{id}"),
+        result.map(message),
+        || show_page(state, layout, actor, id),
+        on_invalid,
+    )
+    .await
 }
 
 pub async fn add_line(

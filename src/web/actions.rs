@@ -1,0 +1,60 @@
+//! How an action on an object's page answers (pay an invoice, resize a pod, …): htmx gets the
+//! refreshed page section with a notice, a plain form a redirect with a flash message, and bad
+//! input the page again with the errors beside the failing form's fields.
+
+use std::future::Future;
+
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+use super::flash::{self, Flash};
+use super::{AppError, AppResult, FieldErrors, Hx};
+use crate::app::AppState;
+
+/// A page that actions re-render.
+pub trait ActionPage {
+    /// The page's `main` block: what htmx swaps in.
+    fn main_html(&self) -> AppResult<Html<String>>;
+    /// The whole page.
+    fn full_html(&self) -> AppResult<Html<String>>;
+    /// Shown at the top of the refreshed section.
+    fn set_notice(&mut self, notice: Flash);
+}
+
+/// `result` carries the success message; `load` builds the page at `url` afresh (after the
+/// change); `on_invalid` puts the submitted values and their errors back into it.
+pub async fn answer<P, Fut>(
+    state: &AppState,
+    hx: Hx,
+    url: &str,
+    result: AppResult<String>,
+    load: impl FnOnce() -> Fut,
+    on_invalid: impl FnOnce(&mut P, FieldErrors),
+) -> AppResult<Response>
+where
+    P: ActionPage,
+    Fut: Future<Output = AppResult<P>>,
+{
+    match result {
+        Ok(message) if hx.wants_fragment() => {
+            let mut page = load().await?;
+            page.set_notice(Flash {
+                kind: "success",
+                message,
+            });
+            Ok(page.main_html()?.into_response())
+        }
+        Ok(message) => Ok(flash::success(state, url, &message)),
+        Err(AppError::Invalid(errors)) => {
+            let mut page = load().await?;
+            on_invalid(&mut page, errors);
+            let html = if hx.wants_fragment() {
+                page.main_html()?
+            } else {
+                page.full_html()?
+            };
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, html).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
