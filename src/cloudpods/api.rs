@@ -199,11 +199,9 @@ async fn act(
         "suspend" => service::act(db, actor, &id, Action::Suspend).await,
         "resume" => service::act(db, actor, &id, Action::Resume).await,
         "retry" => service::act(db, actor, &id, Action::Retry).await,
-        "power" => match body.action.as_str() {
-            "start" => service::act(db, actor, &id, Action::Start).await,
-            "stop" => service::act(db, actor, &id, Action::Stop).await,
-            "reboot" => service::act(db, actor, &id, Action::Reboot).await,
-            _ => Err(AppError::Invalid(crate::web::FieldErrors::one(
+        "power" => match Action::power(&body.action) {
+            Some(power) => service::act(db, actor, &id, power).await,
+            None => Err(AppError::Invalid(crate::web::FieldErrors::one(
                 "action",
                 "Use start, stop or reboot.",
             ))),

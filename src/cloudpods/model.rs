@@ -42,6 +42,16 @@ impl Action {
         }
     }
 
+    /// The power action a form or API body names (`start`, `stop`, `reboot`).
+    pub fn power(name: &str) -> Option<Action> {
+        match name.trim() {
+            "start" => Some(Action::Start),
+            "stop" => Some(Action::Stop),
+            "reboot" => Some(Action::Reboot),
+            _ => None,
+        }
+    }
+
     /// Staff ADMIN+ only: creating, retrying, suspending and resuming.
     pub fn staff_only(self) -> bool {
         matches!(
@@ -363,6 +373,14 @@ mod tests {
         );
         assert_eq!(after_failure(A::Provision, S::Provisioning), S::Failed);
         assert_eq!(after_failure(A::Resize, S::Active), S::Active);
+    }
+
+    #[test]
+    fn power_actions_by_name() {
+        assert_eq!(Action::power("reboot"), Some(A::Reboot));
+        assert_eq!(Action::power("stop"), Some(A::Stop));
+        assert_eq!(Action::power("start"), Some(A::Start));
+        assert_eq!(Action::power("resize"), None);
     }
 
     #[test]

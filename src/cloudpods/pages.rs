@@ -16,6 +16,7 @@ use crate::auth::model::Actor;
 use crate::billing::catalog::store::PlanRow;
 use crate::jobs::read::JobRow;
 use crate::page;
+use crate::web::actions::ActionRequest as Req;
 use crate::web::flash::Flash;
 use crate::web::pagination::{PageRequest, Pager, filter_query, parse_page};
 use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash};
@@ -326,25 +327,7 @@ pub async fn show(
     Ok(page!(hx, page)?.into_response())
 }
 
-impl crate::web::actions::ActionPage for ShowPage {
-    fn main_html(&self) -> AppResult<axum::response::Html<String>> {
-        crate::web::render(&self.as_main())
-    }
-    fn full_html(&self) -> AppResult<axum::response::Html<String>> {
-        crate::web::render(self)
-    }
-    fn set_notice(&mut self, notice: Flash) {
-        self.notice = Some(notice);
-    }
-}
-
-/// The parts of a request every pod action answers with.
-struct Req<'a> {
-    state: &'a AppState,
-    hx: Hx,
-    layout: Layout,
-    actor: &'a Actor,
-}
+crate::action_page!(ShowPage);
 
 /// After an action: the refreshed pod (which then polls its job) with a notice, a redirect,
 /// or the pod with the failing form's errors (see `web::actions`).
@@ -502,15 +485,10 @@ pub async fn power(
     Path(id): Path<String>,
     Form(form): Form<PowerForm>,
 ) -> AppResult<Response> {
-    let action = match form.action.as_str() {
-        "start" => Action::Start,
-        "stop" => Action::Stop,
-        "reboot" => Action::Reboot,
-        _ => {
-            return Err(AppError::refused(
-                "Choose a power action: start, stop or reboot.",
-            ));
-        }
+    let Some(action) = Action::power(&form.action) else {
+        return Err(AppError::refused(
+            "Choose a power action: start, stop or reboot.",
+        ));
     };
     simple_action(state, hx, layout, actor, id, action).await
 }

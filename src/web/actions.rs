@@ -8,8 +8,17 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
 use super::flash::{self, Flash};
-use super::{AppError, AppResult, FieldErrors, Hx};
+use super::{AppError, AppResult, FieldErrors, Hx, Layout};
 use crate::app::AppState;
+use crate::auth::model::Actor;
+
+/// The parts of a request an action answers with.
+pub struct ActionRequest<'a> {
+    pub state: &'a AppState,
+    pub hx: Hx,
+    pub layout: Layout,
+    pub actor: &'a Actor,
+}
 
 /// A page that actions re-render.
 pub trait ActionPage {
@@ -19,6 +28,25 @@ pub trait ActionPage {
     fn full_html(&self) -> AppResult<Html<String>>;
     /// Shown at the top of the refreshed section.
     fn set_notice(&mut self, notice: Flash);
+}
+
+/// Implements [`ActionPage`] for an askama page with `blocks = ["main"]` and a
+/// `notice: Option<Flash>` field.
+#[macro_export]
+macro_rules! action_page {
+    ($page:ty) => {
+        impl $crate::web::actions::ActionPage for $page {
+            fn main_html(&self) -> $crate::web::AppResult<axum::response::Html<String>> {
+                $crate::web::render(&self.as_main())
+            }
+            fn full_html(&self) -> $crate::web::AppResult<axum::response::Html<String>> {
+                $crate::web::render(self)
+            }
+            fn set_notice(&mut self, notice: $crate::web::flash::Flash) {
+                self.notice = Some(notice);
+            }
+        }
+    };
 }
 
 /// `result` carries the success message; `load` builds the page at `url` afresh (after the

@@ -21,6 +21,7 @@ use crate::billing::catalog::model::Period;
 use crate::billing::money;
 use crate::db::new_id;
 use crate::page;
+use crate::web::actions::ActionRequest as Req;
 use crate::web::flash::Flash;
 use crate::web::pagination::{PageRequest, Pager, filter_query, parse_page};
 use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash};
@@ -438,25 +439,7 @@ pub async fn show(
     Ok(page!(hx, page)?.into_response())
 }
 
-/// The parts of a request every invoice action answers with.
-struct Req<'a> {
-    state: &'a AppState,
-    hx: Hx,
-    layout: Layout,
-    actor: &'a Actor,
-}
-
-impl crate::web::actions::ActionPage for ShowPage {
-    fn main_html(&self) -> AppResult<axum::response::Html<String>> {
-        crate::web::render(&self.as_main())
-    }
-    fn full_html(&self) -> AppResult<axum::response::Html<String>> {
-        crate::web::render(self)
-    }
-    fn set_notice(&mut self, notice: Flash) {
-        self.notice = Some(notice);
-    }
-}
+crate::action_page!(ShowPage);
 
 /// After an action: the refreshed invoice with a notice, a redirect, or the invoice with the
 /// failing form's values and errors (see `web::actions`).
