@@ -129,6 +129,9 @@ pub fn router(state: AppState) -> Router {
         .merge(pages)
         .layer(CatchPanicLayer::custom(mw::panic_response))
         .layer(axum::middleware::from_fn(mw::reject_nul_bytes))
+        // Inside the header layers, so a 413 carries the security headers too; outside the
+        // NUL check, which buffers form bodies.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
         .layer(csrf)
         .layer(axum::middleware::from_fn(mw::render_error_pages))
         .layer(from_fn_with_state(
@@ -153,7 +156,6 @@ pub fn router(state: AppState) -> Router {
             )
             .layer(PropagateRequestIdLayer::x_request_id()),
     )
-    .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
     .with_state(state)
 }
 

@@ -19,46 +19,63 @@ use crate::security::crypto::{plausible_token, sha256_hex};
 use crate::security::model::{Scope, ip_allowed_text};
 use crate::security::token_store;
 
-/// A JSON error: `{"error": {"code": "...", "message": "..."}}` with the matching status.
+pub mod json;
+
+pub use json::ApiJson;
+
+/// A JSON error: `{"error": {"code": "...", "message": "...", "field"?: "..."}}` with the
+/// matching status.
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// The request field the error is about, when there is one.
+    pub field: Option<String>,
 }
 
 impl ApiError {
-    pub fn unauthorized(code: &'static str, message: &str) -> ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
         ApiError {
-            status: StatusCode::UNAUTHORIZED,
+            status,
             code,
             message: message.into(),
+            field: None,
         }
     }
 
+    pub fn with_field(mut self, field: impl Into<String>) -> ApiError {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn unauthorized(code: &'static str, message: &str) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, code, message)
+    }
+
     pub fn forbidden(code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status: StatusCode::FORBIDDEN,
-            code,
-            message: message.into(),
-        }
+        ApiError::new(StatusCode::FORBIDDEN, code, message)
     }
 }
 
 impl From<sqlx::Error> for ApiError {
     fn from(e: sqlx::Error) -> ApiError {
         tracing::error!(error = ?e, "api: database error");
-        ApiError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
-            code: "internal",
-            message: "The request could not be completed.".into(),
-        }
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "The request could not be completed.",
+        )
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Json(json!({"error": {"code": self.code, "message": self.message}}));
+        let mut error = json!({"code": self.code, "message": self.message});
+        if let Some(field) = self.field {
+            error["field"] = json!(field);
+        }
+        let body = Json(json!({ "error": error }));
         let mut res = (self.status, body).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             let value = format!("Bearer realm=\"mpanel\", error=\"{}\"", self.code);
@@ -226,9 +243,5 @@ async fn me(api: ApiActor) -> Result<Json<serde_json::Value>, ApiError> {
 }
 
 async fn not_found() -> ApiError {
-    ApiError {
-        status: StatusCode::NOT_FOUND,
-        code: "not_found",
-        message: "No such API endpoint.".into(),
-    }
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "No such API endpoint.")
 }

@@ -336,6 +336,13 @@ impl Gcra {
     pub fn next_tat(self, tat_ms: Option<i64>, now_ms: i64) -> i64 {
         tat_ms.unwrap_or(now_ms).max(now_ms) + self.interval_ms
     }
+
+    /// How far past now a TAT may be pushed by a reserved attempt: the whole burst. An attempt
+    /// is admitted exactly when `next_tat - now <= limit_ms` (the store's reservation is this
+    /// rule as one conditional upsert), which is the same as `retry_after_ms` being `None`.
+    pub fn limit_ms(self) -> i64 {
+        i64::from(self.burst.max(1)) * self.interval_ms
+    }
 }
 
 #[cfg(test)]
@@ -487,5 +494,21 @@ mod tests {
         let fresh = g.next_tat(tat, now + 3000);
         assert_eq!(fresh, now + 4000);
         assert_eq!(g.retry_after_ms(Some(fresh), now + 3000), None);
+    }
+
+    #[test]
+    fn gcra_reservation_rule_matches_retry_after() {
+        let g = Gcra {
+            burst: 4,
+            interval_ms: 250,
+        };
+        let now = 10_000;
+        for tat in [None, Some(0), Some(now), Some(now + 500), Some(now + 750)]
+            .into_iter()
+            .chain((0..12).map(|i| Some(now + i * 100)))
+        {
+            let admitted = g.next_tat(tat, now) - now <= g.limit_ms();
+            assert_eq!(admitted, g.retry_after_ms(tat, now).is_none(), "{tat:?}");
+        }
     }
 }

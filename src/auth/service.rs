@@ -309,6 +309,35 @@ fn account_key(email: &str, device: Option<&str>) -> String {
     }
 }
 
+/// Reserves one attempt on every `(key, limit)` before anything is verified: all or none.
+/// Returns the seconds to wait when any limit is reached (the other reservations are given
+/// back). Because the reservation is taken first, N parallel guesses use N attempts.
+pub(crate) async fn reserve_attempt(
+    db: &Db,
+    limits: &[(&str, Gcra)],
+    now_ms: i64,
+) -> AppResult<Option<u64>> {
+    let pool = &db.pool;
+    for (i, (key, gcra)) in limits.iter().enumerate() {
+        if store::throttle_reserve(pool, key, now_ms, gcra.interval_ms, gcra.limit_ms()).await? {
+            continue;
+        }
+        for (taken, g) in &limits[..i] {
+            store::throttle_refund(pool, taken, g.interval_ms).await?;
+        }
+        let wait = gcra
+            .retry_after_ms(store::throttle_tat(pool, key).await?, now_ms)
+            .unwrap_or(gcra.interval_ms);
+        return Ok(Some((wait as u64).div_ceil(1000).max(1)));
+    }
+    Ok(None)
+}
+
+/// Gives a reserved attempt back (it succeeded: only failures count against a limit).
+pub(crate) async fn refund_attempt(db: &Db, key: &str, gcra: Gcra) -> AppResult<()> {
+    Ok(store::throttle_refund(&db.pool, key, gcra.interval_ms).await?)
+}
+
 pub async fn login(
     state: &AppState,
     input: LoginInput,
@@ -319,10 +348,11 @@ pub async fn login(
     let now = Timestamp::now().0;
     let ip_key = format!("ip:{}", client.ip);
     let acct_key = account_key(&email, input.device.as_deref());
-    let ip_wait = ip_gcra(state).retry_after_ms(store::throttle_tat(pool, &ip_key).await?, now);
-    let acct_wait =
-        account_gcra(state).retry_after_ms(store::throttle_tat(pool, &acct_key).await?, now);
-    if let Some(wait) = ip_wait.max(acct_wait) {
+    let limits = [
+        (acct_key.as_str(), account_gcra(state)),
+        (ip_key.as_str(), ip_gcra(state)),
+    ];
+    if let Some(retry_after_secs) = reserve_attempt(&state.db, &limits, now).await? {
         // A lockout of a known account is filed under its tenant, for its admins to see.
         let known = if email.len() <= model::MAX_EMAIL {
             store::find_login(pool, &email).await?
@@ -340,9 +370,7 @@ pub async fn login(
             "Sign-in refused: too many failed attempts",
         )
         .await?;
-        return Ok(LoginOutcome::Throttled {
-            retry_after_secs: (wait as u64).div_ceil(1000).max(1),
-        });
+        return Ok(LoginOutcome::Throttled { retry_after_secs });
     }
     let too_long = email.len() > model::MAX_EMAIL || input.password.len() > model::MAX_PASSWORD;
     let account = if too_long {
@@ -362,9 +390,7 @@ pub async fn login(
         .as_ref()
         .map(|a| (a.id.clone(), a.tenant_id.clone()));
     let Some(account) = account.filter(|_| verified) else {
-        store::throttle_record_failure(pool, &ip_key, now, ip_gcra(state).interval_ms).await?;
-        store::throttle_record_failure(pool, &acct_key, now, account_gcra(state).interval_ms)
-            .await?;
+        // The reserved attempts stay spent: this one failed.
         // Filed under the account's tenant when the e-mail is known, so its admins see it.
         let about = known.as_ref().map(|(u, t)| (u.as_str(), t.as_str()));
         record_login_event(
@@ -379,6 +405,7 @@ pub async fn login(
         return Ok(LoginOutcome::Failed);
     };
     store::throttle_clear(pool, &acct_key).await?;
+    refund_attempt(&state.db, &ip_key, ip_gcra(state)).await?;
     if let Some(previous) = input.previous_session {
         store::delete_session(pool, &session_id_for(&previous)).await?;
     }

@@ -211,7 +211,11 @@ pub async fn create_member(
     })
 }
 
-/// Loads the member an action is about, enforcing scope (404) then permission (403).
+/// Loads the member an action is about, enforcing scope (404) then permission (403), and
+/// locks their tenant for the rest of the transaction: every change to a tenant's roles or
+/// active members is serialised, so "another active OWNER remains" stays true when two
+/// owners demote or deactivate each other at the same moment. The member is read again
+/// under the lock, as the racing change left it.
 async fn member_for_change(
     tx: &mut crate::db::Tx,
     actor: &Actor,
@@ -223,7 +227,10 @@ async fn member_for_change(
     if !actor.can_manage_members_of(&target.tenant_id) {
         return Err(AppError::Forbidden);
     }
-    Ok(target)
+    store::lock_tenant(tx, &target.tenant_id).await?;
+    Ok(store::get_user_tx(tx, &actor.scope(), user_id)
+        .await?
+        .ok_or(AppError::NotFound)?)
 }
 
 fn role_of(row: &UserRow) -> AppResult<Role> {

@@ -92,8 +92,14 @@ pub fn currency_codes() -> Vec<&'static str> {
     CURRENCIES.iter().map(|c| c.code).collect()
 }
 
+/// The largest amount any money field takes, in whole units of any currency: far above any
+/// price or payment, and low enough that sums of thousands of lines stay exact in an i64.
+pub const MAX_WHOLE_UNITS: i64 = 1_000_000_000_000;
+
 /// Parses what a person types ("9.99", "1200", "0.125") into minor units of `cur`.
-/// Refuses negatives, more decimals than the currency has, and anything that is not a number.
+/// Refuses negatives, more decimals than the currency has, amounts of
+/// [`MAX_WHOLE_UNITS`] or more ("Amount too large", with checked arithmetic: nothing can
+/// overflow), and anything that is not a number.
 pub fn parse_amount(input: &str, cur: Currency) -> Result<i64, String> {
     let s = input.trim();
     if s.is_empty() {
@@ -113,10 +119,24 @@ pub fn parse_amount(input: &str, cur: Currency) -> Result<i64, String> {
             n => format!("{} has {n} decimal places at most.", cur.code),
         });
     }
-    let value = Decimal::from_str(s).map_err(|_| "That amount is too large.".to_string())?;
-    (value * Decimal::from(10i64.pow(cur.exponent)))
-        .to_i64()
-        .ok_or_else(|| "That amount is too large.".to_string())
+    let too_large = || {
+        format!(
+            "Amount too large: at most {} {}.",
+            format_amount(max_minor(cur), cur),
+            cur.code
+        )
+    };
+    let value = Decimal::from_str(s).map_err(|_| too_large())?;
+    value
+        .checked_mul(Decimal::from(10i64.pow(cur.exponent)))
+        .and_then(|minor| minor.to_i64())
+        .filter(|minor| *minor <= max_minor(cur))
+        .ok_or_else(too_large)
+}
+
+/// [`MAX_WHOLE_UNITS`] less one minor unit, in minor units of `cur`.
+fn max_minor(cur: Currency) -> i64 {
+    MAX_WHOLE_UNITS * 10i64.pow(cur.exponent) - 1
 }
 
 fn example(cur: Currency) -> &'static str {
@@ -213,8 +233,29 @@ mod tests {
             assert!(parse_amount(junk, c("USD")).is_err(), "{junk:?}");
         }
         assert!(parse_amount("999999999999999999999", c("USD")).is_err());
-        assert_eq!(parse_amount("92233720368547758.07", c("USD")), Ok(i64::MAX));
-        assert!(parse_amount("92233720368547758.08", c("USD")).is_err());
+        assert!(parse_amount("92233720368547758.07", c("USD")).is_err());
+        // 28+ digits once panicked inside the multiplication
+        for huge in [
+            "9999999999999999999999999999",
+            "99999999999999999999999999999",
+            "79228162514264337593543950335",
+            "99999999999999999999999999999999999999999",
+        ] {
+            for code in ["USD", "JPY", "KWD"] {
+                let err = parse_amount(huge, c(code)).unwrap_err();
+                assert!(err.starts_with("Amount too large"), "{huge} {code}: {err}");
+            }
+        }
+        assert_eq!(
+            parse_amount("999999999999.99", c("USD")),
+            Ok(99_999_999_999_999)
+        );
+        assert!(parse_amount("1000000000000", c("USD")).is_err());
+        assert_eq!(parse_amount("999999999999", c("JPY")), Ok(999_999_999_999));
+        assert_eq!(
+            parse_amount("999999999999.999", c("KWD")),
+            Ok(999_999_999_999_999)
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::model::Action;
 use super::service::{self, CreateInput, DeleteInput, ResizeInput};
 use super::store::{self, PodFilter, PodRow};
-use crate::api::{ApiActor, ApiError};
+use crate::api::{ApiActor, ApiError, ApiJson};
 use crate::app::AppState;
 use crate::security::model::Scope;
 use crate::web::AppError;
@@ -59,11 +59,7 @@ fn api_error(e: AppError) -> ApiError {
             )
         }
     };
-    ApiError {
-        status,
-        code,
-        message,
-    }
+    ApiError::new(status, code, message)
 }
 
 fn pod_json(p: &PodRow) -> Value {
@@ -144,7 +140,7 @@ async fn show(
 async fn create(
     State(state): State<AppState>,
     api: ApiActor,
-    Json(input): Json<CreateInput>,
+    ApiJson(input): ApiJson<CreateInput>,
 ) -> Result<Response, ApiError> {
     api.require(Scope::Provisioning)?;
     let id = service::create(&state.db, &api.actor, state.provisioner.name(), &input)
@@ -168,10 +164,10 @@ async fn act(
     State(state): State<AppState>,
     api: ApiActor,
     Path((id, action)): Path<(String, String)>,
-    body: Option<Json<ActionBody>>,
+    body: Option<ApiJson<ActionBody>>,
 ) -> Result<Response, ApiError> {
     api.require(Scope::Provisioning)?;
-    let body = body.map(|Json(b)| b).unwrap_or_default();
+    let body = body.map(|ApiJson(b)| b).unwrap_or_default();
     let (db, actor) = (&state.db, &api.actor);
     let job = match action.as_str() {
         "resize" => {

@@ -9,7 +9,7 @@ use super::{SecurityEvent, record_now, secret_key, store};
 use crate::app::AppState;
 use crate::audit::AuditActor;
 use crate::auth::model::ClientInfo;
-use crate::auth::service::{account_gcra, ip_gcra};
+use crate::auth::service::{account_gcra, ip_gcra, refund_attempt, reserve_attempt};
 use crate::auth::store as auth_store;
 use crate::db::Timestamp;
 use crate::web::AppResult;
@@ -53,9 +53,10 @@ impl FactorOutcome {
     }
 }
 
-/// Checks a TOTP or recovery code for an account with MFA on. Wrong and replayed codes count
-/// against the same GCRA limits as wrong passwords (per account and per client address) and
-/// are written to the security events log; a code is accepted at most once.
+/// Checks a TOTP or recovery code for an account with MFA on. Every attempt is reserved
+/// against the same GCRA limits as passwords (per account and per client address) before the
+/// code is checked, and given back only when it is accepted; wrong and replayed codes are
+/// written to the security events log; a code is accepted at most once.
 pub async fn check_second_factor(
     state: &AppState,
     who: &FactorUser<'_>,
@@ -66,17 +67,18 @@ pub async fn check_second_factor(
     let now = Timestamp::now().0;
     let acct_key = factor_key(who.user_id);
     let ip_key = format!("ip:{}", client.ip);
-    let acct_wait =
-        account_gcra(state).retry_after_ms(auth_store::throttle_tat(pool, &acct_key).await?, now);
-    let ip_wait =
-        ip_gcra(state).retry_after_ms(auth_store::throttle_tat(pool, &ip_key).await?, now);
     let actor = AuditActor {
         tenant_id: Some(who.tenant_id),
         user_id: Some(who.user_id),
         email: who.email,
         client,
     };
-    if let Some(wait) = acct_wait.max(ip_wait) {
+    // Reserved before the code is checked, so parallel guesses each use up an attempt.
+    let limits = [
+        (acct_key.as_str(), account_gcra(state)),
+        (ip_key.as_str(), ip_gcra(state)),
+    ];
+    if let Some(retry_after_secs) = reserve_attempt(&state.db, &limits, now).await? {
         let event = SecurityEvent {
             kind: EventKind::LoginLocked,
             tenant_id: None,
@@ -84,9 +86,7 @@ pub async fn check_second_factor(
             summary: "Second factor refused: too many wrong codes".into(),
         };
         record_now(&state.db, actor, event).await?;
-        return Ok(FactorOutcome::Throttled {
-            retry_after_secs: (wait as u64).div_ceil(1000).max(1),
-        });
+        return Ok(FactorOutcome::Throttled { retry_after_secs });
     }
     let code = crypto::normalize_code(raw_code);
     let outcome = if crypto::looks_like_totp(&code) {
@@ -128,38 +128,30 @@ pub async fn check_second_factor(
     let event = match outcome {
         FactorOutcome::Accepted(Factor::Totp) => {
             auth_store::throttle_clear(pool, &acct_key).await?;
+            refund_attempt(&state.db, &ip_key, ip_gcra(state)).await?;
             None
         }
         FactorOutcome::Accepted(Factor::RecoveryCode) => {
             auth_store::throttle_clear(pool, &acct_key).await?;
+            refund_attempt(&state.db, &ip_key, ip_gcra(state)).await?;
             let left = store::unused_recovery_codes(pool, who.user_id).await?;
             Some((
                 EventKind::RecoveryCodeUsed,
                 format!("Used a recovery code; {left} left"),
             ))
         }
-        FactorOutcome::Wrong | FactorOutcome::Replayed(_) => {
-            auth_store::throttle_record_failure(
-                pool,
-                &acct_key,
-                now,
-                account_gcra(state).interval_ms,
-            )
-            .await?;
-            auth_store::throttle_record_failure(pool, &ip_key, now, ip_gcra(state).interval_ms)
-                .await?;
-            Some(match outcome {
-                FactorOutcome::Replayed(Factor::Totp) => (
-                    EventKind::MfaReplay,
-                    "Refused an authentication code that was already used".to_string(),
-                ),
-                FactorOutcome::Replayed(Factor::RecoveryCode) => (
-                    EventKind::MfaReplay,
-                    "Refused a recovery code that was already used".to_string(),
-                ),
-                _ => (EventKind::MfaFailed, "Wrong second-factor code".to_string()),
-            })
-        }
+        // The reserved attempts stay spent.
+        FactorOutcome::Wrong | FactorOutcome::Replayed(_) => Some(match outcome {
+            FactorOutcome::Replayed(Factor::Totp) => (
+                EventKind::MfaReplay,
+                "Refused an authentication code that was already used".to_string(),
+            ),
+            FactorOutcome::Replayed(Factor::RecoveryCode) => (
+                EventKind::MfaReplay,
+                "Refused a recovery code that was already used".to_string(),
+            ),
+            _ => (EventKind::MfaFailed, "Wrong second-factor code".to_string()),
+        }),
         FactorOutcome::Throttled { .. } => None,
     };
     if let Some((kind, summary)) = event {

@@ -6,7 +6,7 @@ use super::model::EventKind;
 use super::{SecurityEvent, record, secret_key, store};
 use crate::app::AppState;
 use crate::auth::model::Actor;
-use crate::auth::service::{account_gcra, verify_password};
+use crate::auth::service::{account_gcra, refund_attempt, reserve_attempt, verify_password};
 use crate::auth::store as auth_store;
 use crate::db::Timestamp;
 use crate::web::{AppError, AppResult, FieldErrors};
@@ -223,15 +223,13 @@ async fn confirm_identity(
         errors.add("code", "Enter a code from your app, or a recovery code.");
     }
     errors.into_result().map_err(AppError::Invalid)?;
-    let pool = &state.db.pool;
     let key = factor_key(&actor.user_id);
-    let now = Timestamp::now().0;
-    if let Some(wait) =
-        account_gcra(state).retry_after_ms(auth_store::throttle_tat(pool, &key).await?, now)
+    let gcra = account_gcra(state);
+    // The password attempt is reserved before it is checked (parallel guesses each count).
+    if let Some(retry_after_secs) =
+        reserve_attempt(&state.db, &[(key.as_str(), gcra)], Timestamp::now().0).await?
     {
-        return Err(AppError::TooManyAttempts {
-            retry_after_secs: (wait as u64).div_ceil(1000).max(1),
-        });
+        return Err(AppError::TooManyAttempts { retry_after_secs });
     }
     let hash = {
         let mut tx = state.db.begin_write().await?;
@@ -240,13 +238,13 @@ async fn confirm_identity(
         h.ok_or(AppError::Unauthenticated)?
     };
     if !verify_password(password.to_string(), hash).await? {
-        auth_store::throttle_record_failure(pool, &key, now, account_gcra(state).interval_ms)
-            .await?;
         return Err(AppError::Invalid(FieldErrors::one(
             "password",
             "That is not your password.",
         )));
     }
+    // Right password: the code below reserves its own attempt.
+    refund_attempt(&state.db, &key, gcra).await?;
     let who = FactorUser {
         user_id: &actor.user_id,
         email: &actor.email,

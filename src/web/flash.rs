@@ -17,7 +17,8 @@ pub struct Flash {
     pub message: String,
 }
 
-/// 303 to `to`, showing `message` on the next page.
+/// 303 to `to` (a local path: anything else goes to `/`, see [`super::safe_next`]), showing
+/// `message` on the next page.
 pub fn redirect_with(state: &AppState, to: &str, kind: &'static str, message: &str) -> Response {
     let cookie = Cookie::build((COOKIE, format!("{kind}:{message}")))
         .path("/")
@@ -26,7 +27,7 @@ pub fn redirect_with(state: &AppState, to: &str, kind: &'static str, message: &s
         .same_site(SameSite::Lax)
         .build();
     let jar = SignedCookieJar::new(state.cookie_key.clone()).add(cookie);
-    (jar, Redirect::to(to)).into_response()
+    (jar, Redirect::to(super::safe_next(Some(to)))).into_response()
 }
 
 pub fn success(state: &AppState, to: &str, message: &str) -> Response {

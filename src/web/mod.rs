@@ -68,12 +68,61 @@ macro_rules! page {
     }};
 }
 
-/// Only local paths are accepted as a post-login destination (no open redirect).
+/// The one check for every redirect target taken from a request (`next`, and any path a
+/// redirect is built from): a local path only, else `/`.
+///
+/// Accepted: a single `/` followed by a character that is neither `/` nor `\`, with no `\`,
+/// control character or whitespace anywhere — in the text as given and after
+/// percent-decoding (browsers drop a TAB or newline, so `/\t/evil.example` would become the
+/// protocol-relative `//evil.example`; CR/LF could not even be put in a header).
 pub fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+        Some(n) if is_local_path(n) => n,
         _ => "/",
     }
+}
+
+fn is_local_path(raw: &str) -> bool {
+    let mut text = std::borrow::Cow::Borrowed(raw);
+    // Decoded until it stops changing (bounded), so double encoding hides nothing.
+    for _ in 0..4 {
+        let bytes = text.as_bytes();
+        let second_ok = bytes.get(1).is_none_or(|b| *b != b'/' && *b != b'\\');
+        let clean = !text
+            .chars()
+            .any(|c| c == '\\' || c.is_control() || c.is_whitespace());
+        if !(bytes.first() == Some(&b'/') && second_ok && clean) {
+            return false;
+        }
+        match percent_decode(&text) {
+            Some(decoded) if decoded != *text => text = std::borrow::Cow::Owned(decoded),
+            Some(_) => return true,
+            // Not valid UTF-8 once decoded: nothing a local link of ours looks like.
+            None => return false,
+        }
+    }
+    false
+}
+
+/// `%XX` → the byte; other text as it is. `None` when the result is not UTF-8.
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push((hex(h)? * 16 + hex(l)?) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]
@@ -87,5 +136,34 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn next_refuses_what_browsers_turn_into_another_host() {
+        for bad in [
+            "/\t/evil.example",
+            "/%09/evil.example",
+            "/%2509/evil.example",
+            "/%2F/evil.example",
+            "/%5cevil.example",
+            "/\r\nSet-Cookie: x=1",
+            "/%0d%0aSet-Cookie:%20x=1",
+            "/\n/x",
+            "/ok path",
+            "/ok%20path",
+            "/%ff",
+            "",
+            "evil.example",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+        for good in [
+            "/",
+            "/billing/invoices?status=ISSUED&page=2",
+            "/users/0190-ab",
+            "/a%2Fb",
+        ] {
+            assert_eq!(safe_next(Some(good)), good);
+        }
     }
 }

@@ -2,6 +2,8 @@
 
 mod helpers;
 
+mod hardening;
+
 mod invoices;
 
 mod audit;
