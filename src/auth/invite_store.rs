@@ -118,7 +118,11 @@ pub async fn list_open(
     .await
 }
 
-pub async fn get(tx: &mut Tx, scope: &TenantScope, id: &str) -> sqlx::Result<Option<InvitationRow>> {
+pub async fn get(
+    tx: &mut Tx,
+    scope: &TenantScope,
+    id: &str,
+) -> sqlx::Result<Option<InvitationRow>> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM invitations i JOIN tenants t ON t.id = i.tenant_id \
          WHERE i.id = $1 AND ($2 = '' OR i.tenant_id = $2)"

@@ -6,9 +6,9 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use super::invite_pages::{self, InvitationView};
 use super::model::{Actor, Role};
 use super::store::{self, UserFilter, UserRow};
-use super::invite_pages::{self, InvitationView};
 use super::tenants;
 use crate::app::AppState;
 use crate::page;

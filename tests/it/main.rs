@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod invitations;
 mod invoices;
 
 mod audit;
