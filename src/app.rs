@@ -94,9 +94,21 @@ pub fn router(state: AppState) -> Router {
         .route("/tenants/{id}/edit", get(auth::tenant_pages::edit_form))
         .route(
             "/users",
-            get(auth::user_pages::list).post(auth::user_pages::create),
+            get(auth::user_pages::list).post(auth::invite_pages::create),
         )
-        .route("/users/new", get(auth::user_pages::new_form))
+        .route("/users/new", get(auth::invite_pages::new_form))
+        .route(
+            "/users/invitations/{id}/resend",
+            post(auth::invite_pages::resend),
+        )
+        .route(
+            "/users/invitations/{id}/revoke",
+            post(auth::invite_pages::revoke),
+        )
+        .route(
+            "/invite/{token}",
+            get(auth::invite_pages::accept_form).post(auth::invite_pages::accept_submit),
+        )
         .route("/users/{id}", get(auth::user_pages::show))
         .route("/users/{id}/role", post(auth::user_pages::change_role))
         .route("/users/{id}/deactivate", post(auth::user_pages::deactivate))

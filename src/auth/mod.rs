@@ -1,5 +1,9 @@
 //! Tenants, users, roles, sign-in and sessions.
 
+pub mod invitations;
+pub mod invite_model;
+pub mod invite_pages;
+pub mod invite_store;
 pub mod model;
 pub mod pages;
 pub mod service;

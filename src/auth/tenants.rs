@@ -1,8 +1,7 @@
 //! Service actions on tenants and their members.
 
 use super::model::{self, Actor, Role, TenantKind};
-use super::service::{generate_password, hash_password};
-use super::store::{self, NewTenant, NewUser, UserRow};
+use super::store::{self, NewTenant, UserRow};
 use crate::audit::{self, AuditEvent};
 use crate::db::{Db, is_unique_violation, new_id};
 use crate::web::{AppError, AppResult, FieldErrors};
@@ -90,125 +89,6 @@ pub async fn create_tenant(db: &Db, actor: &Actor, input: &TenantInput) -> AppRe
     .await?;
     tx.commit().await?;
     Ok(id)
-}
-
-#[derive(Clone, Debug, Default, serde::Deserialize)]
-pub struct MemberInput {
-    #[serde(default)]
-    pub tenant_id: String,
-    #[serde(default)]
-    pub email: String,
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub role: String,
-    /// Temporary password; generated when left empty.
-    #[serde(default)]
-    pub password: String,
-}
-
-pub struct CreatedMember {
-    pub user_id: String,
-    pub tenant_id: String,
-    /// Shown once when the panel generated it.
-    pub generated_password: Option<String>,
-}
-
-/// Creates a user who must change the temporary password at first sign-in.
-/// Customers create members in their own tenant; staff ADMIN+ in any tenant.
-pub async fn create_member(
-    db: &Db,
-    actor: &Actor,
-    input: &MemberInput,
-) -> AppResult<CreatedMember> {
-    let tenant_id = if actor.is_staff && !input.tenant_id.is_empty() {
-        input.tenant_id.clone()
-    } else {
-        actor.tenant_id.clone()
-    };
-    if !actor.can_manage_members_of(&tenant_id) {
-        return Err(AppError::Forbidden);
-    }
-    let mut errors = FieldErrors::new();
-    let email = model::normalize_email(&input.email)
-        .map_err(|m| errors.add("email", m))
-        .unwrap_or_default();
-    let name = model::required_text(&mut errors, "name", &input.name, model::MAX_NAME);
-    let role = match input.role.parse::<Role>() {
-        Ok(r) if r > actor.role => {
-            errors.add("role", "You cannot grant a role above your own.");
-            r
-        }
-        Ok(r) => r,
-        Err(()) => {
-            errors.add("role", "Choose a role.");
-            Role::Viewer
-        }
-    };
-    let generated = input.password.is_empty().then(generate_password);
-    let password = generated.clone().unwrap_or_else(|| input.password.clone());
-    // A typed temporary password obeys the tenant's rules; a generated one is 20 random
-    // characters, stronger than any rule can ask, and replaced at first sign-in anyway.
-    if generated.is_none() {
-        let rules = crate::security::store::policy(&db.pool, &tenant_id)
-            .await?
-            .password_rules();
-        if let Some(p) = model::password_problem(&password, &email, &rules) {
-            errors.add("password", p);
-        }
-    }
-    if store::get_tenant(&db.pool, &actor.scope(), &tenant_id)
-        .await?
-        .is_none()
-    {
-        errors.add("tenant_id", "Choose a tenant.");
-    }
-    errors.into_result().map_err(AppError::Invalid)?;
-
-    let hash = hash_password(password).await?;
-    let user_id = new_id();
-    let mut tx = db.begin_write().await?;
-    let inserted = store::insert_user(
-        &mut tx,
-        &NewUser {
-            id: &user_id,
-            tenant_id: &tenant_id,
-            email: &email,
-            name: &name,
-            password_hash: &hash,
-            role: role.as_str(),
-            must_change_password: true,
-        },
-    )
-    .await;
-    if let Err(e) = inserted {
-        return Err(if is_unique_violation(&e) {
-            AppError::Invalid(FieldErrors::one(
-                "email",
-                "That e-mail address is already in use.",
-            ))
-        } else {
-            e.into()
-        });
-    }
-    audit::record(
-        &mut tx,
-        actor,
-        AuditEvent {
-            tenant_id: Some(&tenant_id),
-            action: "user.created",
-            target_type: "user",
-            target_id: &user_id,
-            summary: format!("Created {email} as {role}"),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(CreatedMember {
-        user_id,
-        tenant_id,
-        generated_password: generated,
-    })
 }
 
 /// Loads the member an action is about, enforcing scope (404) then permission (403), and

@@ -3,18 +3,18 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use super::invite_pages::{self, InvitationView};
 use super::model::{Actor, Role};
 use super::store::{self, UserFilter, UserRow};
-use super::tenants::{self, MemberInput};
+use super::tenants;
 use crate::app::AppState;
 use crate::page;
 use crate::web::flash::Flash;
 use crate::web::pagination::{PageRequest, Pager, filter_query, parse_page};
-use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash};
+use crate::web::{AppError, AppResult, Hx, Layout, flash};
 
 #[derive(Deserialize, Default)]
 pub struct ListQuery {
@@ -35,6 +35,7 @@ struct UserListPage {
     tenants: Vec<(String, String)>,
     pager: Pager,
     is_staff: bool,
+    invitations: Vec<InvitationView>,
 }
 
 pub async fn list(
@@ -66,6 +67,7 @@ pub async fn list(
     } else {
         Vec::new()
     };
+    let invitations = invite_pages::open_invitations(&state, &actor, &tenant_id).await?;
     let pager = Pager::new(
         "/users",
         req,
@@ -81,117 +83,11 @@ pub async fn list(
             tenant_id,
             tenants,
             pager,
-            is_staff: actor.is_staff
+            is_staff: actor.is_staff,
+            invitations
         }
     )?
     .into_response())
-}
-
-#[derive(Template)]
-#[template(path = "users/new.html", blocks = ["main"])]
-struct NewUserPage {
-    layout: Layout,
-    form: MemberInput,
-    errors: FieldErrors,
-    roles: Vec<Role>,
-    tenants: Vec<(String, String)>,
-    is_staff: bool,
-}
-
-#[derive(Deserialize, Default)]
-pub struct NewQuery {
-    #[serde(default)]
-    tenant_id: String,
-}
-
-async fn new_user_page(
-    state: &AppState,
-    layout: Layout,
-    actor: &Actor,
-    form: MemberInput,
-    errors: FieldErrors,
-) -> AppResult<NewUserPage> {
-    let tenants = if actor.is_staff {
-        store::tenant_choices(&state.db.pool).await?
-    } else {
-        Vec::new()
-    };
-    Ok(NewUserPage {
-        layout,
-        form,
-        errors,
-        roles: actor.role.grantable(),
-        tenants,
-        is_staff: actor.is_staff,
-    })
-}
-
-pub async fn new_form(
-    State(state): State<AppState>,
-    hx: Hx,
-    layout: Layout,
-    actor: Actor,
-    Query(q): Query<NewQuery>,
-) -> AppResult<Response> {
-    if !actor.can_view_members() {
-        return Err(AppError::Forbidden);
-    }
-    let form = MemberInput {
-        tenant_id: q.tenant_id,
-        role: "MEMBER".into(),
-        ..MemberInput::default()
-    };
-    let page = new_user_page(&state, layout, &actor, form, FieldErrors::new()).await?;
-    Ok(page!(hx, page)?.into_response())
-}
-
-#[derive(Template)]
-#[template(path = "users/created.html", blocks = ["main"])]
-struct CreatedPage {
-    layout: Layout,
-    email: String,
-    user_id: String,
-    password: String,
-}
-
-pub async fn create(
-    State(state): State<AppState>,
-    hx: Hx,
-    layout: Layout,
-    actor: Actor,
-    Form(form): Form<MemberInput>,
-) -> AppResult<Response> {
-    match tenants::create_member(&state.db, &actor, &form).await {
-        Ok(created) => match created.generated_password {
-            // Shown once, never stored in clear: this page must not be cached.
-            Some(password) => {
-                let page = CreatedPage {
-                    layout,
-                    email: form.email.trim().to_lowercase(),
-                    user_id: created.user_id,
-                    password,
-                };
-                Ok((
-                    [(axum::http::header::CACHE_CONTROL, "no-store")],
-                    page!(hx, page)?,
-                )
-                    .into_response())
-            }
-            None => Ok(flash::success(
-                &state,
-                &format!("/users/{}", created.user_id),
-                &format!(
-                    "{} was added and must change the temporary password at first sign-in.",
-                    form.email.trim()
-                ),
-            )),
-        },
-        Err(AppError::Invalid(errors)) => {
-            let page = new_user_page(&state, layout, &actor, form, errors).await?;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, page!(hx, page)?).into_response())
-        }
-        Err(e) => Err(e),
-    }
 }
 
 #[derive(Template)]

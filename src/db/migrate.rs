@@ -33,6 +33,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(4, "0004_jobs.sql"),
     migration!(5, "0005_invoices.sql"),
     migration!(6, "0006_cloudpods.sql"),
+    migration!(7, "0007_invitations.sql"),
 ];
 
 pub(super) async fn run(db: &Db) -> anyhow::Result<()> {

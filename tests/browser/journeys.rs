@@ -1,10 +1,10 @@
 use crate::browser::Browser;
 use crate::helpers::TestApp;
 
-/// Setup → sign in → create a customer tenant and a user → sign out → sign in as that user
-/// and replace the temporary password.
+/// Setup → sign in → create a customer tenant and invite its owner → sign out → the invitee
+/// opens the link, chooses a password and signs in.
 #[tokio::test]
-async fn first_run_to_a_customer_changing_their_temporary_password() {
+async fn first_run_to_a_customer_accepting_an_invitation() {
     let app = TestApp::spawn().await;
     let b = Browser::start().await;
 
@@ -48,51 +48,45 @@ async fn first_run_to_a_customer_changing_their_temporary_password() {
     b.expect_heading("Contoso Web").await;
     b.expect_text("Tenant Contoso Web created.").await;
 
-    b.follow("Add a user to Contoso Web").await;
-    b.expect_heading("New user").await;
+    b.follow("Invite a user to Contoso Web").await;
+    b.expect_heading("Invite a user").await;
     b.fill("E-mail", "ada@contoso.test").await;
-    b.fill("Full name", "Ada Contoso").await;
+    b.fill("Full name (optional)", "Ada Contoso").await;
     b.choose("Role", "OWNER").await;
-    b.press("Create user").await;
-    b.expect_heading("User created").await;
-    let temporary = b.value_of("Temporary password").await;
-    assert!(
-        temporary.len() >= 20,
-        "generated password shown once: {temporary}"
-    );
+    b.press("Send invitation").await;
+    b.expect_heading("Users").await;
+    b.expect_text("Invitation sent to ada@contoso.test.").await;
+    b.expect_text("Pending invitations").await;
+    let link = app
+        .queued_invite_link("ada@contoso.test")
+        .await
+        .expect("invitation link in the queued e-mail");
 
+    // the invitee opens the e-mailed link, signed out, and chooses a password
     b.press("Sign out").await;
     b.expect_heading("Sign in").await;
-    b.fill("E-mail", "ada@contoso.test").await;
-    b.fill("Password", &temporary).await;
-    b.press("Sign in").await;
-    b.expect_heading("Change password").await;
-    b.expect_text("You signed in with a temporary password")
+    b.goto(&format!("{}{link}", app.base)).await;
+    b.expect_heading("Join Contoso Web").await;
+    assert_eq!(b.value_of("Full name").await, "Ada Contoso");
+    b.fill("Password (at least 12 characters)", "short").await;
+    b.fill("Repeat the password", "short").await;
+    b.press("Create my account").await;
+    b.expect_text("Use at least 12 characters.").await;
+    b.fill("Password (at least 12 characters)", "ada's very own phrase")
         .await;
-    // other pages are closed until the password is changed
-    b.goto(&format!("{}/users", app.base)).await;
-    b.expect_heading("Change password").await;
-    b.fill("Current password", &temporary).await;
-    b.fill(
-        "New password (at least 12 characters)",
-        "ada's very own phrase",
-    )
-    .await;
-    b.fill("Repeat the new password", "ada's very own phrase")
-        .await;
-    b.press("Change password").await;
-    b.expect_heading("Welcome, Ada Contoso").await;
-    b.expect_text("Your password has been changed.").await;
-    assert_eq!(b.path().await, "/");
-
-    // the new password works from a fresh sign-in
-    b.press("Sign out").await;
+    b.fill("Repeat the password", "ada's very own phrase").await;
+    b.press("Create my account").await;
     b.expect_heading("Sign in").await;
+    b.expect_text("Your account is ready: sign in.").await;
     b.fill("E-mail", "ada@contoso.test").await;
     b.fill("Password", "ada's very own phrase").await;
     b.press("Sign in").await;
     b.expect_heading("Welcome, Ada Contoso").await;
     b.expect_text("OWNER of Contoso Web").await;
+
+    // the link worked once
+    b.goto(&format!("{}{link}", app.base)).await;
+    b.expect_heading("This invitation is no longer valid").await;
 
     b.stop().await;
 }

@@ -27,7 +27,8 @@ async fn every_change_is_audited_with_actor_and_client() {
     for action in [
         "setup.completed",
         "tenant.created",
-        "user.created",
+        "invitation.created",
+        "invitation.accepted",
         "user.role_changed",
     ] {
         assert_eq!(
@@ -59,14 +60,14 @@ async fn audit_page_filters_by_actor_action_and_date() {
         .await
         .unwrap();
     assert!(html.contains("Created tenant Tenant acme"));
-    assert!(!html.contains("Created bob@acme.test"));
+    assert!(!html.contains("Invited bob@acme.test"));
     let html = owner
         .get("/audit?actor=ann%40acme")
         .await
         .text()
         .await
         .unwrap();
-    assert!(html.contains("Created bob@acme.test"));
+    assert!(html.contains("Invited bob@acme.test"));
     assert!(!html.contains("Created tenant"));
     let html = owner
         .get("/audit?from=2000-01-01&until=2000-01-02")
@@ -80,7 +81,7 @@ async fn audit_page_filters_by_actor_action_and_date() {
     assert!(res.text().await.unwrap().contains("Use a date like"));
     // the tenant owner sees their tenant's entries, including staff actions on it
     let html = ann.get("/audit").await.text().await.unwrap();
-    assert!(html.contains("Created tenant Tenant acme") && html.contains("Created bob@acme.test"));
+    assert!(html.contains("Created tenant Tenant acme") && html.contains("Invited bob@acme.test"));
     assert!(
         !html.contains("setup.completed"),
         "operator entries hidden from customers"

@@ -166,8 +166,9 @@ impl TestApp {
         location(&res).trim_start_matches("/tenants/").to_string()
     }
 
-    /// Creates a user through the UI as `admin`, then clears the first-login password change so
-    /// the test can sign in directly. Returns the user id.
+    /// Creates a user through the real invitation flow: `admin` invites `email` with `role`,
+    /// then the invitee opens the e-mailed link and sets [`PASSWORD`]. Returns the user id.
+    /// The link is read from the queued mail job, so this works with or without a worker.
     pub async fn create_user(
         &self,
         admin: &TestClient,
@@ -183,23 +184,109 @@ impl TestApp {
                     ("email", email),
                     ("name", "Test User"),
                     ("role", role),
-                    ("password", PASSWORD),
                 ],
             )
             .await;
         assert_eq!(
             res.status(),
             StatusCode::SEE_OTHER,
-            "create user {email}: {}",
+            "invite {email}: {}",
             res.text().await.unwrap_or_default()
         );
-        let id = location(&res).trim_start_matches("/users/").to_string();
-        sqlx::query("UPDATE users SET must_change_password = 0 WHERE id = $1")
-            .bind(&id)
-            .execute(&self.state.db.pool)
+        let link = self
+            .queued_invite_link(email)
             .await
-            .unwrap();
-        id
+            .unwrap_or_else(|| panic!("no invitation link queued for {email}"));
+        let res = self.accept_invitation(&link, PASSWORD).await;
+        assert_eq!(location(&res), "/login", "accept the invitation of {email}");
+        sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+            .bind(email)
+            .fetch_one(&self.state.db.pool)
+            .await
+            .unwrap()
+    }
+
+    /// Opens `link` (`/invite/<token>`) as a visitor and sets `password`.
+    pub async fn accept_invitation(&self, link: &str, password: &str) -> Response {
+        self.client()
+            .post(
+                link,
+                &[
+                    ("name", "Test User"),
+                    ("password", password),
+                    ("confirm", password),
+                ],
+            )
+            .await
+    }
+
+    /// The text bodies of every mail queued (sent or not) to `email`, oldest first.
+    pub async fn queued_mails_to(&self, email: &str) -> Vec<mpanel::mail::OutgoingMail> {
+        let payloads: Vec<String> = sqlx::query_scalar(
+            "SELECT payload FROM jobs WHERE kind = 'mail.send' ORDER BY created_at, id",
+        )
+        .fetch_all(&self.state.db.pool)
+        .await
+        .unwrap();
+        payloads
+            .iter()
+            .filter_map(|p| serde_json::from_str::<mpanel::mail::OutgoingMail>(p).ok())
+            .filter(|m| m.to == email)
+            .collect()
+    }
+
+    /// The invitation link in the newest mail queued to `email`, if that mail has one.
+    pub async fn queued_invite_link(&self, email: &str) -> Option<String> {
+        let mails = self.queued_mails_to(email).await;
+        invite_link_in(&mails.last()?.text_body)
+    }
+
+    /// The `.eml` files the worker wrote (no SMTP configured) to `email`, decoded enough to
+    /// search: headers and body, quoted-printable soft line breaks removed.
+    pub fn delivered_mails_to(&self, email: &str) -> Vec<String> {
+        let Ok(dir) = std::fs::read_dir(self.dir.join("mail")) else {
+            return Vec::new();
+        };
+        dir.filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+            .map(|raw| raw.replace("=\r\n", "").replace("=\n", ""))
+            .filter(|m| {
+                m.lines()
+                    .any(|l| l.eq_ignore_ascii_case(&format!("To: {email}")))
+            })
+            .collect()
+    }
+
+    /// Waits for a delivered mail to `email` with an invitation link not in `seen`; returns it.
+    pub async fn wait_for_invite_link(&self, email: &str, seen: &[String]) -> String {
+        wait_until(&format!("an invitation e-mail to {email}"), 10, || async {
+            self.delivered_mails_to(email)
+                .iter()
+                .filter_map(|m| invite_link_in(m))
+                .find(|l| !seen.contains(l))
+        })
+        .await
+    }
+
+    /// Waits for `n` delivered mails to `email` containing `needle`; returns them.
+    pub async fn wait_for_mails_containing(
+        &self,
+        email: &str,
+        needle: &str,
+        n: usize,
+    ) -> Vec<String> {
+        wait_until(
+            &format!("{n} e-mail(s) to {email} with {needle:?}"),
+            10,
+            || async {
+                let found: Vec<String> = self
+                    .delivered_mails_to(email)
+                    .into_iter()
+                    .filter(|m| m.contains(needle))
+                    .collect();
+                (found.len() >= n).then_some(found)
+            },
+        )
+        .await
     }
 
     /// A new client signed in as `email`.
@@ -305,6 +392,16 @@ pub fn location(res: &Response) -> String {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string()
+}
+
+/// The path `/invite/<token>` in a mail text, if there is one.
+pub fn invite_link_in(text: &str) -> Option<String> {
+    let from = text.find("/invite/")?;
+    let token: String = text[from + "/invite/".len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    (token.len() == 43).then(|| format!("/invite/{token}"))
 }
 
 /// The text between `start` and the next `end` in `html`.

@@ -3,7 +3,7 @@
 mod helpers;
 
 mod hardening;
-
+mod invitations;
 mod invoices;
 
 mod audit;

@@ -917,7 +917,7 @@ async fn password_policy_applies_wherever_a_password_is_set() {
             .unwrap()
             .contains("Use at least 16 characters.")
     );
-    // member creation in that tenant, by its owner and by staff
+    // the password an invited member chooses, invited by its owner or by staff
     for admin in [&owner, &staff] {
         let res = admin
             .post(
@@ -927,10 +927,14 @@ async fn password_policy_applies_wherever_a_password_is_set() {
                     ("email", "new@alpha.test"),
                     ("name", "New"),
                     ("role", "MEMBER"),
-                    ("password", "only fifteen ch"),
                 ],
             )
             .await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        let link = app.queued_invite_link("new@alpha.test").await.unwrap();
+        let page = app.client().get(&link).await.text().await.unwrap();
+        assert!(page.contains("Password (at least 16 characters)"));
+        let res = app.accept_invitation(&link, "only fifteen ch").await;
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
         assert!(
             res.text()
