@@ -2,7 +2,8 @@
 
 use sqlx::{AnyPool, FromRow};
 
-use crate::auth::model::TenantScope;
+use crate::db::filter::Where;
+use crate::db::{Scoped, TenantScope};
 use crate::db::{Timestamp, Tx};
 
 pub struct NewEntry<'a> {
@@ -73,57 +74,40 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<EntryRow>, i64)> {
-    let where_sql = "($1 = '' OR a.tenant_id = $1) AND ($2 = '' OR a.actor_email LIKE $3) \
-         AND ($4 = '' OR a.action LIKE $5) AND a.created_at >= $6 AND a.created_at < $7";
-    let actor_pattern = crate::auth::store::like_pattern(f.actor);
-    let action_pattern = format!(
-        "{}%",
-        f.action
-            .trim()
-            .chars()
-            .filter(|c| *c != '%' && *c != '_')
-            .collect::<String>()
-    );
-    let from = f.from.map_or(i64::MIN, |t| t.0);
-    let until = f.until.map_or(i64::MAX, |t| t.0);
+    let mut w = Where::new();
+    w.scope("a.tenant_id", f.scope)
+        .contains(&["a.actor_email"], f.actor)
+        .starts_with("a.action", f.action)
+        .since("a.created_at", f.from.map(|t| t.0))
+        .before("a.created_at", f.until.map(|t| t.0));
+    let n = w.next();
     let rows = sqlx::query_as(&format!(
         "SELECT a.id, a.tenant_id, t.name AS tenant_name, a.actor_email, a.action, \
          a.target_type, a.target_id, a.summary, a.ip, a.user_agent, a.created_at \
          FROM audit_log a LEFT JOIN tenants t ON t.id = a.tenant_id \
-         WHERE {where_sql} ORDER BY a.created_at DESC, a.id DESC LIMIT $8 OFFSET $9"
+         {} ORDER BY a.created_at DESC, a.id DESC LIMIT ${n} OFFSET ${}",
+        w.sql(),
+        n + 1
     ))
-    .bind(f.scope.bind_value())
-    .bind(f.actor.trim())
-    .bind(&actor_pattern)
-    .bind(f.action.trim())
-    .bind(&action_pattern)
-    .bind(from)
-    .bind(until)
+    .bind_all(w.params())
     .bind(limit)
     .bind(offset)
     .fetch_all(pool)
     .await?;
-    let total = sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM audit_log a WHERE {where_sql}"
-    ))
-    .bind(f.scope.bind_value())
-    .bind(f.actor.trim())
-    .bind(&actor_pattern)
-    .bind(f.action.trim())
-    .bind(&action_pattern)
-    .bind(from)
-    .bind(until)
-    .fetch_one(pool)
-    .await?;
+    let total = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM audit_log a {}", w.sql()))
+        .bind_all(w.params())
+        .fetch_one(pool)
+        .await?;
     Ok((rows, total))
 }
 
 /// Distinct action names, for the filter's choices.
 pub async fn actions(pool: &AnyPool, scope: &TenantScope) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar(
-        "SELECT DISTINCT action FROM audit_log WHERE ($1 = '' OR tenant_id = $1) ORDER BY action",
-    )
-    .bind(scope.bind_value())
+    sqlx::query_scalar(&format!(
+        "SELECT DISTINCT action FROM audit_log{} ORDER BY action",
+        scope.where_("tenant_id", 1)
+    ))
+    .scoped(scope)
     .fetch_all(pool)
     .await
 }

@@ -3,8 +3,8 @@
 
 use sqlx::{Any, AnyPool, FromRow};
 
-use super::model::TenantScope;
-use crate::db::Tx;
+use crate::db::filter::Where;
+use crate::db::{Scoped, TenantScope, Tx};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct InvitationRow {
@@ -106,14 +106,16 @@ pub async fn list_open(
     scope: &TenantScope,
     tenant_id: &str,
 ) -> sqlx::Result<Vec<InvitationRow>> {
+    let mut w = Where::new();
+    w.raw("i.accepted_at IS NULL AND i.revoked_at IS NULL")
+        .scope("i.tenant_id", scope)
+        .eq("i.tenant_id", tenant_id);
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM invitations i JOIN tenants t ON t.id = i.tenant_id \
-         WHERE i.accepted_at IS NULL AND i.revoked_at IS NULL \
-         AND ($1 = '' OR i.tenant_id = $1) AND ($2 = '' OR i.tenant_id = $2) \
-         ORDER BY i.created_at DESC, i.id DESC LIMIT 200"
+         {} ORDER BY i.created_at DESC, i.id DESC LIMIT 200",
+        w.sql()
     ))
-    .bind(scope.bind_value())
-    .bind(tenant_id)
+    .bind_all(w.params())
     .fetch_all(pool)
     .await
 }
@@ -125,10 +127,11 @@ pub async fn get(
 ) -> sqlx::Result<Option<InvitationRow>> {
     sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM invitations i JOIN tenants t ON t.id = i.tenant_id \
-         WHERE i.id = $1 AND ($2 = '' OR i.tenant_id = $2)"
+         WHERE i.id = $1{}",
+        scope.and("i.tenant_id", 2)
     ))
     .bind(id)
-    .bind(scope.bind_value())
+    .scoped(scope)
     .fetch_optional(&mut **tx)
     .await
 }

@@ -83,28 +83,7 @@ impl TenantKind {
 
 /// Where a request may look: everywhere (staff) or inside one tenant (customers).
 /// Every store query on tenant-owned rows takes one of these.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TenantScope {
-    All,
-    Tenant(String),
-}
-
-impl TenantScope {
-    /// Bound as `($n = '' OR tenant_id = $n)`: one SQL text serves both scopes.
-    pub fn bind_value(&self) -> &str {
-        match self {
-            TenantScope::All => "",
-            TenantScope::Tenant(id) => id,
-        }
-    }
-
-    pub fn allows(&self, tenant_id: &str) -> bool {
-        match self {
-            TenantScope::All => true,
-            TenantScope::Tenant(id) => id == tenant_id,
-        }
-    }
-}
+pub use crate::db::TenantScope;
 
 /// The signed-in user making a request, with where the request came from.
 #[derive(Clone, Debug)]

@@ -252,17 +252,7 @@ pub async fn dashboard(
     actor: Actor,
 ) -> AppResult<Response> {
     let scope = actor.scope();
-    let tenant_count: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM tenants WHERE ($1 = '' OR id = $1)")
-            .bind(scope.bind_value())
-            .fetch_one(&state.db.pool)
-            .await?;
-    let user_count: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM users WHERE ($1 = '' OR tenant_id = $1) AND active = 1",
-    )
-    .bind(scope.bind_value())
-    .fetch_one(&state.db.pool)
-    .await?;
+    let (tenant_count, user_count) = super::store::dashboard_counts(&state.db.pool, &scope).await?;
     Ok(page!(
         hx,
         DashboardPage {

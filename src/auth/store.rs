@@ -4,7 +4,8 @@
 use sqlx::{AnyPool, FromRow};
 
 use super::model::TenantScope;
-use crate::db::{Timestamp, Tx};
+use crate::db::filter::Where;
+use crate::db::{Scoped, Timestamp, Tx};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct TenantRow {
@@ -196,12 +197,32 @@ pub async fn get_tenant(
     id: &str,
 ) -> sqlx::Result<Option<TenantRow>> {
     sqlx::query_as(&format!(
-        "SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1 AND ($2 = '' OR id = $2)"
+        "SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1{}",
+        scope.and("id", 2)
     ))
     .bind(id)
-    .bind(scope.bind_value())
+    .scoped(scope)
     .fetch_optional(pool)
     .await
+}
+
+/// Tenants and active users the scope sees (the dashboard's figures).
+pub async fn dashboard_counts(pool: &AnyPool, scope: &TenantScope) -> sqlx::Result<(i64, i64)> {
+    let tenants = sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM tenants{}",
+        scope.where_("id", 1)
+    ))
+    .scoped(scope)
+    .fetch_one(pool)
+    .await?;
+    let users = sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM users WHERE active = 1{}",
+        scope.and("tenant_id", 1)
+    ))
+    .scoped(scope)
+    .fetch_one(pool)
+    .await?;
+    Ok((tenants, users))
 }
 
 /// Tenants matching `search` in name or slug, newest first.
@@ -211,25 +232,24 @@ pub async fn list_tenants(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<TenantRow>, i64)> {
-    let pattern = like_pattern(search);
+    let mut w = Where::new();
+    w.contains(&["name", "slug"], search);
+    let n = w.next();
     let rows = sqlx::query_as(&format!(
-        "SELECT {TENANT_COLUMNS} FROM tenants \
-         WHERE ($1 = '' OR LOWER(name) LIKE $2 OR slug LIKE $2) \
-         ORDER BY kind DESC, created_at DESC, id DESC LIMIT $3 OFFSET $4"
+        "SELECT {TENANT_COLUMNS} FROM tenants {} \
+         ORDER BY kind DESC, created_at DESC, id DESC LIMIT ${n} OFFSET ${}",
+        w.sql(),
+        n + 1
     ))
-    .bind(search)
-    .bind(&pattern)
+    .bind_all(w.params())
     .bind(limit)
     .bind(offset)
     .fetch_all(pool)
     .await?;
-    let total = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM tenants WHERE ($1 = '' OR LOWER(name) LIKE $2 OR slug LIKE $2)",
-    )
-    .bind(search)
-    .bind(&pattern)
-    .fetch_one(pool)
-    .await?;
+    let total = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM tenants {}", w.sql()))
+        .bind_all(w.params())
+        .fetch_one(pool)
+        .await?;
     Ok((rows, total))
 }
 
@@ -287,10 +307,11 @@ pub async fn get_user(
 ) -> sqlx::Result<Option<UserRow>> {
     sqlx::query_as(&format!(
         "SELECT {USER_COLUMNS} FROM users u JOIN tenants t ON t.id = u.tenant_id \
-         WHERE u.id = $1 AND ($2 = '' OR u.tenant_id = $2)"
+         WHERE u.id = $1{}",
+        scope.and("u.tenant_id", 2)
     ))
     .bind(id)
-    .bind(scope.bind_value())
+    .scoped(scope)
     .fetch_optional(pool)
     .await
 }
@@ -303,10 +324,11 @@ pub async fn get_user_tx(
 ) -> sqlx::Result<Option<UserRow>> {
     sqlx::query_as(&format!(
         "SELECT {USER_COLUMNS} FROM users u JOIN tenants t ON t.id = u.tenant_id \
-         WHERE u.id = $1 AND ($2 = '' OR u.tenant_id = $2)"
+         WHERE u.id = $1{}",
+        scope.and("u.tenant_id", 2)
     ))
     .bind(id)
-    .bind(scope.bind_value())
+    .scoped(scope)
     .fetch_optional(&mut **tx)
     .await
 }
@@ -324,26 +346,24 @@ pub async fn list_users(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<UserRow>, i64)> {
-    let pattern = like_pattern(f.search);
-    let filter = "($1 = '' OR u.tenant_id = $1) AND ($2 = '' OR u.tenant_id = $2) \
-                  AND ($3 = '' OR u.email LIKE $4 OR LOWER(u.name) LIKE $4)";
+    let mut w = Where::new();
+    w.scope("u.tenant_id", f.scope)
+        .eq("u.tenant_id", f.tenant_id)
+        .contains(&["u.email", "u.name"], f.search);
+    let n = w.next();
     let rows = sqlx::query_as(&format!(
         "SELECT {USER_COLUMNS} FROM users u JOIN tenants t ON t.id = u.tenant_id \
-         WHERE {filter} ORDER BY t.name, u.email LIMIT $5 OFFSET $6"
+         {} ORDER BY t.name, u.email LIMIT ${n} OFFSET ${}",
+        w.sql(),
+        n + 1
     ))
-    .bind(f.scope.bind_value())
-    .bind(f.tenant_id)
-    .bind(f.search)
-    .bind(&pattern)
+    .bind_all(w.params())
     .bind(limit)
     .bind(offset)
     .fetch_all(pool)
     .await?;
-    let total = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users u WHERE {filter}"))
-        .bind(f.scope.bind_value())
-        .bind(f.tenant_id)
-        .bind(f.search)
-        .bind(&pattern)
+    let total = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM users u {}", w.sql()))
+        .bind_all(w.params())
         .fetch_one(pool)
         .await?;
     Ok((rows, total))
@@ -574,13 +594,4 @@ pub async fn throttle_clear(pool: &AnyPool, key: &str) -> sqlx::Result<()> {
         .map(|_| ())
 }
 
-/// `%term%` for LIKE, lower-cased, with LIKE's wildcards taken literally.
-pub fn like_pattern(term: &str) -> String {
-    let escaped: String = term
-        .trim()
-        .to_lowercase()
-        .chars()
-        .filter(|c| *c != '%' && *c != '_' && *c != '\\')
-        .collect();
-    format!("%{escaped}%")
-}
+pub use crate::db::like_pattern;

@@ -4,9 +4,8 @@
 use sqlx::{AnyPool, FromRow};
 
 use super::model::{Action, PodStatus, PowerState};
-use crate::auth::model::TenantScope;
 use crate::db::filter::Where;
-use crate::db::{Backend, Timestamp, Tx};
+use crate::db::{Backend, Scoped, TenantScope, Timestamp, Tx};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct PodRow {
@@ -141,10 +140,11 @@ pub async fn name_taken(tx: &mut Tx, tenant_id: &str, name: &str) -> sqlx::Resul
 
 pub async fn get(pool: &AnyPool, scope: &TenantScope, id: &str) -> sqlx::Result<Option<PodRow>> {
     sqlx::query_as(&format!(
-        "{POD_SELECT} WHERE c.id = $1 AND ($2 = '' OR c.tenant_id = $2)"
+        "{POD_SELECT} WHERE c.id = $1{}",
+        scope.and("c.tenant_id", 2)
     ))
     .bind(id)
-    .bind(scope.bind_value())
+    .scoped(scope)
     .fetch_optional(pool)
     .await
 }
@@ -163,10 +163,11 @@ pub async fn lock(
         ""
     };
     sqlx::query_as(&format!(
-        "{POD_SELECT} WHERE c.id = $1 AND ($2 = '' OR c.tenant_id = $2){lock}"
+        "{POD_SELECT} WHERE c.id = $1{}{lock}",
+        scope.and("c.tenant_id", 2)
     ))
     .bind(id)
-    .bind(scope.bind_value())
+    .scoped(scope)
     .fetch_optional(&mut **tx)
     .await
 }
@@ -188,7 +189,7 @@ pub async fn list(
     offset: i64,
 ) -> sqlx::Result<(Vec<PodRow>, i64)> {
     let mut w = Where::new();
-    w.eq("c.tenant_id", scope.bind_value())
+    w.scope("c.tenant_id", scope)
         .eq("c.tenant_id", f.tenant_id)
         .eq("c.status", f.status)
         .contains(&["c.name"], f.q);
@@ -371,7 +372,7 @@ pub async fn status_counts(
     scope: &TenantScope,
 ) -> sqlx::Result<Vec<(String, i64)>> {
     let mut w = Where::new();
-    w.eq("tenant_id", scope.bind_value());
+    w.scope("tenant_id", scope);
     sqlx::query_as(&format!(
         "SELECT status, COUNT(*) FROM cloudpods {} GROUP BY status ORDER BY status",
         w.sql()
@@ -379,17 +380,4 @@ pub async fn status_counts(
     .bind_all(w.params())
     .fetch_all(pool)
     .await
-}
-
-trait BindAll<'q> {
-    fn bind_all(self, params: &'q [String]) -> Self;
-}
-
-impl<'q, O> BindAll<'q> for sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
-    fn bind_all(mut self, params: &'q [String]) -> Self {
-        for p in params {
-            self = self.bind(p);
-        }
-        self
-    }
 }

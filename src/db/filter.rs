@@ -23,10 +23,39 @@ impl Where {
         self
     }
 
+    /// `column = tenant` for a scope confined to a tenant; nothing for staff.
+    pub fn scope(&mut self, column: &str, scope: &super::TenantScope) -> &mut Where {
+        if let Some(tenant) = scope.tenant() {
+            let n = self.bind(tenant);
+            self.clauses.push(format!("{column} = {n}"));
+        }
+        self
+    }
+
     /// `column >= value` (text or number compared as the column's type).
     pub fn at_least(&mut self, column: &str, value: &str) -> &mut Where {
         let n = self.bind(value);
         self.clauses.push(format!("{column} >= {n}"));
+        self
+    }
+
+    /// `column >= at` for an integer column (instants), skipped when `at` is `None`. The
+    /// value travels as text like every other parameter and is cast back in SQL.
+    pub fn since(&mut self, column: &str, at: Option<i64>) -> &mut Where {
+        if let Some(at) = at {
+            let n = self.bind(&at.to_string());
+            self.clauses
+                .push(format!("{column} >= CAST({n} AS BIGINT)"));
+        }
+        self
+    }
+
+    /// `column < at` for an integer column, skipped when `at` is `None`.
+    pub fn before(&mut self, column: &str, at: Option<i64>) -> &mut Where {
+        if let Some(at) = at {
+            let n = self.bind(&at.to_string());
+            self.clauses.push(format!("{column} < CAST({n} AS BIGINT)"));
+        }
         self
     }
 
@@ -53,7 +82,7 @@ impl Where {
     pub fn contains(&mut self, columns: &[&str], term: &str) -> &mut Where {
         let term = term.trim();
         if !term.is_empty() {
-            let n = self.bind(&crate::auth::store::like_pattern(term));
+            let n = self.bind(&super::like_pattern(term));
             let any: Vec<String> = columns
                 .iter()
                 .map(|c| format!("LOWER({c}) LIKE {n}"))

@@ -6,6 +6,7 @@
 pub mod filter;
 mod migrate;
 pub mod page_cache;
+pub mod scope;
 pub mod types;
 
 use std::path::Path;
@@ -17,6 +18,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 
 pub use migrate::{MIGRATIONS, Migration};
+pub use scope::{Scoped, TenantScope, like_pattern};
 pub use types::{Timestamp, new_id};
 
 pub type Tx = Transaction<'static, Any>;

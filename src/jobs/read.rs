@@ -3,8 +3,8 @@
 
 use sqlx::{AnyPool, FromRow};
 
-use crate::auth::model::TenantScope;
-use crate::db::{Timestamp, Tx};
+use crate::db::filter::Where;
+use crate::db::{Scoped, TenantScope, Timestamp, Tx};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct JobRow {
@@ -43,20 +43,22 @@ pub struct ErrorRow {
 
 pub async fn get(pool: &AnyPool, scope: &TenantScope, id: &str) -> sqlx::Result<Option<JobRow>> {
     sqlx::query_as(&format!(
-        "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND ($2 = '' OR tenant_id = $2)"
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1{}",
+        scope.and("tenant_id", 2)
     ))
     .bind(id)
-    .bind(scope.bind_value())
+    .scoped(scope)
     .fetch_optional(pool)
     .await
 }
 
 pub async fn get_tx(tx: &mut Tx, scope: &TenantScope, id: &str) -> sqlx::Result<Option<JobRow>> {
     sqlx::query_as(&format!(
-        "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1 AND ($2 = '' OR tenant_id = $2)"
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1{}",
+        scope.and("tenant_id", 2)
     ))
     .bind(id)
-    .bind(scope.bind_value())
+    .scoped(scope)
     .fetch_optional(&mut **tx)
     .await
 }
@@ -79,11 +81,13 @@ pub async fn list_for_subject(
     limit: i64,
 ) -> sqlx::Result<Vec<JobRow>> {
     sqlx::query_as(&format!(
-        "SELECT {JOB_COLUMNS} FROM jobs WHERE subject = $1 AND ($2 = '' OR tenant_id = $2) \
-         ORDER BY created_at DESC, id DESC LIMIT $3"
+        "SELECT {JOB_COLUMNS} FROM jobs WHERE subject = $1{} \
+         ORDER BY created_at DESC, id DESC LIMIT ${}",
+        scope.and("tenant_id", 2),
+        2 + scope.params()
     ))
     .bind(subject)
-    .bind(scope.bind_value())
+    .scoped(scope)
     .bind(limit)
     .fetch_all(pool)
     .await
@@ -105,28 +109,25 @@ pub async fn list(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<JobRow>, i64)> {
-    let where_sql = "($1 = '' OR tenant_id = $1) AND ($2 = '' OR state = $2) \
-        AND ($3 = '' OR kind = $3) AND ($4 = '' OR id LIKE $5 OR unique_key LIKE $5 OR subject LIKE $5)";
-    let pattern = crate::auth::store::like_pattern(f.search);
+    let mut w = Where::new();
+    w.scope("tenant_id", f.scope)
+        .eq("state", f.state)
+        .eq("kind", f.kind)
+        .contains(&["id", "unique_key", "subject"], f.search);
+    let n = w.next();
     let rows = sqlx::query_as(&format!(
-        "SELECT {JOB_COLUMNS} FROM jobs WHERE {where_sql} \
-         ORDER BY created_at DESC, id DESC LIMIT $6 OFFSET $7"
+        "SELECT {JOB_COLUMNS} FROM jobs {} \
+         ORDER BY created_at DESC, id DESC LIMIT ${n} OFFSET ${}",
+        w.sql(),
+        n + 1
     ))
-    .bind(f.scope.bind_value())
-    .bind(f.state)
-    .bind(f.kind)
-    .bind(f.search.trim())
-    .bind(&pattern)
+    .bind_all(w.params())
     .bind(limit)
     .bind(offset)
     .fetch_all(pool)
     .await?;
-    let total = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM jobs WHERE {where_sql}"))
-        .bind(f.scope.bind_value())
-        .bind(f.state)
-        .bind(f.kind)
-        .bind(f.search.trim())
-        .bind(&pattern)
+    let total = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM jobs {}", w.sql()))
+        .bind_all(w.params())
         .fetch_one(pool)
         .await?;
     Ok((rows, total))
@@ -137,11 +138,12 @@ pub async fn counts(
     pool: &AnyPool,
     scope: &TenantScope,
 ) -> sqlx::Result<Vec<(String, String, i64)>> {
-    sqlx::query_as(
-        "SELECT kind, state, CAST(COUNT(*) AS BIGINT) FROM jobs WHERE ($1 = '' OR tenant_id = $1) \
+    sqlx::query_as(&format!(
+        "SELECT kind, state, CAST(COUNT(*) AS BIGINT) FROM jobs{} \
          GROUP BY kind, state ORDER BY kind, state",
-    )
-    .bind(scope.bind_value())
+        scope.where_("tenant_id", 1)
+    ))
+    .scoped(scope)
     .fetch_all(pool)
     .await
 }

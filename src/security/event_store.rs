@@ -2,7 +2,8 @@
 
 use sqlx::{AnyPool, FromRow};
 
-use crate::auth::model::TenantScope;
+use crate::db::filter::Where;
+use crate::db::{Scoped, TenantScope};
 use crate::db::{Timestamp, Tx};
 
 pub struct NewEvent<'a> {
@@ -69,34 +70,29 @@ pub async fn list_events(
     limit: i64,
     offset: i64,
 ) -> sqlx::Result<(Vec<EventRow>, i64)> {
-    let where_sql = "($1 = '' OR e.tenant_id = $1) AND ($2 = '' OR e.event_type = $2) \
-         AND ($3 = '' OR e.email LIKE $4) AND e.created_at >= $5 AND e.created_at < $6";
-    let pattern = crate::auth::store::like_pattern(f.user);
-    let from = f.from.map_or(i64::MIN, |t| t.0);
-    let until = f.until.map_or(i64::MAX, |t| t.0);
+    let mut w = Where::new();
+    w.scope("e.tenant_id", f.scope)
+        .eq("e.event_type", f.event_type.trim())
+        .contains(&["e.email"], f.user)
+        .since("e.created_at", f.from.map(|t| t.0))
+        .before("e.created_at", f.until.map(|t| t.0));
+    let n = w.next();
     let rows = sqlx::query_as(&format!(
         "SELECT {EVENT_COLUMNS} FROM security_events e LEFT JOIN tenants t ON t.id = e.tenant_id \
-         WHERE {where_sql} ORDER BY e.created_at DESC, e.id DESC LIMIT $7 OFFSET $8"
+         {} ORDER BY e.created_at DESC, e.id DESC LIMIT ${n} OFFSET ${}",
+        w.sql(),
+        n + 1
     ))
-    .bind(f.scope.bind_value())
-    .bind(f.event_type.trim())
-    .bind(f.user.trim())
-    .bind(&pattern)
-    .bind(from)
-    .bind(until)
+    .bind_all(w.params())
     .bind(limit)
     .bind(offset)
     .fetch_all(pool)
     .await?;
     let total = sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM security_events e WHERE {where_sql}"
+        "SELECT COUNT(*) FROM security_events e {}",
+        w.sql()
     ))
-    .bind(f.scope.bind_value())
-    .bind(f.event_type.trim())
-    .bind(f.user.trim())
-    .bind(&pattern)
-    .bind(from)
-    .bind(until)
+    .bind_all(w.params())
     .fetch_one(pool)
     .await?;
     Ok((rows, total))

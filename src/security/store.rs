@@ -5,7 +5,7 @@
 use sqlx::{AnyPool, FromRow};
 
 use super::model::{Policy, parse_allowlist};
-use crate::auth::model::TenantScope;
+use crate::db::{Scoped, TenantScope};
 use crate::db::{Timestamp, Tx};
 
 // ---------------------------------------------------------------- MFA
@@ -241,15 +241,16 @@ pub async fn user_sessions(
     now: Timestamp,
     idle_cutoff: Timestamp,
 ) -> sqlx::Result<Vec<SessionListRow>> {
-    sqlx::query_as(
+    sqlx::query_as(&format!(
         "SELECT id, user_id, tenant_id, ip, user_agent, created_at, last_seen_at FROM sessions \
-         WHERE user_id = $1 AND ($2 = '' OR tenant_id = $2) AND expires_at > $3 \
-         AND last_seen_at > $4 ORDER BY last_seen_at DESC, id",
-    )
+         WHERE user_id = $1 AND expires_at > $2 AND last_seen_at > $3{} \
+         ORDER BY last_seen_at DESC, id",
+        scope.and("tenant_id", 4)
+    ))
     .bind(user_id)
-    .bind(scope.bind_value())
     .bind(now.0)
     .bind(idle_cutoff.0)
+    .scoped(scope)
     .fetch_all(pool)
     .await
 }
@@ -259,12 +260,13 @@ pub async fn session_tx(
     scope: &TenantScope,
     id: &str,
 ) -> sqlx::Result<Option<SessionListRow>> {
-    sqlx::query_as(
+    sqlx::query_as(&format!(
         "SELECT id, user_id, tenant_id, ip, user_agent, created_at, last_seen_at FROM sessions \
-         WHERE id = $1 AND ($2 = '' OR tenant_id = $2)",
-    )
+         WHERE id = $1{}",
+        scope.and("tenant_id", 2)
+    ))
     .bind(id)
-    .bind(scope.bind_value())
+    .scoped(scope)
     .fetch_optional(&mut **tx)
     .await
 }

@@ -2,7 +2,8 @@
 
 use sqlx::{AnyPool, FromRow};
 
-use crate::auth::model::TenantScope;
+use crate::db::filter::Where;
+use crate::db::{Scoped, TenantScope};
 use crate::db::{Timestamp, Tx};
 
 pub struct NewToken<'a> {
@@ -96,13 +97,14 @@ pub async fn list(
     scope: &TenantScope,
     user_id: &str,
 ) -> sqlx::Result<Vec<TokenRow>> {
+    let mut w = Where::new();
+    w.scope("k.tenant_id", scope).eq("k.user_id", user_id);
     sqlx::query_as(&format!(
         "SELECT {TOKEN_COLUMNS} FROM api_tokens k JOIN users u ON u.id = k.user_id \
-         WHERE ($1 = '' OR k.tenant_id = $1) AND ($2 = '' OR k.user_id = $2) \
-         ORDER BY k.created_at DESC, k.id DESC LIMIT 200"
+         {} ORDER BY k.created_at DESC, k.id DESC LIMIT 200",
+        w.sql()
     ))
-    .bind(scope.bind_value())
-    .bind(user_id)
+    .bind_all(w.params())
     .fetch_all(pool)
     .await
 }
@@ -110,10 +112,11 @@ pub async fn list(
 pub async fn get_tx(tx: &mut Tx, scope: &TenantScope, id: &str) -> sqlx::Result<Option<TokenRow>> {
     sqlx::query_as(&format!(
         "SELECT {TOKEN_COLUMNS} FROM api_tokens k JOIN users u ON u.id = k.user_id \
-         WHERE k.id = $1 AND ($2 = '' OR k.tenant_id = $2)"
+         WHERE k.id = $1{}",
+        scope.and("k.tenant_id", 2)
     ))
     .bind(id)
-    .bind(scope.bind_value())
+    .scoped(scope)
     .fetch_optional(&mut **tx)
     .await
 }

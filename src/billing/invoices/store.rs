@@ -3,9 +3,8 @@
 
 use sqlx::{AnyPool, FromRow};
 
-use crate::auth::model::TenantScope;
 use crate::db::filter::Where;
-use crate::db::{Backend, Timestamp, Tx};
+use crate::db::{Backend, Scoped, TenantScope, Timestamp, Tx};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct InvoiceRow {
@@ -131,11 +130,16 @@ pub async fn get_invoice(
     id: &str,
 ) -> sqlx::Result<Option<InvoiceRow>> {
     sqlx::query_as(&format!(
-        "{INVOICE_SELECT} WHERE i.id = $1 AND ($2 = '' OR i.tenant_id = $2) AND ($3 = 0 OR i.status <> 'DRAFT')"
+        "{INVOICE_SELECT} WHERE i.id = $1{}{}",
+        if v.hide_drafts {
+            " AND i.status <> 'DRAFT'"
+        } else {
+            ""
+        },
+        v.scope.and("i.tenant_id", 2)
     ))
     .bind(id)
-    .bind(v.scope.bind_value())
-    .bind(i64::from(v.hide_drafts))
+    .scoped(v.scope)
     .fetch_optional(pool)
     .await
 }
@@ -154,10 +158,11 @@ pub async fn lock_invoice(
         ""
     };
     sqlx::query_as(&format!(
-        "{INVOICE_SELECT} WHERE i.id = $1 AND ($2 = '' OR i.tenant_id = $2){lock}"
+        "{INVOICE_SELECT} WHERE i.id = $1{}{lock}",
+        scope.and("i.tenant_id", 2)
     ))
     .bind(id)
-    .bind(scope.bind_value())
+    .scoped(scope)
     .fetch_optional(&mut **tx)
     .await
 }
@@ -183,7 +188,7 @@ pub struct InvoiceFilter<'a> {
 
 fn invoice_where(v: &Visibility<'_>, f: &InvoiceFilter<'_>) -> Where {
     let mut w = Where::new();
-    w.eq("i.tenant_id", v.scope.bind_value())
+    w.scope("i.tenant_id", v.scope)
         .eq("i.tenant_id", f.tenant_id)
         .eq("i.status", f.status);
     if v.hide_drafts {
@@ -257,7 +262,7 @@ async fn summary_sums(
     f: &InvoiceFilter<'_>,
 ) -> sqlx::Result<Vec<CurrencySum>> {
     let mut w = Where::new();
-    w.eq("tenant_id", v.scope.bind_value())
+    w.scope("tenant_id", v.scope)
         .eq("tenant_id", f.tenant_id)
         .eq("status", f.status);
     if v.hide_drafts {
