@@ -35,7 +35,7 @@ pub struct Inner {
     pub config: Config,
     pub cookie_key: Key,
     /// The CloudPod driver (`MPANEL_PROVISIONER`), built and checked at start-up.
-    pub provisioner: cloudpods::provisioner::Driver,
+    pub provisioner: crate::provision::Driver,
     /// Cached "a user exists": once true it stays true, so the setup check costs nothing.
     pub setup_done: AtomicBool,
 }
@@ -52,7 +52,7 @@ impl AppState {
         db: Db,
         config: Config,
         secret: &[u8],
-        provisioner: cloudpods::provisioner::Driver,
+        provisioner: crate::provision::Driver,
     ) -> AppState {
         // Key wants 64 bytes; SHA-512 of the secret gives exactly that.
         let key = Key::from(&Sha512::digest(secret));
@@ -177,7 +177,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     // A malformed MPANEL_SMTP_URL / MPANEL_MAIL_FROM refuses to start rather than fail later.
     crate::mail::Mailer::from_config(&config)?;
     // So is an incomplete Proxmox configuration.
-    let provisioner = cloudpods::provisioner::Driver::from_config(&config)?;
+    let provisioner = crate::provision::Driver::from_config(&config)?;
     let db = Db::connect(&config.database_url(), config.db_max_connections).await?;
     db.migrate().await?;
     Ok(AppState::new(db, config, &secret, provisioner))
