@@ -16,6 +16,7 @@ use axum_extra::extract::cookie::Key;
 use sha2::{Digest, Sha512};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
 use tower_http::csrf::CsrfLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -154,6 +155,9 @@ pub fn router(state: AppState) -> Router {
             .layer(PropagateRequestIdLayer::x_request_id()),
     )
     .layer(tower_http::limit::RequestBodyLimitLayer::new(1024 * 1024))
+    // Outermost, so every answer (pages, JSON, assets, error pages) is compressed by
+    // Accept-Encoding (gzip, br); tiny bodies, images and event streams are left alone.
+    .layer(CompressionLayer::new())
     .with_state(state)
 }
 

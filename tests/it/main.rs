@@ -4,6 +4,7 @@ mod helpers;
 
 mod invoices;
 
+mod assets;
 mod audit;
 mod auth;
 mod catalog;
