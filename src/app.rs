@@ -16,6 +16,7 @@ use axum_extra::extract::cookie::Key;
 use sha2::{Digest, Sha512};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
 use tower_http::csrf::CsrfLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -35,7 +36,7 @@ pub struct Inner {
     pub config: Config,
     pub cookie_key: Key,
     /// The CloudPod driver (`MPANEL_PROVISIONER`), built and checked at start-up.
-    pub provisioner: cloudpods::provisioner::Driver,
+    pub provisioner: crate::provision::Driver,
     /// Cached "a user exists": once true it stays true, so the setup check costs nothing.
     pub setup_done: AtomicBool,
 }
@@ -52,7 +53,7 @@ impl AppState {
         db: Db,
         config: Config,
         secret: &[u8],
-        provisioner: cloudpods::provisioner::Driver,
+        provisioner: crate::provision::Driver,
     ) -> AppState {
         // Key wants 64 bytes; SHA-512 of the secret gives exactly that.
         let key = Key::from(&Sha512::digest(secret));
@@ -168,6 +169,9 @@ pub fn router(state: AppState) -> Router {
             )
             .layer(PropagateRequestIdLayer::x_request_id()),
     )
+    // Outermost, so every answer (pages, JSON, assets, error pages) is compressed by
+    // Accept-Encoding (gzip, br); tiny bodies, images and event streams are left alone.
+    .layer(CompressionLayer::new())
     .with_state(state)
 }
 
@@ -191,7 +195,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     // A malformed MPANEL_SMTP_URL / MPANEL_MAIL_FROM refuses to start rather than fail later.
     crate::mail::Mailer::from_config(&config)?;
     // So is an incomplete Proxmox configuration.
-    let provisioner = cloudpods::provisioner::Driver::from_config(&config)?;
+    let provisioner = crate::provision::Driver::from_config(&config)?;
     let db = Db::connect(&config.database_url(), config.db_max_connections).await?;
     db.migrate().await?;
     Ok(AppState::new(db, config, &secret, provisioner))

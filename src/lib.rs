@@ -11,6 +11,7 @@ pub mod config;
 pub mod db;
 pub mod jobs;
 pub mod mail;
+pub mod provision;
 pub mod security;
 pub mod static_files;
 mod text_enum;

@@ -6,8 +6,6 @@ pub mod api;
 pub mod handlers;
 pub mod model;
 pub mod pages;
-pub mod provisioner;
-pub mod proxmox;
 pub mod service;
 pub mod store;
 

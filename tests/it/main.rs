@@ -6,6 +6,7 @@ mod hardening;
 mod invitations;
 mod invoices;
 
+mod assets;
 mod audit;
 mod auth;
 mod catalog;

@@ -3,10 +3,10 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use mpanel::cloudpods::provisioner::{
+use mpanel::provision::proxmox::{Proxmox, ProxmoxSettings, ProxmoxTls, fingerprint_hex};
+use mpanel::provision::{
     Checkpoint, CheckpointFuture, PowerAction, ProvisionError, Provisioner, VmSpec, VmState,
 };
-use mpanel::cloudpods::proxmox::{Proxmox, ProxmoxSettings, ProxmoxTls, fingerprint_hex};
 
 use crate::proxmox_double::{Double, NODE, TEMPLATE, TOKEN_ID, TOKEN_SECRET};
 
@@ -711,7 +711,7 @@ async fn proxmox_from_config_validation() {
     assert_eq!(px.settings().poll_interval, Duration::from_millis(50));
     assert!(!format!("{px:?}").contains(TOKEN_SECRET));
     // The Driver picks it.
-    let driver = mpanel::cloudpods::provisioner::Driver::from_config(&base()).unwrap();
+    let driver = mpanel::provision::Driver::from_config(&base()).unwrap();
     assert_eq!(driver.name(), "proxmox");
 
     let mut c = base();

@@ -1,5 +1,6 @@
-//! The `Provisioner` trait (DESIGN.md "Provisioning") and its two drivers: `manual` (no
-//! hypervisor; the pod is marked active, like WHMCS's "auto release") and `proxmox`.
+//! Provisioning: the `Provisioner` trait (DESIGN.md "Provisioning") and its two drivers,
+//! [`manual`] (no hypervisor; the pod is marked active, like WHMCS's "auto release") and
+//! [`proxmox`]. A lower layer than `cloudpods`: it knows VMs, not pods.
 //!
 //! Drivers are resumable: each call gets the pod's saved [`VmState`] (VMID, node, the task
 //! in flight) and a [`Checkpoint`] that persists it. A driver saves a VMID or a task UPID
@@ -7,12 +8,17 @@
 //! lease lost, timeout) leaves enough behind for the next attempt to continue instead of
 //! cloning twice.
 
+pub mod manual;
+pub mod proxmox;
+
 use std::future::Future;
 use std::pin::Pin;
 
 use serde::{Deserialize, Serialize};
 
-use super::proxmox::Proxmox;
+pub use manual::Manual;
+use proxmox::Proxmox;
+
 use crate::config::Config;
 
 /// What the panel remembers about the pod's virtual machine between attempts.
@@ -152,61 +158,6 @@ pub trait Provisioner: Send + Sync {
         &self,
         state: &VmState,
     ) -> impl Future<Output = Result<Option<VmStatus>, ProvisionError>> + Send;
-}
-
-/// The `manual` driver: there is no hypervisor, so nothing is called; the operator provisions
-/// by hand. Resizes of a running pod follow the platform rule (CPU/RAM at the next reboot).
-#[derive(Clone, Debug, Default)]
-pub struct Manual;
-
-impl Provisioner for Manual {
-    async fn provision(
-        &self,
-        _spec: &VmSpec,
-        _state: &mut VmState,
-        _checkpoint: &dyn Checkpoint,
-    ) -> Result<Provisioned, ProvisionError> {
-        Ok(Provisioned::default())
-    }
-
-    async fn resize(
-        &self,
-        old: &VmSpec,
-        new: &VmSpec,
-        _state: &mut VmState,
-        _checkpoint: &dyn Checkpoint,
-    ) -> Result<Resized, ProvisionError> {
-        if new.disk_gb < old.disk_gb {
-            return Err(ProvisionError::Permanent(format!(
-                "disks never shrink ({} GB to {} GB)",
-                old.disk_gb, new.disk_gb
-            )));
-        }
-        Ok(Resized {
-            pending_reboot: new.cpu_cores != old.cpu_cores || new.ram_mb != old.ram_mb,
-        })
-    }
-
-    async fn power(
-        &self,
-        _action: PowerAction,
-        _state: &mut VmState,
-        _checkpoint: &dyn Checkpoint,
-    ) -> Result<(), ProvisionError> {
-        Ok(())
-    }
-
-    async fn delete(
-        &self,
-        _state: &mut VmState,
-        _checkpoint: &dyn Checkpoint,
-    ) -> Result<(), ProvisionError> {
-        Ok(())
-    }
-
-    async fn status(&self, _state: &VmState) -> Result<Option<VmStatus>, ProvisionError> {
-        Ok(None)
-    }
 }
 
 /// The configured driver (`MPANEL_PROVISIONER`).

@@ -1,0 +1,351 @@
+//! Products: validation of the product form, create, read, update, status changes.
+
+use serde::Deserialize;
+
+use super::{product_event, require_read, require_write};
+use crate::audit;
+use crate::auth::model::{Actor, required_text};
+use crate::billing::catalog::model::{
+    self, BillingModel, Category, Period, ProductStatus, TaxCategory, TierMode, Visibility,
+};
+use crate::billing::catalog::store::{self, ProductFields, ProductRow};
+use crate::db::{Db, is_unique_violation, new_id};
+use crate::web::{AppError, AppResult, FieldErrors};
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ProductInput {
+    pub code: String,
+    pub name: String,
+    pub description: String,
+    pub category: String,
+    pub billing_model: String,
+    pub status: String,
+    pub visibility: String,
+    pub tax_category: String,
+    pub unit_name: String,
+    pub tier_mode: String,
+    pub stripe_price_id: String,
+    pub whmcs_product_id: String,
+}
+
+impl ProductInput {
+    pub fn from_row(p: &ProductRow) -> ProductInput {
+        ProductInput {
+            code: p.code.clone(),
+            name: p.name.clone(),
+            description: p.description.clone(),
+            category: p.category.clone(),
+            billing_model: p.billing_model.clone(),
+            status: p.status.clone(),
+            visibility: p.visibility.clone(),
+            tax_category: p.tax_category.clone(),
+            unit_name: p.unit_name.clone(),
+            tier_mode: p.tier_mode.clone(),
+            stripe_price_id: p.stripe_price_id.clone(),
+            whmcs_product_id: p.whmcs_product_id.clone(),
+        }
+    }
+}
+
+/// A product form that passed validation, with normalised values.
+struct ValidProduct {
+    code: String,
+    name: String,
+    description: String,
+    category: Category,
+    model: BillingModel,
+    status: ProductStatus,
+    visibility: Visibility,
+    tax: TaxCategory,
+    unit_name: String,
+    tier_mode: TierMode,
+    stripe_price_id: String,
+    whmcs_product_id: String,
+}
+
+impl ValidProduct {
+    fn fields(&self) -> ProductFields<'_> {
+        ProductFields {
+            code: &self.code,
+            name: &self.name,
+            description: &self.description,
+            category: self.category.as_str(),
+            billing_model: self.model.as_str(),
+            visibility: self.visibility.as_str(),
+            tax_category: self.tax.as_str(),
+            unit_name: &self.unit_name,
+            tier_mode: self.tier_mode.as_str(),
+            stripe_price_id: &self.stripe_price_id,
+            whmcs_product_id: &self.whmcs_product_id,
+        }
+    }
+}
+
+fn choice<T: Copy>(
+    errors: &mut FieldErrors,
+    field: &'static str,
+    parsed: Option<T>,
+    fallback: T,
+) -> T {
+    parsed.unwrap_or_else(|| {
+        errors.add(field, "Choose one of the options.");
+        fallback
+    })
+}
+
+fn validate_product(input: &ProductInput) -> Result<ValidProduct, FieldErrors> {
+    let mut e = FieldErrors::new();
+    let code = input.code.trim().to_uppercase();
+    if code.len() < 2 || code.len() > 40 {
+        e.add("code", "Use 2 to 40 characters.");
+    } else if !code
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        e.add("code", "Use letters, digits, '-', '_' and '.' only.");
+    }
+    let name = required_text(&mut e, "name", &input.name, 120);
+    let description = input.description.trim().to_string();
+    if description.chars().count() > 2000 {
+        e.add("description", "Use at most 2000 characters.");
+    }
+    let category = choice(
+        &mut e,
+        "category",
+        Category::parse(&input.category),
+        Category::Other,
+    );
+    let model = choice(
+        &mut e,
+        "billing_model",
+        BillingModel::parse(&input.billing_model),
+        BillingModel::Recurring,
+    );
+    let status = if input.status.trim().is_empty() {
+        ProductStatus::Active
+    } else {
+        choice(
+            &mut e,
+            "status",
+            ProductStatus::parse(&input.status),
+            ProductStatus::Active,
+        )
+    };
+    let visibility = choice(
+        &mut e,
+        "visibility",
+        Visibility::parse(&input.visibility),
+        Visibility::Private,
+    );
+    let tax = choice(
+        &mut e,
+        "tax_category",
+        TaxCategory::parse(&input.tax_category),
+        TaxCategory::Standard,
+    );
+    let tier_mode = if input.tier_mode.trim().is_empty() {
+        TierMode::Graduated
+    } else {
+        choice(
+            &mut e,
+            "tier_mode",
+            TierMode::parse(&input.tier_mode),
+            TierMode::Graduated,
+        )
+    };
+    let unit_name = input.unit_name.trim().to_string();
+    let usage = matches!(model, BillingModel::UsageBased | BillingModel::UsageTiered);
+    if usage && unit_name.is_empty() {
+        e.add(
+            "unit_name",
+            "Usage-priced products need a unit, e.g. GB or request.",
+        );
+    } else if unit_name.chars().count() > 20 || unit_name.chars().any(char::is_control) {
+        e.add("unit_name", "Use at most 20 plain characters.");
+    }
+    let stripe_price_id = input.stripe_price_id.trim().to_string();
+    if !stripe_price_id.is_empty()
+        && (!stripe_price_id.starts_with("price_")
+            || stripe_price_id.len() > 100
+            || !stripe_price_id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_'))
+    {
+        e.add("stripe_price_id", "A Stripe price id looks like price_1Nx…");
+    }
+    let whmcs_product_id = input.whmcs_product_id.trim().to_string();
+    if !whmcs_product_id.is_empty()
+        && (whmcs_product_id.len() > 12 || !whmcs_product_id.chars().all(|c| c.is_ascii_digit()))
+    {
+        e.add("whmcs_product_id", "A WHMCS product id is a number.");
+    }
+    e.into_result()?;
+    Ok(ValidProduct {
+        code,
+        name,
+        description,
+        category,
+        model,
+        status,
+        visibility,
+        tax,
+        unit_name: if usage { unit_name } else { String::new() },
+        tier_mode,
+        stripe_price_id,
+        whmcs_product_id,
+    })
+}
+
+fn duplicate_code(e: sqlx::Error) -> AppError {
+    if is_unique_violation(&e) {
+        AppError::Invalid(FieldErrors::one(
+            "code",
+            "Another product already uses this code.",
+        ))
+    } else {
+        e.into()
+    }
+}
+
+pub async fn create_product(db: &Db, actor: &Actor, input: &ProductInput) -> AppResult<String> {
+    require_write(actor)?;
+    let p = validate_product(input).map_err(AppError::Invalid)?;
+    if p.status == ProductStatus::Deprecated {
+        return Err(AppError::Invalid(FieldErrors::one(
+            "status",
+            "A new product cannot start deprecated.",
+        )));
+    }
+    let id = new_id();
+    let mut tx = db.begin_write().await?;
+    store::insert_product(&mut tx, &id, p.status.as_str(), &p.fields())
+        .await
+        .map_err(duplicate_code)?;
+    audit::record(
+        &mut tx,
+        actor,
+        product_event(
+            "product.created",
+            &id,
+            format!("Created product {} ({})", p.name, p.code),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    db.pages.invalidate();
+    Ok(id)
+}
+
+pub async fn get_product(db: &Db, actor: &Actor, id: &str) -> AppResult<ProductRow> {
+    require_read(actor)?;
+    store::get_product(&db.pool, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn update_product(
+    db: &Db,
+    actor: &Actor,
+    id: &str,
+    input: &ProductInput,
+) -> AppResult<()> {
+    require_write(actor)?;
+    let p = validate_product(input).map_err(AppError::Invalid)?;
+    let mut tx = db.begin_write().await?;
+    let current = store::lock_product(&mut tx, db.backend, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if current.billing_model != p.model.as_str() {
+        let misfits = store::prices(&db.pool, id)
+            .await?
+            .into_iter()
+            .filter(|r| {
+                Period::parse(&r.period)
+                    .is_none_or(|per| !model::periods_for(p.model).contains(&per))
+            })
+            .count();
+        if misfits > 0 {
+            return Err(AppError::Invalid(FieldErrors::one(
+                "billing_model",
+                format!(
+                    "Remove the {misfits} price(s) whose period does not fit a {} product first.",
+                    p.model.label()
+                ),
+            )));
+        }
+    }
+    store::update_product(&mut tx, id, &p.fields())
+        .await
+        .map_err(duplicate_code)?;
+    audit::record(
+        &mut tx,
+        actor,
+        product_event(
+            "product.updated",
+            id,
+            format!("Edited product {} ({})", p.name, p.code),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    db.pages.invalidate();
+    Ok(())
+}
+
+/// Moves a product along its status machine. `expected` is the status the person saw; if the
+/// product changed meanwhile the update matches nothing and the action is refused cleanly.
+pub async fn change_status(
+    db: &Db,
+    actor: &Actor,
+    id: &str,
+    to: &str,
+    expected: &str,
+) -> AppResult<ProductRow> {
+    require_write(actor)?;
+    let to = ProductStatus::parse(to).ok_or_else(|| AppError::refused("Choose a status."))?;
+    let mut tx = db.begin_write().await?;
+    let current = store::lock_product(&mut tx, db.backend, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let from = ProductStatus::parse(&current.status)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("bad status {}", current.status)))?;
+    if !expected.is_empty() && expected != from.as_str() {
+        return Err(AppError::refused(format!(
+            "{} changed meanwhile: it is now {}. Reload and try again.",
+            current.code,
+            from.label()
+        )));
+    }
+    if from == to {
+        return Ok(current);
+    }
+    if !model::transition_allowed(from, to) {
+        return Err(AppError::refused(format!(
+            "A {} product cannot become {}.",
+            from.label().to_lowercase(),
+            to.label().to_lowercase()
+        )));
+    }
+    if store::set_status(&mut tx, id, from.as_str(), to.as_str()).await? == 0 {
+        return Err(AppError::refused(
+            "The product changed meanwhile. Reload and try again.",
+        ));
+    }
+    audit::record(
+        &mut tx,
+        actor,
+        product_event(
+            "product.status_changed",
+            id,
+            format!("{}: {} → {}", current.code, from, to),
+        ),
+    )
+    .await?;
+    let updated = store::lock_product(&mut tx, db.backend, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    tx.commit().await?;
+    db.pages.invalidate();
+    Ok(updated)
+}

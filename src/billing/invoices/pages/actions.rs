@@ -1,0 +1,315 @@
+//! Actions on one invoice: lines, notes, delete, issue, pay, refund, void, credit, PDF.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::show::respond;
+use crate::app::AppState;
+use crate::auth::model::Actor;
+use crate::billing::invoices::service::{
+    self, CreditInput, LineInput, PaymentInput, ProductLineInput, RefundInput,
+};
+use crate::billing::invoices::store::{self};
+use crate::web::actions::ActionRequest as Req;
+use crate::web::{AppError, AppResult, Hx, Layout, flash};
+
+pub async fn add_line(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Path(id): Path<String>,
+    Form(form): Form<LineInput>,
+) -> AppResult<Response> {
+    let r = service::add_line(&state.db, &actor, &id, &form).await;
+    respond(
+        Req {
+            state: &state,
+            hx,
+            layout,
+            actor: &actor,
+        },
+        &id,
+        r,
+        |()| "Line added.".into(),
+        |p, e| {
+            p.line_form = form;
+            p.line_errors = e;
+        },
+    )
+    .await
+}
+
+pub async fn add_product_line(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Path(id): Path<String>,
+    Form(form): Form<ProductLineInput>,
+) -> AppResult<Response> {
+    let r = service::add_product_line(&state.db, &actor, &id, &form).await;
+    respond(
+        Req {
+            state: &state,
+            hx,
+            layout,
+            actor: &actor,
+        },
+        &id,
+        r,
+        |()| "Product added.".into(),
+        |p, e| {
+            p.product_form = form;
+            p.product_errors = e;
+        },
+    )
+    .await
+}
+
+pub async fn delete_line(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Path((id, line_id)): Path<(String, String)>,
+) -> AppResult<Response> {
+    let r = service::delete_line(&state.db, &actor, &id, &line_id).await;
+    respond(
+        Req {
+            state: &state,
+            hx,
+            layout,
+            actor: &actor,
+        },
+        &id,
+        r,
+        |()| "Line removed.".into(),
+        |_, _| {},
+    )
+    .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NotesForm {
+    notes: String,
+}
+
+pub async fn set_notes(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Path(id): Path<String>,
+    Form(form): Form<NotesForm>,
+) -> AppResult<Response> {
+    let r = service::set_notes(&state.db, &actor, &id, &form.notes).await;
+    respond(
+        Req {
+            state: &state,
+            hx,
+            layout,
+            actor: &actor,
+        },
+        &id,
+        r,
+        |()| "Notes saved.".into(),
+        |_, _| {},
+    )
+    .await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ConfirmForm {
+    confirm: String,
+}
+
+pub async fn delete_draft(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+    Form(form): Form<ConfirmForm>,
+) -> AppResult<Response> {
+    if form.confirm != "yes" {
+        return Err(AppError::refused(
+            "Tick the confirmation box to delete this draft.",
+        ));
+    }
+    service::delete_draft(&state.db, &actor, &id).await?;
+    Ok(flash::success(
+        &state,
+        "/billing/invoices",
+        "Draft deleted.",
+    ))
+}
+
+pub async fn issue(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let r = service::issue(&state.db, &actor, &id).await;
+    respond(
+        Req {
+            state: &state,
+            hx,
+            layout,
+            actor: &actor,
+        },
+        &id,
+        r,
+        |i| format!("Issued as {} for {}.", i.number, "the customer"),
+        |_, _| {},
+    )
+    .await
+}
+
+pub async fn pay(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Path(id): Path<String>,
+    Form(form): Form<PaymentInput>,
+) -> AppResult<Response> {
+    let r = service::record_payment(&state.db, &actor, &id, &form).await;
+    respond(
+        Req {
+            state: &state,
+            hx,
+            layout,
+            actor: &actor,
+        },
+        &id,
+        r,
+        |p| {
+            format!(
+                "{} payment recorded.",
+                if p.status == "SUCCESS" {
+                    "A"
+                } else {
+                    "A failed"
+                }
+            )
+        },
+        |p, e| {
+            p.pay_form = form;
+            p.pay_errors = e;
+        },
+    )
+    .await
+}
+
+pub async fn refund(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Path(id): Path<String>,
+    Form(form): Form<RefundInput>,
+) -> AppResult<Response> {
+    let payment_id = form.payment_id.clone();
+    let r = service::refund(&state.db, &actor, &id, &form).await;
+    respond(
+        Req {
+            state: &state,
+            hx,
+            layout,
+            actor: &actor,
+        },
+        &id,
+        r,
+        |_| "Refund recorded.".into(),
+        |p, e| {
+            p.refund_errors = e;
+            p.refund_for = payment_id;
+        },
+    )
+    .await
+}
+
+pub async fn void(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Path(id): Path<String>,
+    Form(form): Form<ConfirmForm>,
+) -> AppResult<Response> {
+    let r = service::void(&state.db, &actor, &id, form.confirm == "yes").await;
+    respond(
+        Req {
+            state: &state,
+            hx,
+            layout,
+            actor: &actor,
+        },
+        &id,
+        r,
+        |()| "Invoice voided. It keeps its number.".into(),
+        |_, _| {},
+    )
+    .await
+}
+
+pub async fn credit(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Path(id): Path<String>,
+    Form(form): Form<CreditInput>,
+) -> AppResult<Response> {
+    let r = service::credit(&state.db, &actor, &id, &form).await;
+    respond(
+        Req {
+            state: &state,
+            hx,
+            layout,
+            actor: &actor,
+        },
+        &id,
+        r,
+        |n| format!("Credit note {n} issued."),
+        |p, e| {
+            p.credit_form = form;
+            p.credit_errors = e;
+        },
+    )
+    .await
+}
+
+pub async fn pdf(
+    State(state): State<AppState>,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let inv = service::get(&state.db, &actor, &id).await?;
+    let lines = store::lines(&state.db.pool, &inv.id).await?;
+    let credits = store::credit_notes(&state.db.pool, &inv.id).await?;
+    let bytes = crate::billing::invoices::pdf::render(&inv, &lines, &credits, &inv.status_text());
+    let filename = format!(
+        "{}.pdf",
+        inv.number
+            .clone()
+            .unwrap_or_else(|| format!("draft-{}", inv.id))
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}

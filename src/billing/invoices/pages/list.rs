@@ -1,0 +1,209 @@
+//! The invoice list (with the billing run), and the new-draft form.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::auth::model::Actor;
+use crate::billing::invoices::model::InvoiceStatus;
+use crate::billing::invoices::service::{self};
+use crate::billing::invoices::store::{self, CurrencySum, InvoiceFilter, InvoiceRow, Visibility};
+use crate::billing::money;
+use crate::page;
+use crate::web::pagination::{PageRequest, Pager, filter_query, parse_page};
+use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash};
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ListQuery {
+    tenant_id: String,
+    status: String,
+    from: String,
+    until: String,
+    number: String,
+    page: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "billing/invoices/list.html", blocks = ["main"])]
+struct ListPage {
+    layout: Layout,
+    invoices: Vec<InvoiceRow>,
+    sums: Vec<CurrencySum>,
+    f: ListQuery,
+    errors: FieldErrors,
+    tenants: Vec<(String, String)>,
+    statuses: &'static [InvoiceStatus],
+    pager: Pager,
+    can_bill: bool,
+    is_staff: bool,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Query(mut f): Query<ListQuery>,
+) -> AppResult<Response> {
+    if !service::can_read(&actor) {
+        return Err(AppError::Forbidden);
+    }
+    let mut errors = FieldErrors::new();
+    for (field, value) in [("from", &mut f.from), ("until", &mut f.until)] {
+        let v = value.trim().to_string();
+        if !v.is_empty() && crate::db::Timestamp::from_date(&v).is_none() {
+            errors.add(field, "Use a date like 2026-11-21.");
+            value.clear();
+        } else {
+            *value = v;
+        }
+    }
+    f.status = InvoiceStatus::parse(&f.status)
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_default();
+    let (scope, hide_drafts) = service::visibility(&actor);
+    let req = PageRequest::new(parse_page(f.page.as_deref()));
+    let filter = InvoiceFilter {
+        tenant_id: f.tenant_id.trim(),
+        status: &f.status,
+        from: &f.from,
+        until: &f.until,
+        number: &f.number,
+    };
+    let (invoices, sums) = store::list_invoices(
+        &state.db.pool,
+        &Visibility {
+            scope: &scope,
+            hide_drafts,
+        },
+        &filter,
+        req.size,
+        req.offset(),
+    )
+    .await?;
+    let total = sums.iter().map(|s| s.count).sum();
+    let query = filter_query(&[
+        ("tenant_id", &f.tenant_id),
+        ("status", &f.status),
+        ("from", &f.from),
+        ("until", &f.until),
+        ("number", &f.number),
+    ]);
+    let tenants = if actor.is_staff {
+        crate::auth::store::tenant_choices(&state.db.pool).await?
+    } else {
+        Vec::new()
+    };
+    let page = ListPage {
+        layout,
+        invoices,
+        sums,
+        f,
+        errors,
+        tenants,
+        statuses: InvoiceStatus::ALL,
+        pager: Pager::new("/billing/invoices", req, total, query),
+        can_bill: service::can_bill(&actor),
+        is_staff: actor.is_staff,
+    };
+    Ok(page!(hx, page)?.into_response())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NewForm {
+    tenant_id: String,
+    currency: String,
+}
+
+#[derive(Template)]
+#[template(path = "billing/invoices/new.html", blocks = ["main"])]
+struct NewPage {
+    layout: Layout,
+    form: NewForm,
+    errors: FieldErrors,
+    tenants: Vec<(String, String)>,
+    currencies: Vec<&'static str>,
+}
+
+async fn customer_tenants(state: &AppState) -> AppResult<Vec<(String, String)>> {
+    Ok(crate::auth::store::customer_tenant_choices(&state.db.pool).await?)
+}
+
+pub async fn new_form(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Query(form): Query<NewForm>,
+) -> AppResult<Response> {
+    if !service::can_bill(&actor) {
+        return Err(AppError::Forbidden);
+    }
+    let page = NewPage {
+        layout,
+        form,
+        errors: FieldErrors::new(),
+        tenants: customer_tenants(&state).await?,
+        currencies: money::currency_codes(),
+    };
+    Ok(page!(hx, page)?.into_response())
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Form(form): Form<NewForm>,
+) -> AppResult<Response> {
+    match service::create_draft(&state.db, &actor, &form.tenant_id, &form.currency).await {
+        Ok(id) => Ok(flash::success(
+            &state,
+            &format!("/billing/invoices/{id}"),
+            "Draft created. Add its lines, then issue it.",
+        )),
+        Err(AppError::Invalid(errors)) => {
+            let page = NewPage {
+                layout,
+                form,
+                errors,
+                tenants: customer_tenants(&state).await?,
+                currencies: money::currency_codes(),
+            };
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page!(hx, page)?).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct BillingRunForm {
+    tenant_id: String,
+    confirm: String,
+}
+
+/// A billing run: issues every draft that has items (of the chosen tenant, or all).
+pub async fn issue_drafts(
+    State(state): State<AppState>,
+    actor: Actor,
+    Form(form): Form<BillingRunForm>,
+) -> AppResult<Response> {
+    if form.confirm != "yes" {
+        return Err(AppError::refused(
+            "Tick the confirmation box to issue the drafts.",
+        ));
+    }
+    let n = service::issue_all_drafts(&state.db, &actor, form.tenant_id.trim()).await?;
+    let message = match n {
+        0 => "There were no drafts with items to issue.".to_string(),
+        n => format!("Issued {n} invoice(s)."),
+    };
+    Ok(flash::success(&state, "/billing/invoices", &message))
+}

@@ -1,0 +1,101 @@
+//! Corrections of an issued invoice: void (nothing paid) and credit notes.
+
+use serde::Deserialize;
+
+use super::payments::{apply, save_amounts};
+use super::{can_correct, changed_underneath, event, label, lock, require, status_of};
+use crate::audit;
+use crate::auth::model::{Actor, required_text};
+use crate::billing::invoices::model;
+use crate::billing::invoices::store::{self, CreditNoteRow};
+use crate::billing::money;
+use crate::db::{Db, Timestamp, new_id};
+use crate::web::{AppError, AppResult, FieldErrors};
+
+pub async fn void(db: &Db, actor: &Actor, id: &str, confirmed: bool) -> AppResult<()> {
+    require(can_correct(actor))?;
+    if !confirmed {
+        return Err(AppError::refused(
+            "Tick the confirmation box to void this invoice.",
+        ));
+    }
+    let mut tx = db.begin_write().await?;
+    let inv = lock(&mut tx, db, actor, id).await?;
+    model::check_void(status_of(&inv)?, inv.paid_minor, inv.refunded_minor)
+        .map_err(AppError::Refused)?;
+    if store::mark_void(&mut tx, &inv).await? == 0 {
+        return Err(changed_underneath());
+    }
+    audit::record(
+        &mut tx,
+        actor,
+        event(&inv, "invoice.voided", format!("Voided {}", label(&inv))),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CreditInput {
+    pub amount: String,
+    pub reason: String,
+}
+
+pub async fn credit(db: &Db, actor: &Actor, id: &str, input: &CreditInput) -> AppResult<String> {
+    require(can_correct(actor))?;
+    let mut tx = db.begin_write().await?;
+    let inv = lock(&mut tx, db, actor, id).await?;
+    let cur = money::currency(&inv.currency)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("bad currency")))?;
+    let mut e = FieldErrors::new();
+    let amount = money::parse_amount(&input.amount, cur)
+        .map_err(|m| e.add("amount", m))
+        .unwrap_or(0);
+    let reason = required_text(&mut e, "reason", &input.reason, 500);
+    e.into_result().map_err(AppError::Invalid)?;
+    let from = status_of(&inv)?;
+    model::check_credit(from, amount, inv.due_minor)
+        .map_err(|m| AppError::Invalid(FieldErrors::one("amount", m)))?;
+    let year = time::OffsetDateTime::now_utc().year();
+    let seq = store::next_document_number(&mut tx, &inv.tenant_id, i64::from(year), "CN").await?;
+    let number = model::document_number("CN", year, seq);
+    store::insert_credit_note(
+        &mut tx,
+        &CreditNoteRow {
+            id: new_id(),
+            invoice_id: inv.id.clone(),
+            tenant_id: inv.tenant_id.clone(),
+            number: number.clone(),
+            amount_minor: amount,
+            reason,
+            created_by: actor.email.clone(),
+            created_at: Timestamp::now(),
+        },
+    )
+    .await?;
+    let (amounts, to) = apply(
+        &inv,
+        inv.paid_minor,
+        inv.refunded_minor,
+        inv.credited_minor + amount,
+    );
+    save_amounts(&mut tx, &inv, from, to, &amounts).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        event(
+            &inv,
+            "invoice.credited",
+            format!(
+                "Credit note {number} for {} on {}",
+                money::format_money(amount, &inv.currency),
+                label(&inv)
+            ),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(number)
+}

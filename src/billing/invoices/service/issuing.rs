@@ -1,0 +1,206 @@
+//! Issuing: the buyer/seller snapshot, the gapless number, frozen totals and the mail,
+//! one invoice or a batch of drafts.
+
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::drafts::{amounts, draft_for_change};
+use super::mail::send_invoice_mail;
+use super::{can_bill, changed_underneath, event, require};
+use crate::audit;
+use crate::auth::model::Actor;
+use crate::billing::invoices::model;
+use crate::billing::invoices::store::{self, Issue, LineRow, TaxRuleRow};
+use crate::billing::money;
+use crate::db::{Db, Tx, new_id};
+use crate::web::{AppError, AppResult};
+
+/// Names, addresses and tax ids as they are at the moment of issue.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Party {
+    pub name: String,
+    pub address: String,
+    pub email: String,
+    pub country: String,
+    pub tax_id: String,
+}
+
+impl Party {
+    fn of(t: &crate::auth::store::TenantRow) -> Party {
+        Party {
+            name: t.name.clone(),
+            address: t.address.clone(),
+            email: t.billing_email.clone(),
+            country: t.country.clone(),
+            tax_id: t.tax_id.clone(),
+        }
+    }
+
+    pub fn parse(json: &str) -> Party {
+        serde_json::from_str(json).unwrap_or_default()
+    }
+}
+
+/// What issuing produced; the e-mail job is enqueued by the caller inside the same transaction.
+pub struct Issued {
+    pub number: String,
+    pub total_minor: i64,
+}
+
+/// DRAFT → ISSUED in one transaction: number from the tenant's yearly counter, dates, frozen
+/// lines + TAX line, totals and buyer/seller snapshots.
+pub async fn issue(db: &Db, actor: &Actor, id: &str) -> AppResult<Issued> {
+    let mut tx = db.begin_write().await?;
+    let issued = issue_in(&mut tx, db, actor, id, &mut IssueCache::default()).await?;
+    tx.commit().await?;
+    Ok(issued)
+}
+
+/// Drafts issued per transaction in a billing run: one commit (one fsync) for many invoices.
+pub const BATCH: usize = 200;
+
+/// A billing run: issues the given drafts in batches, each batch one transaction (a failure
+/// rolls back only its own batch, numbers included, so the sequence stays gapless).
+pub async fn issue_batch(db: &Db, actor: &Actor, ids: &[String]) -> AppResult<Vec<Issued>> {
+    require(can_bill(actor))?;
+    let mut issued = Vec::with_capacity(ids.len());
+    let mut cache = IssueCache::default();
+    for chunk in ids.chunks(BATCH) {
+        let mut tx = db.begin_write().await?;
+        for id in chunk {
+            issued.push(issue_in(&mut tx, db, actor, id, &mut cache).await?);
+        }
+        tx.commit().await?;
+    }
+    Ok(issued)
+}
+
+/// Issues every draft (of one tenant, or all) that has at least one item.
+pub async fn issue_all_drafts(db: &Db, actor: &Actor, tenant_id: &str) -> AppResult<usize> {
+    require(can_bill(actor))?;
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT i.id FROM invoices i WHERE i.status = 'DRAFT' AND ($1 = '' OR i.tenant_id = $1) \
+         AND EXISTS (SELECT 1 FROM invoice_lines l WHERE l.invoice_id = i.id AND l.kind = 'ITEM') \
+         ORDER BY i.created_at, i.id",
+    )
+    .bind(tenant_id)
+    .fetch_all(&db.pool)
+    .await?;
+    Ok(issue_batch(db, actor, &ids).await?.len())
+}
+
+/// What every invoice of a billing run needs but does not change: read once per run.
+#[derive(Default)]
+pub struct IssueCache {
+    seller: Option<crate::auth::store::TenantRow>,
+    buyers: std::collections::HashMap<String, crate::auth::store::TenantRow>,
+    rules: std::collections::HashMap<String, Option<TaxRuleRow>>,
+}
+
+pub async fn issue_in(
+    tx: &mut Tx,
+    db: &Db,
+    actor: &Actor,
+    id: &str,
+    cache: &mut IssueCache,
+) -> AppResult<Issued> {
+    let inv = draft_for_change(tx, db, actor, id).await?;
+    let lines = store::lines_tx(tx, &inv.id).await?;
+    if !lines.iter().any(|l| l.kind == "ITEM") {
+        return Err(AppError::refused("Add at least one item before issuing."));
+    }
+    if !cache.buyers.contains_key(&inv.tenant_id) {
+        let buyer = crate::auth::store::get_tenant_tx(tx, &inv.tenant_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        cache.buyers.insert(inv.tenant_id.clone(), buyer);
+    }
+    let buyer = cache.buyers[&inv.tenant_id].clone();
+    if cache.seller.is_none() {
+        cache.seller = crate::auth::store::operator_tenant(tx).await?;
+    }
+    let seller = cache
+        .seller
+        .clone()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no operator tenant")))?;
+    if !cache.rules.contains_key(&buyer.region) {
+        let rule = store::tax_rule_for(tx, &buyer.region).await?;
+        cache.rules.insert(buyer.region.clone(), rule);
+    }
+    let rule = cache.rules[&buyer.region].clone();
+    let rate = rule
+        .as_ref()
+        .map_or(Ok(Decimal::ZERO), |r| Decimal::from_str(&r.rate))
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let totals =
+        model::totals(&amounts(&lines), rate).map_err(|e| AppError::refused(e.to_string()))?;
+    let today = time::OffsetDateTime::now_utc().date();
+    let due = today
+        .checked_add(time::Duration::days(buyer.net_terms_days.clamp(0, 365)))
+        .unwrap_or(today);
+    let seq =
+        store::next_document_number(tx, &inv.tenant_id, i64::from(today.year()), "INV").await?;
+    let number = model::document_number("INV", today.year(), seq);
+    let tax_name = rule
+        .as_ref()
+        .map_or_else(|| "No tax".to_string(), |r| r.name.clone());
+    let issue = Issue {
+        inv: &inv,
+        number: &number,
+        issue_date: &today.to_string(),
+        due_date: &due.to_string(),
+        tax_name: &tax_name,
+        tax_rate: &rate.to_string(),
+        subtotal: totals.subtotal,
+        discount: totals.discount,
+        tax: totals.tax,
+        total: totals.total,
+        buyer: &serde_json::to_string(&Party::of(&buyer))
+            .map_err(|e| AppError::Internal(e.into()))?,
+        seller: &serde_json::to_string(&Party::of(&seller))
+            .map_err(|e| AppError::Internal(e.into()))?,
+    };
+    // A zero-total invoice is settled the moment it is issued.
+    let status = model::settled_status(totals.total);
+    if store::mark_issued(tx, &issue, status.as_str()).await? == 0 {
+        return Err(changed_underneath());
+    }
+    if totals.tax > 0 {
+        store::insert_line(
+            tx,
+            &LineRow {
+                id: new_id(),
+                invoice_id: inv.id.clone(),
+                position: 0,
+                kind: "TAX".into(),
+                description: format!("{tax_name} ({rate}%)"),
+                quantity: "1".into(),
+                unit_price_minor: totals.tax,
+                amount_minor: totals.tax,
+                product_id: None,
+            },
+        )
+        .await?;
+    }
+    send_invoice_mail(tx, &inv.id, &buyer, &seller).await?;
+    audit::record(
+        &mut *tx,
+        actor,
+        event(
+            &inv,
+            "invoice.issued",
+            format!(
+                "Issued {number} for {}: {}",
+                buyer.name,
+                money::format_money(totals.total, &inv.currency)
+            ),
+        ),
+    )
+    .await?;
+    Ok(Issued {
+        number,
+        total_minor: totals.total,
+    })
+}

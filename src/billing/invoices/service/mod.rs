@@ -1,0 +1,102 @@
+//! Invoice actions. Staff BILLING+ create drafts, issue and record payments; staff ADMIN+
+//! refund, void and credit; a customer's BILLING+ members read their own tenant's issued
+//! invoices. Every state change is one conditional UPDATE: if the invoice changed underneath,
+//! nothing happens and the person is told so.
+
+mod corrections;
+mod drafts;
+mod issuing;
+mod mail;
+mod payments;
+mod tax_rules;
+
+pub use corrections::{CreditInput, credit, void};
+pub use drafts::{
+    LineInput, ProductLineInput, add_line, add_product_line, create_draft, delete_draft,
+    delete_line, preview_totals, set_notes,
+};
+pub use issuing::{
+    BATCH, IssueCache, Issued, Party, issue, issue_all_drafts, issue_batch, issue_in,
+};
+pub use payments::{METHODS, PaymentInput, RefundInput, record_payment, refund};
+pub use tax_rules::{TaxRuleInput, add_tax_rule, delete_tax_rule};
+
+use super::model::InvoiceStatus;
+use super::store::{self, InvoiceRow, Visibility};
+use crate::audit::AuditEvent;
+use crate::auth::model::{Actor, Role, TenantScope};
+use crate::db::{Db, Tx};
+use crate::web::{AppError, AppResult};
+
+pub fn can_read(actor: &Actor) -> bool {
+    actor.at_least(Role::Billing)
+}
+
+/// Staff BILLING+: drafts, issuing, payments.
+pub fn can_bill(actor: &Actor) -> bool {
+    actor.is_staff_at_least(Role::Billing)
+}
+
+/// Staff ADMIN+: refunds, voids, credit notes, tax rules.
+pub fn can_correct(actor: &Actor) -> bool {
+    actor.is_staff_at_least(Role::Admin)
+}
+
+fn require(allowed: bool) -> AppResult<()> {
+    if allowed {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+pub fn visibility(actor: &Actor) -> (TenantScope, bool) {
+    (actor.scope(), !actor.is_staff)
+}
+
+fn changed_underneath() -> AppError {
+    AppError::refused(
+        "The invoice changed meanwhile (someone else acted on it). Reload and try again.",
+    )
+}
+
+fn status_of(inv: &InvoiceRow) -> AppResult<InvoiceStatus> {
+    InvoiceStatus::parse(&inv.status)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("bad status {}", inv.status)))
+}
+
+fn event<'a>(inv: &'a InvoiceRow, action: &'a str, summary: String) -> AuditEvent<'a> {
+    AuditEvent {
+        tenant_id: Some(&inv.tenant_id),
+        action,
+        target_type: "invoice",
+        target_id: &inv.id,
+        summary,
+    }
+}
+
+fn label(inv: &InvoiceRow) -> String {
+    inv.number.clone().unwrap_or_else(|| "draft".into())
+}
+
+/// Loads the invoice for a change: locked, in scope (404 otherwise).
+async fn lock(tx: &mut Tx, db: &Db, actor: &Actor, id: &str) -> AppResult<InvoiceRow> {
+    store::lock_invoice(tx, db.backend, &actor.scope(), id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn get(db: &Db, actor: &Actor, id: &str) -> AppResult<InvoiceRow> {
+    require(can_read(actor))?;
+    let (scope, hide_drafts) = visibility(actor);
+    store::get_invoice(
+        &db.pool,
+        &Visibility {
+            scope: &scope,
+            hide_drafts,
+        },
+        id,
+    )
+    .await?
+    .ok_or(AppError::NotFound)
+}

@@ -1,0 +1,287 @@
+//! Payments and refunds: append-only rows, the invoice's amounts and status recomputed
+//! from them.
+
+use serde::Deserialize;
+
+use super::{can_bill, can_correct, changed_underneath, event, label, lock, require, status_of};
+use crate::audit;
+use crate::auth::model::Actor;
+use crate::billing::invoices::model::{self, InvoiceStatus, PaymentKind, PaymentStatus};
+use crate::billing::invoices::store::{self, Amounts, InvoiceRow, PaymentRow};
+use crate::billing::money;
+use crate::db::{Db, Timestamp, Tx, new_id};
+use crate::web::{AppError, AppResult, FieldErrors};
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct PaymentInput {
+    pub amount: String,
+    pub method: String,
+    pub reference: String,
+    /// `YYYY-MM-DD`; today when empty.
+    pub paid_on: String,
+    /// SUCCESS or FAILED (a failed attempt is recorded, not counted).
+    pub status: String,
+    /// Generated into the form when it is rendered: a double submit records one payment.
+    pub idempotency_key: String,
+}
+
+pub const METHODS: &[&str] = &["Bank transfer", "Card", "Cash", "PayPal", "Stripe", "Other"];
+
+fn parse_day(e: &mut FieldErrors, field: &'static str, raw: &str) -> String {
+    match raw.trim() {
+        "" => time::OffsetDateTime::now_utc().date().to_string(),
+        d if Timestamp::from_date(d).is_some() => d.to_string(),
+        _ => {
+            e.add(field, "Use a date like 2026-11-21.");
+            String::new()
+        }
+    }
+}
+
+fn idempotency_key(e: &mut FieldErrors, raw: &str) -> String {
+    let key = raw.trim();
+    if key.len() < 16
+        || key.len() > 64
+        || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        e.add(
+            "amount",
+            "This form has expired. Reload the page and try again.",
+        );
+    }
+    key.to_string()
+}
+
+pub(super) fn apply(
+    tx_inv: &InvoiceRow,
+    paid: i64,
+    refunded: i64,
+    credited: i64,
+) -> (Amounts, InvoiceStatus) {
+    let due = model::amount_due(tx_inv.total_minor, credited, paid, refunded);
+    (
+        Amounts {
+            paid,
+            refunded,
+            credited,
+            due,
+        },
+        model::settled_status(due),
+    )
+}
+
+pub(super) async fn save_amounts(
+    tx: &mut Tx,
+    inv: &InvoiceRow,
+    from: InvoiceStatus,
+    to: InvoiceStatus,
+    a: &Amounts,
+) -> AppResult<()> {
+    if from != to && !model::transition_allowed(from, to) {
+        return Err(AppError::refused(format!(
+            "A {} invoice cannot become {}.",
+            from.label().to_lowercase(),
+            to.label().to_lowercase()
+        )));
+    }
+    if store::set_amounts(tx, inv, to.as_str(), a).await? == 0 {
+        return Err(changed_underneath());
+    }
+    Ok(())
+}
+
+/// Records a payment. A repeated submission with the same idempotency key returns the first
+/// payment instead of recording another.
+pub async fn record_payment(
+    db: &Db,
+    actor: &Actor,
+    id: &str,
+    input: &PaymentInput,
+) -> AppResult<PaymentRow> {
+    require(can_bill(actor))?;
+    let mut tx = db.begin_write().await?;
+    let inv = lock(&mut tx, db, actor, id).await?;
+    let mut e = FieldErrors::new();
+    let key = idempotency_key(&mut e, &input.idempotency_key);
+    if let Some(existing) = store::payment_by_key(&mut tx, &key).await? {
+        return if existing.invoice_id == inv.id {
+            Ok(existing)
+        } else {
+            Err(AppError::refused("This form belongs to another invoice."))
+        };
+    }
+    let cur = money::currency(&inv.currency)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("bad currency")))?;
+    let amount = money::parse_amount(&input.amount, cur)
+        .map_err(|m| e.add("amount", m))
+        .unwrap_or(0);
+    let method = input.method.trim().to_string();
+    if !METHODS.contains(&method.as_str()) {
+        e.add("method", "Choose a payment method.");
+    }
+    let reference: String = input.reference.trim().chars().take(200).collect();
+    let paid_on = parse_day(&mut e, "paid_on", &input.paid_on);
+    let status = PaymentStatus::parse(if input.status.is_empty() {
+        "SUCCESS"
+    } else {
+        &input.status
+    })
+    .unwrap_or_else(|| {
+        e.add("status", "Choose whether the payment succeeded.");
+        PaymentStatus::Success
+    });
+    e.into_result().map_err(AppError::Invalid)?;
+    let from = status_of(&inv)?;
+    if status == PaymentStatus::Success {
+        model::check_payment(from, amount, inv.due_minor)
+            .map_err(|m| AppError::Invalid(FieldErrors::one("amount", m)))?;
+    } else if amount <= 0 {
+        return Err(AppError::Invalid(FieldErrors::one(
+            "amount",
+            "The amount must be more than zero.",
+        )));
+    }
+    let payment = PaymentRow {
+        id: new_id(),
+        invoice_id: inv.id.clone(),
+        kind: PaymentKind::Payment.as_str().into(),
+        status: status.as_str().into(),
+        amount_minor: amount,
+        method,
+        reference,
+        paid_on,
+        refund_of: None,
+        idempotency_key: key,
+        created_by: actor.email.clone(),
+        created_at: Timestamp::now(),
+    };
+    store::insert_payment(&mut tx, &payment).await?;
+    if status == PaymentStatus::Success {
+        let (amounts, to) = apply(
+            &inv,
+            inv.paid_minor + amount,
+            inv.refunded_minor,
+            inv.credited_minor,
+        );
+        save_amounts(&mut tx, &inv, from, to, &amounts).await?;
+    }
+    let summary = format!(
+        "{} payment of {} on {} ({})",
+        status.label(),
+        money::format_money(amount, &inv.currency),
+        label(&inv),
+        payment.method
+    );
+    audit::record(
+        &mut tx,
+        actor,
+        event(&inv, "invoice.payment_recorded", summary),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(payment)
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RefundInput {
+    pub payment_id: String,
+    pub amount: String,
+    pub reference: String,
+    pub idempotency_key: String,
+}
+
+pub async fn refund(
+    db: &Db,
+    actor: &Actor,
+    id: &str,
+    input: &RefundInput,
+) -> AppResult<PaymentRow> {
+    require(can_correct(actor))?;
+    let mut tx = db.begin_write().await?;
+    let inv = lock(&mut tx, db, actor, id).await?;
+    let mut e = FieldErrors::new();
+    let key = idempotency_key(&mut e, &input.idempotency_key);
+    if let Some(existing) = store::payment_by_key(&mut tx, &key).await? {
+        return if existing.invoice_id == inv.id {
+            Ok(existing)
+        } else {
+            Err(AppError::refused("This form belongs to another invoice."))
+        };
+    }
+    let cur = money::currency(&inv.currency)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("bad currency")))?;
+    let amount = money::parse_amount(&input.amount, cur)
+        .map_err(|m| e.add("amount", m))
+        .unwrap_or(0);
+    e.into_result().map_err(AppError::Invalid)?;
+    let all = store::payments_tx(&mut tx, &inv.id).await?;
+    let original = all
+        .iter()
+        .find(|p| p.id == input.payment_id && p.kind == "PAYMENT")
+        .ok_or(AppError::NotFound)?;
+    let already: i64 = all
+        .iter()
+        .filter(|p| p.refund_of.as_deref() == Some(original.id.as_str()) && p.status == "SUCCESS")
+        .map(|p| p.amount_minor)
+        .sum();
+    model::check_refund(
+        original.status == "SUCCESS",
+        original.amount_minor,
+        already,
+        amount,
+    )
+    .map_err(|m| AppError::Invalid(FieldErrors::one("amount", m)))?;
+    let refund = PaymentRow {
+        id: new_id(),
+        invoice_id: inv.id.clone(),
+        kind: PaymentKind::Refund.as_str().into(),
+        status: "SUCCESS".into(),
+        amount_minor: amount,
+        method: original.method.clone(),
+        reference: input.reference.trim().chars().take(200).collect(),
+        paid_on: time::OffsetDateTime::now_utc().date().to_string(),
+        refund_of: Some(original.id.clone()),
+        idempotency_key: key,
+        created_by: actor.email.clone(),
+        created_at: Timestamp::now(),
+    };
+    store::insert_payment(&mut tx, &refund).await?;
+    let from = status_of(&inv)?;
+    let (amounts, to) = if from == InvoiceStatus::Void {
+        (
+            Amounts {
+                paid: inv.paid_minor,
+                refunded: inv.refunded_minor + amount,
+                credited: inv.credited_minor,
+                due: 0,
+            },
+            InvoiceStatus::Void,
+        )
+    } else {
+        apply(
+            &inv,
+            inv.paid_minor,
+            inv.refunded_minor + amount,
+            inv.credited_minor,
+        )
+    };
+    save_amounts(&mut tx, &inv, from, to, &amounts).await?;
+    audit::record(
+        &mut tx,
+        actor,
+        event(
+            &inv,
+            "invoice.refunded",
+            format!(
+                "Refunded {} of a payment on {}",
+                money::format_money(amount, &inv.currency),
+                label(&inv)
+            ),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(refund)
+}
