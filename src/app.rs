@@ -1,9 +1,8 @@
-//! Application state, router assembly, middleware layers and the server loop.
+//! The top of the house: the only module that knows every feature. Router assembly (every
+//! feature's routes), middleware layers, job-handler registration, the worker and the server
+//! loop; the state itself lives in `state.rs`.
 
 use std::net::SocketAddr;
-use std::ops::Deref;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use axum::Router;
@@ -12,8 +11,6 @@ use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::middleware::from_fn_with_state;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use axum_extra::extract::cookie::Key;
-use sha2::{Digest, Sha512};
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::compression::CompressionLayer;
@@ -25,47 +22,11 @@ use tower_http::trace::TraceLayer;
 use crate::auth::{self, store};
 use crate::config::Config;
 use crate::db::{Db, Timestamp};
+use crate::web::layout::{Nav, NavEntry};
 use crate::web::{client, flash, middleware as mw};
 use crate::{api, audit, billing, cloudpods, jobs, security, static_files};
 
-#[derive(Clone)]
-pub struct AppState(Arc<Inner>);
-
-pub struct Inner {
-    pub db: Db,
-    pub config: Config,
-    pub cookie_key: Key,
-    /// The CloudPod driver (`MPANEL_PROVISIONER`), built and checked at start-up.
-    pub provisioner: crate::provision::Driver,
-    /// Cached "a user exists": once true it stays true, so the setup check costs nothing.
-    pub setup_done: AtomicBool,
-}
-
-impl Deref for AppState {
-    type Target = Inner;
-    fn deref(&self) -> &Inner {
-        &self.0
-    }
-}
-
-impl AppState {
-    pub fn new(
-        db: Db,
-        config: Config,
-        secret: &[u8],
-        provisioner: crate::provision::Driver,
-    ) -> AppState {
-        // Key wants 64 bytes; SHA-512 of the secret gives exactly that.
-        let key = Key::from(&Sha512::digest(secret));
-        AppState(Arc::new(Inner {
-            db,
-            config,
-            cookie_key: key,
-            provisioner,
-            setup_done: AtomicBool::new(false),
-        }))
-    }
-}
+pub use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
     let pages = Router::new()
@@ -138,7 +99,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .nest("/static", static_files::service())
-        .merge(api::routes(state.clone()))
+        .merge(api::routes(state.clone(), cloudpods::api::routes()))
         .merge(pages)
         .layer(CatchPanicLayer::custom(mw::panic_response))
         .layer(axum::middleware::from_fn(mw::reject_nul_bytes))
@@ -172,6 +133,7 @@ pub fn router(state: AppState) -> Router {
     // Outermost, so every answer (pages, JSON, assets, error pages) is compressed by
     // Accept-Encoding (gzip, br); tiny bodies, images and event streams are left alone.
     .layer(CompressionLayer::new())
+    .layer(axum::Extension(Nav(NAV)))
     .with_state(state)
 }
 
@@ -226,9 +188,47 @@ pub async fn serve(
     Ok(served?)
 }
 
+/// Every job handler of the application, feature by feature; `serve` and `worker` run these.
+pub fn job_registry(state: &AppState) -> jobs::Registry {
+    let mut r = jobs::Registry::new();
+    crate::mail::register(&mut r, &state.config);
+    cloudpods::handlers::register(&mut r, state);
+    r
+}
+
+/// The navigation, in order: each feature's entry and who sees it (the layout shows the
+/// entries whose `show` allows the signed-in actor).
+static NAV: &[NavEntry] = &[
+    NavEntry::new("/", "Dashboard", |_| true),
+    NavEntry::new("/tenants", "Tenants", |a| a.can_view_tenants()),
+    NavEntry::new(
+        "/billing/products",
+        "Products",
+        billing::catalog::service::can_read,
+    ),
+    NavEntry::new(
+        "/billing/plans",
+        "Plans",
+        billing::catalog::service::can_read,
+    ),
+    NavEntry::new(
+        "/billing/invoices",
+        "Invoices",
+        billing::invoices::service::can_read,
+    ),
+    NavEntry::new("/cloudpods", "CloudPods", cloudpods::service::can_read),
+    NavEntry::new("/catalog", "Catalog", |_| true),
+    NavEntry::new("/users", "Users", |a| a.is_staff && a.can_view_members()),
+    NavEntry::new("/users", "Members", |a| !a.is_staff && a.can_view_members()),
+    NavEntry::new("/audit", "Audit log", |a| a.can_view_audit()),
+    NavEntry::new("/security", "Security", |_| true),
+    NavEntry::new("/ops", "Operations", jobs::model::can_view),
+    NavEntry::new("/account/password", "Password", |_| true),
+];
+
 /// The job worker with every registered handler; in `serve` by default and in `mpanel worker`.
 pub async fn run_worker(state: AppState, stop: tokio::sync::watch::Receiver<bool>) {
-    let registry = jobs::registry::app_registry(&state);
+    let registry = job_registry(&state);
     let cfg = jobs::WorkerConfig::from_config(&state.config);
     jobs::Worker::new(state.db.clone(), registry, cfg)
         .run(stop)

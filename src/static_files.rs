@@ -96,7 +96,7 @@ pub fn url(path: &str) -> Cow<'static, str> {
     }
 }
 
-pub fn service() -> Router<crate::app::AppState> {
+pub fn service() -> Router<crate::state::AppState> {
     let mut router = Router::new();
     for asset in ASSETS.iter() {
         let (content_type, body) = (asset.content_type, asset.body);

@@ -12,12 +12,12 @@ use axum::routing::{any, get};
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::app::AppState;
 use crate::auth::model::{Actor, ClientInfo, Role, TenantKind};
 use crate::db::Timestamp;
 use crate::security::crypto::{plausible_token, sha256_hex};
 use crate::security::model::{Scope, ip_allowed_text};
 use crate::security::token_store;
+use crate::state::AppState;
 
 pub mod json;
 
@@ -120,10 +120,12 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiActor {
     }
 }
 
-pub fn routes(state: AppState) -> Router<AppState> {
+/// `/api/v1`: `/me`, every feature's API routes (`features`, assembled by `app.rs`), a JSON
+/// 404 for anything else, all behind the bearer-token check.
+pub fn routes(state: AppState, features: Router<AppState>) -> Router<AppState> {
     Router::new()
         .route("/api/v1/me", get(me))
-        .merge(crate::cloudpods::api::routes())
+        .merge(features)
         .route("/api/v1/{*rest}", any(not_found))
         .route_layer(from_fn_with_state(state, bearer_auth))
 }

@@ -6,10 +6,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::store::{self, EntryRow, Filter};
-use crate::app::AppState;
 use crate::auth::model::Actor;
 use crate::db::Timestamp;
 use crate::page;
+use crate::state::AppState;
 use crate::web::pagination::{PageRequest, Pager, filter_query, parse_page};
 use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout};
 

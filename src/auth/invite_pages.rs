@@ -13,9 +13,9 @@ use super::invite_model::InvitationState;
 use super::invite_store::{self, InvitationRow};
 use super::model::{Actor, ClientInfo, Role};
 use super::store;
-use crate::app::AppState;
 use crate::db::Timestamp;
 use crate::page;
+use crate::state::AppState;
 use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash};
 
 /// An open invitation as the members list shows it.

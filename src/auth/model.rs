@@ -284,7 +284,7 @@ pub fn country_code(raw: &str) -> Result<String, &'static str> {
 }
 
 pub fn currency_code(raw: &str) -> Result<String, &'static str> {
-    if let Some(c) = crate::billing::money::currency(raw) {
+    if let Some(c) = crate::money::currency(raw) {
         Ok(c.code.to_string())
     } else {
         Err("Choose a supported currency (e.g. USD, EUR, JPY, KWD).")

@@ -10,9 +10,9 @@ use serde::Deserialize;
 use super::model::{Actor, ClientInfo};
 use super::service::{self, ChangePasswordInput, LoginInput, LoginOutcome, SetupInput};
 use super::session::{self, MaybeActor};
-use crate::app::AppState;
 use crate::page;
 use crate::security;
+use crate::state::AppState;
 use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash, safe_next};
 
 #[derive(Deserialize, Default)]

@@ -4,11 +4,11 @@ use std::sync::LazyLock;
 
 use super::model::{self, Actor, ClientInfo, Gcra, Role, TenantKind};
 use super::store::{self, NewSession, NewTenant, NewUser};
-use crate::app::AppState;
 use crate::audit::{self, AuditActor, AuditEvent};
 use crate::db::{Db, Timestamp, is_unique_violation, new_id};
 use crate::security::model::{EventKind, PasswordRules, ip_allowed_text};
 use crate::security::{self, SecurityEvent};
+use crate::state::AppState;
 use crate::web::{AppError, AppResult, FieldErrors};
 
 /// Each argon2id hash takes ~19 MiB and tens of milliseconds of one core: more hashes at once

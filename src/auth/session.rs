@@ -13,9 +13,9 @@ use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite, SignedCookieJar};
 use super::model::{Actor, ClientInfo, Role, TenantKind};
 use super::service::session_id_for;
 use super::store;
-use crate::app::AppState;
 use crate::db::Timestamp;
 use crate::security::gate::{self, Gate};
+use crate::state::AppState;
 use crate::web::AppError;
 
 /// `__Host-` pins the cookie to this host and path `/`, and requires Secure: only over https.

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use super::model::Actor;
 use super::store::{self, TenantRow, UserFilter, UserRow};
 use super::tenants::{self, TenantInput};
-use crate::app::AppState;
 use crate::page;
+use crate::state::AppState;
 use crate::web::pagination::{PageRequest, Pager, filter_query, parse_page};
 use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash};
 
@@ -69,7 +69,7 @@ struct NewTenantPage {
 }
 
 fn currencies() -> Vec<&'static str> {
-    crate::billing::money::currency_codes()
+    crate::money::currency_codes()
 }
 
 pub async fn new_form(hx: Hx, layout: Layout, actor: Actor) -> AppResult<Response> {

@@ -2,4 +2,5 @@
 
 pub mod catalog;
 pub mod invoices;
-pub mod money;
+/// Money sits at the bottom (shared by every feature); billing keeps its old path to it.
+pub use crate::money;

@@ -14,8 +14,8 @@ use super::model::Action;
 use super::service::{self, CreateInput, DeleteInput, ResizeInput};
 use super::store::{self, PodFilter, PodRow};
 use crate::api::{ApiActor, ApiError, ApiJson};
-use crate::app::AppState;
 use crate::security::model::Scope;
+use crate::state::AppState;
 use crate::web::AppError;
 use crate::web::pagination::{PageRequest, parse_page};
 

@@ -11,13 +11,13 @@ use sqlx::AnyPool;
 
 use super::model::{self, Action, PowerState};
 use super::store::{self, PodRow, Settled};
-use crate::app::AppState;
 use crate::auth::model::TenantScope;
 use crate::billing::catalog::store as catalog_store;
 use crate::jobs::{HandlerOptions, HandlerResult, JobContext, JobError, Registry};
 use crate::provision::{
     Checkpoint, CheckpointFuture, Driver, PowerAction, ProvisionError, VmSpec, VmState, VmStatus,
 };
+use crate::state::AppState;
 
 pub const KINDS: &[&str] = &[
     "cloudpod.provision",

@@ -1,5 +1,5 @@
-//! Handlers by kind. A feature registers its kinds (`mail.send`, `cloudpod.provision`, …) in
-//! [`app_registry`]; a handler gets the job (payload as JSON text) and a database handle, and
+//! Handlers by kind. Each feature offers a `register` for its kinds (`mail.send`,
+//! `cloudpod.provision`, …) and `app.rs` calls them all (`job_registry`); a handler gets the job (payload as JSON text) and a database handle, and
 //! answers `Ok`, a retryable error or a permanent one.
 //!
 //! Handlers must be idempotent: delivery is at least once, and an attempt's future may be
@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use super::model::JobError;
 use super::store::{self, ClaimedJob};
-use crate::app::AppState;
 use crate::db::Db;
 
 pub type HandlerResult = Result<(), JobError>;
@@ -118,13 +117,4 @@ impl Registry {
         kinds.sort_unstable();
         kinds
     }
-}
-
-/// Every handler of the application; `mpanel serve` and `mpanel worker` run these.
-/// Features add one line here (e.g. `cloudpods::jobs::register(&mut r, state)`).
-pub fn app_registry(state: &AppState) -> Registry {
-    let mut r = Registry::new();
-    crate::mail::register(&mut r, &state.config);
-    crate::cloudpods::handlers::register(&mut r, state);
-    r
 }

@@ -6,12 +6,12 @@ use super::crypto;
 use super::mfa::{build_totp, factor_key, now_secs};
 use super::model::EventKind;
 use super::{SecurityEvent, record_now, secret_key, store};
-use crate::app::AppState;
 use crate::audit::AuditActor;
 use crate::auth::model::ClientInfo;
 use crate::auth::service::{account_gcra, ip_gcra, refund_attempt, reserve_attempt};
 use crate::auth::store as auth_store;
 use crate::db::Timestamp;
+use crate::state::AppState;
 use crate::web::AppResult;
 
 pub struct FactorUser<'a> {

@@ -5,10 +5,10 @@
 use super::factor::{self, Factor, FactorOutcome, FactorUser};
 use super::model::EventKind;
 use super::store::{self, ChallengeRow};
-use crate::app::AppState;
 use crate::auth::model::ClientInfo;
 use crate::auth::service::{new_session_token, record_login_event, session_id_for, start_session};
 use crate::db::Timestamp;
+use crate::state::AppState;
 use crate::web::AppResult;
 
 /// How long the code form stays open after the password.

@@ -4,11 +4,11 @@ use super::crypto::{self, SecretKey};
 use super::factor::{FactorOutcome, FactorUser, check_second_factor};
 use super::model::EventKind;
 use super::{SecurityEvent, record, secret_key, store};
-use crate::app::AppState;
 use crate::auth::model::Actor;
 use crate::auth::service::{account_gcra, refund_attempt, reserve_attempt, verify_password};
 use crate::auth::store as auth_store;
 use crate::db::Timestamp;
+use crate::state::AppState;
 use crate::web::{AppError, AppResult, FieldErrors};
 
 /// What `/security/mfa` shows.

@@ -12,11 +12,11 @@ use serde::Deserialize;
 use super::factor::FactorOutcome;
 use super::login::{self, MfaLogin};
 use super::mfa::{self, MfaState};
-use crate::app::AppState;
 use crate::auth::model::{Actor, ClientInfo};
 use crate::auth::session;
 use crate::db::Timestamp;
 use crate::page;
+use crate::state::AppState;
 use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash, safe_next};
 
 #[derive(Template)]

@@ -20,10 +20,10 @@ pub mod token_store;
 use axum::Router;
 use axum::routing::{get, post};
 
-use crate::app::AppState;
 use crate::audit::{self, AuditActor, AuditEvent};
 use crate::auth::model::{Actor, Role};
 use crate::db::{Db, Tx};
+use crate::state::AppState;
 use model::EventKind;
 
 pub fn routes() -> Router<AppState> {

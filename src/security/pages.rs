@@ -11,10 +11,10 @@ use super::event_store::{self, EventFilter, EventRow};
 use super::model::{EventKind, PolicyInput, describe_user_agent};
 use super::store;
 use super::{can_edit_policy, can_view_events, mfa, service, token_store};
-use crate::app::AppState;
 use crate::auth::model::Actor;
 use crate::db::Timestamp;
 use crate::page;
+use crate::state::AppState;
 use crate::web::pagination::{PageRequest, Pager, filter_query, parse_page};
 use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash};
 

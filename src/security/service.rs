@@ -8,10 +8,10 @@ use super::model::{
 use super::store::{self, SessionListRow};
 use super::token_store::{self, NewToken, TokenRow};
 use super::{SecurityEvent, can_edit_policy, record};
-use crate::app::AppState;
 use crate::auth::model::{self, Actor, Role};
 use crate::auth::store::{self as auth_store, UserRow};
 use crate::db::{Timestamp, Tx, new_id};
+use crate::state::AppState;
 use crate::web::{AppError, AppResult, FieldErrors};
 
 fn role_of(raw: &str) -> AppResult<Role> {

@@ -10,10 +10,10 @@ use serde::Deserialize;
 use super::model::Scope;
 use super::service::{self, TokenInput};
 use super::token_store::{self, TokenRow};
-use crate::app::AppState;
 use crate::auth::model::Actor;
 use crate::db::Timestamp;
 use crate::page;
+use crate::state::AppState;
 use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash};
 
 #[derive(Template)]

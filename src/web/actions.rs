@@ -9,8 +9,8 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::flash::{self, Flash};
 use super::{AppError, AppResult, FieldErrors, Hx, Layout};
-use crate::app::AppState;
 use crate::auth::model::Actor;
+use crate::state::AppState;
 
 /// The parts of a request an action answers with.
 pub struct ActionRequest<'a> {

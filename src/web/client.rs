@@ -8,8 +8,8 @@ use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::app::AppState;
 use crate::auth::model::ClientInfo;
+use crate::state::AppState;
 
 const MAX_USER_AGENT: usize = 400;
 

@@ -6,7 +6,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, SameSite, SignedCookieJar};
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 const COOKIE: &str = "mpanel_flash";
 

@@ -13,6 +13,29 @@ pub struct NavLink {
     pub current: bool,
 }
 
+/// One navigation entry, supplied by `app.rs` (the only module that knows every feature):
+/// where it leads, its label, and who sees it.
+#[derive(Clone, Copy)]
+pub struct NavEntry {
+    pub href: &'static str,
+    pub label: &'static str,
+    pub show: fn(&Actor) -> bool,
+}
+
+impl NavEntry {
+    pub const fn new(
+        href: &'static str,
+        label: &'static str,
+        show: fn(&Actor) -> bool,
+    ) -> NavEntry {
+        NavEntry { href, label, show }
+    }
+}
+
+/// The application's navigation, put on every request by `app.rs` as an extension.
+#[derive(Clone, Copy)]
+pub struct Nav(pub &'static [NavEntry]);
+
 #[derive(Clone, Debug, Default)]
 pub struct Layout {
     pub user_email: Option<String>,
@@ -24,7 +47,13 @@ pub struct Layout {
 }
 
 impl Layout {
-    pub fn for_actor(actor: Option<&Actor>, path: &str, flash: Option<Flash>) -> Layout {
+    /// The layout for `actor`, its navigation being the `entries` it may see.
+    pub fn for_actor(
+        actor: Option<&Actor>,
+        entries: &[NavEntry],
+        path: &str,
+        flash: Option<Flash>,
+    ) -> Layout {
         let Some(actor) = actor else {
             return Layout {
                 flash,
@@ -32,32 +61,11 @@ impl Layout {
                 ..Layout::default()
             };
         };
-        let mut links: Vec<(&'static str, &'static str)> = vec![("/", "Dashboard")];
-        if actor.can_view_tenants() {
-            links.push(("/tenants", "Tenants"));
-        }
-        if crate::billing::catalog::service::can_read(actor) {
-            links.push(("/billing/products", "Products"));
-            links.push(("/billing/plans", "Plans"));
-        }
-        if crate::billing::invoices::service::can_read(actor) {
-            links.push(("/billing/invoices", "Invoices"));
-        }
-        if crate::cloudpods::service::can_read(actor) {
-            links.push(("/cloudpods", "CloudPods"));
-        }
-        links.push(("/catalog", "Catalog"));
-        if actor.can_view_members() {
-            links.push(("/users", if actor.is_staff { "Users" } else { "Members" }));
-        }
-        if actor.can_view_audit() {
-            links.push(("/audit", "Audit log"));
-        }
-        links.push(("/security", "Security"));
-        if crate::jobs::model::can_view(actor) {
-            links.push(("/ops", "Operations"));
-        }
-        links.push(("/account/password", "Password"));
+        let links: Vec<(&'static str, &'static str)> = entries
+            .iter()
+            .filter(|e| (e.show)(actor))
+            .map(|e| (e.href, e.label))
+            .collect();
         Layout {
             nav: nav(&links, path),
             user_email: Some(actor.email.clone()),
@@ -91,8 +99,10 @@ fn nav(links: &[(&'static str, &'static str)], path: &str) -> Vec<NavLink> {
 impl<S: Send + Sync> FromRequestParts<S> for Layout {
     type Rejection = std::convert::Infallible;
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Layout, Self::Rejection> {
+        let entries = parts.extensions.get::<Nav>().map_or(&[][..], |n| n.0);
         Ok(Layout::for_actor(
             parts.extensions.get::<Actor>(),
+            entries,
             parts.uri.path(),
             parts.extensions.get::<Flash>().cloned(),
         ))

@@ -12,10 +12,10 @@ use super::model::{
 };
 use super::service::{self, OverrideInput, PriceInput, ProductInput, TierInput};
 use super::store::{self, PlanRow, ProductFilter, ProductRow};
-use crate::app::AppState;
 use crate::auth::model::Actor;
 use crate::billing::money;
 use crate::page;
+use crate::state::AppState;
 use crate::web::pagination::{PageRequest, Pager, filter_query, parse_page};
 use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash, render};
 

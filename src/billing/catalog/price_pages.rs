@@ -12,11 +12,11 @@ use super::pages::{ShowPage, show_page};
 use super::service::{self, OverrideInput, PriceInput, TierInput};
 use super::store::{self, ProductRow};
 use super::{model, pricing};
-use crate::app::AppState;
 use crate::auth::model::{Actor, TenantScope};
 use crate::billing::money;
 use crate::db::Timestamp;
 use crate::page;
+use crate::state::AppState;
 use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash};
 
 /// After an add/remove: back to the product (its section anchored), or the page with the

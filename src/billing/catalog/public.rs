@@ -11,12 +11,12 @@ use super::model::{self, Category, Viewer, Visibility};
 use super::pricing::{self, PriceContext, PriceLine};
 use super::service::{self, PlanInput};
 use super::store::{self, PlanRow};
-use crate::app::AppState;
 use crate::auth::model::{Actor, TenantScope};
 use crate::auth::session::MaybeActor;
 use crate::billing::money;
 use crate::db::Timestamp;
 use crate::page;
+use crate::state::AppState;
 use crate::web::pagination::{PageRequest, Pager, filter_query, parse_page};
 use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash};
 

@@ -7,12 +7,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::show::respond;
-use crate::app::AppState;
 use crate::auth::model::Actor;
 use crate::billing::invoices::service::{
     self, CreditInput, LineInput, PaymentInput, ProductLineInput, RefundInput,
 };
 use crate::billing::invoices::store::{self};
+use crate::state::AppState;
 use crate::web::actions::ActionRequest as Req;
 use crate::web::{AppError, AppResult, Hx, Layout, flash};
 

@@ -7,13 +7,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::model::Actor;
 use crate::billing::invoices::model::InvoiceStatus;
 use crate::billing::invoices::service::{self};
 use crate::billing::invoices::store::{self, CurrencySum, InvoiceFilter, InvoiceRow, Visibility};
 use crate::billing::money;
 use crate::page;
+use crate::state::AppState;
 use crate::web::pagination::{PageRequest, Pager, filter_query, parse_page};
 use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash};
 

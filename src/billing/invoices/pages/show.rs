@@ -6,7 +6,6 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 
 use super::today;
-use crate::app::AppState;
 use crate::auth::model::Actor;
 use crate::billing::catalog::model::Period;
 use crate::billing::invoices::model::LineKind;
@@ -17,6 +16,7 @@ use crate::billing::invoices::store::{self, CreditNoteRow, InvoiceRow, PaymentRo
 use crate::billing::money;
 use crate::db::new_id;
 use crate::page;
+use crate::state::AppState;
 use crate::web::actions::ActionRequest as Req;
 use crate::web::flash::Flash;
 use crate::web::{AppResult, FieldErrors, Hx, Layout};

@@ -6,11 +6,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use crate::app::AppState;
 use crate::auth::model::Actor;
 use crate::billing::invoices::service::{self, TaxRuleInput};
 use crate::billing::invoices::store::{self, TaxRuleRow};
 use crate::page;
+use crate::state::AppState;
 use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash};
 
 #[derive(Template)]

@@ -1,0 +1,49 @@
+//! The application state every request and job handler reads: the database, the
+//! configuration, the cookie key and the provisioner. It imports no feature: `app.rs`
+//! builds it (`build_state`) and hands it to the router and the worker; services take the
+//! narrow parts they need (`&Db`, `&Config`, the provisioner), not the whole state.
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use axum_extra::extract::cookie::Key;
+use sha2::{Digest, Sha512};
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::provision;
+
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub db: Db,
+    pub config: Config,
+    pub cookie_key: Key,
+    /// The CloudPod driver (`MPANEL_PROVISIONER`), built and checked at start-up.
+    pub provisioner: provision::Driver,
+    /// Cached "a user exists": once true it stays true, so the setup check costs nothing.
+    pub setup_done: AtomicBool,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(db: Db, config: Config, secret: &[u8], provisioner: provision::Driver) -> AppState {
+        // Key wants 64 bytes; SHA-512 of the secret gives exactly that.
+        let key = Key::from(&Sha512::digest(secret));
+        AppState(Arc::new(Inner {
+            db,
+            config,
+            cookie_key: key,
+            provisioner,
+            setup_done: AtomicBool::new(false),
+        }))
+    }
+}
