@@ -108,9 +108,9 @@ async fn member_for_change(
         return Err(AppError::Forbidden);
     }
     store::lock_tenant(tx, &target.tenant_id).await?;
-    Ok(store::get_user_tx(tx, &actor.scope(), user_id)
+    store::get_user_tx(tx, &actor.scope(), user_id)
         .await?
-        .ok_or(AppError::NotFound)?)
+        .ok_or(AppError::NotFound)
 }
 
 fn role_of(row: &UserRow) -> AppResult<Role> {
