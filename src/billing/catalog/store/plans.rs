@@ -1,0 +1,69 @@
+//! CloudPod plans: the specs sold with a product.
+
+use sqlx::{AnyPool, FromRow};
+
+use crate::db::{Timestamp, Tx};
+
+#[derive(Clone, Debug, FromRow)]
+pub struct PlanRow {
+    pub code: String,
+    pub product_id: String,
+    pub product_name: String,
+    pub product_status: String,
+    pub cpu_cores: i64,
+    pub ram_mb: i64,
+    pub disk_gb: i64,
+    pub max_websites: i64,
+    pub max_email_accounts: i64,
+    pub updated_at: Timestamp,
+}
+
+const PLAN_SELECT: &str = "SELECT p.code, p.product_id, pr.name AS product_name, \
+     pr.status AS product_status, p.cpu_cores, p.ram_mb, p.disk_gb, p.max_websites, \
+     p.max_email_accounts, p.updated_at FROM cloudpod_plans p JOIN products pr ON pr.id = p.product_id";
+
+pub async fn plans(pool: &AnyPool) -> sqlx::Result<Vec<PlanRow>> {
+    sqlx::query_as(&format!("{PLAN_SELECT} ORDER BY p.sort_order, p.code"))
+        .fetch_all(pool)
+        .await
+}
+
+pub async fn plan_for_product(pool: &AnyPool, product_id: &str) -> sqlx::Result<Option<PlanRow>> {
+    sqlx::query_as(&format!("{PLAN_SELECT} WHERE p.product_id = $1"))
+        .bind(product_id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// One plan by code, inside a transaction (a pod created or resized on it).
+pub async fn plan_tx(tx: &mut Tx, code: &str) -> sqlx::Result<Option<PlanRow>> {
+    sqlx::query_as(&format!("{PLAN_SELECT} WHERE p.code = $1"))
+        .bind(code)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+pub struct PlanSpecs {
+    pub cpu_cores: i64,
+    pub ram_mb: i64,
+    pub disk_gb: i64,
+    pub max_websites: i64,
+    pub max_email_accounts: i64,
+}
+
+pub async fn update_plan(tx: &mut Tx, code: &str, s: &PlanSpecs) -> sqlx::Result<u64> {
+    sqlx::query(
+        "UPDATE cloudpod_plans SET cpu_cores = $1, ram_mb = $2, disk_gb = $3, max_websites = $4, \
+         max_email_accounts = $5, updated_at = $6 WHERE code = $7",
+    )
+    .bind(s.cpu_cores)
+    .bind(s.ram_mb)
+    .bind(s.disk_gb)
+    .bind(s.max_websites)
+    .bind(s.max_email_accounts)
+    .bind(Timestamp::now().0)
+    .bind(code)
+    .execute(&mut **tx)
+    .await
+    .map(|r| r.rows_affected())
+}

@@ -1,0 +1,71 @@
+//! Payments and refunds recorded against an invoice.
+
+use sqlx::{AnyPool, FromRow};
+
+use crate::db::{Timestamp, Tx};
+
+#[derive(Clone, Debug, FromRow)]
+pub struct PaymentRow {
+    pub id: String,
+    pub invoice_id: String,
+    pub kind: String,
+    pub status: String,
+    pub amount_minor: i64,
+    pub method: String,
+    pub reference: String,
+    pub paid_on: String,
+    pub refund_of: Option<String>,
+    pub idempotency_key: String,
+    pub created_by: String,
+    pub created_at: Timestamp,
+}
+
+const PAYMENT_COLUMNS: &str = "id, invoice_id, kind, status, amount_minor, method, reference, paid_on, refund_of, idempotency_key, created_by, created_at";
+
+pub async fn payments(pool: &AnyPool, invoice_id: &str) -> sqlx::Result<Vec<PaymentRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE invoice_id = $1 ORDER BY created_at, id"
+    ))
+    .bind(invoice_id)
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn payments_tx(tx: &mut Tx, invoice_id: &str) -> sqlx::Result<Vec<PaymentRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE invoice_id = $1 ORDER BY created_at, id"
+    ))
+    .bind(invoice_id)
+    .fetch_all(&mut **tx)
+    .await
+}
+
+pub async fn payment_by_key(tx: &mut Tx, key: &str) -> sqlx::Result<Option<PaymentRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE idempotency_key = $1"
+    ))
+    .bind(key)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+pub async fn insert_payment(tx: &mut Tx, p: &PaymentRow) -> sqlx::Result<()> {
+    sqlx::query(&format!(
+        "INSERT INTO payments ({PAYMENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    ))
+    .bind(&p.id)
+    .bind(&p.invoice_id)
+    .bind(&p.kind)
+    .bind(&p.status)
+    .bind(p.amount_minor)
+    .bind(&p.method)
+    .bind(&p.reference)
+    .bind(&p.paid_on)
+    .bind(p.refund_of.as_deref())
+    .bind(&p.idempotency_key)
+    .bind(&p.created_by)
+    .bind(p.created_at.0)
+    .execute(&mut **tx)
+    .await
+    .map(|_| ())
+}
