@@ -1,5 +1,6 @@
 //! Tenants, users, roles, sign-in and sessions.
 
+pub mod attempts;
 pub mod invitations;
 pub mod invite_model;
 pub mod invite_pages;

@@ -80,14 +80,7 @@ pub async fn issue_batch(db: &Db, actor: &Actor, ids: &[String]) -> AppResult<Ve
 /// Issues every draft (of one tenant, or all) that has at least one item.
 pub async fn issue_all_drafts(db: &Db, actor: &Actor, tenant_id: &str) -> AppResult<usize> {
     require(can_bill(actor))?;
-    let ids: Vec<String> = sqlx::query_scalar(
-        "SELECT i.id FROM invoices i WHERE i.status = 'DRAFT' AND ($1 = '' OR i.tenant_id = $1) \
-         AND EXISTS (SELECT 1 FROM invoice_lines l WHERE l.invoice_id = i.id AND l.kind = 'ITEM') \
-         ORDER BY i.created_at, i.id",
-    )
-    .bind(tenant_id)
-    .fetch_all(&db.pool)
-    .await?;
+    let ids = store::issuable_draft_ids(&db.pool, tenant_id).await?;
     Ok(issue_batch(db, actor, &ids).await?.len())
 }
 

@@ -163,3 +163,21 @@ async fn summary_sums(
     }
     q.fetch_all(pool).await
 }
+
+/// Drafts with at least one item, oldest first: every tenant's, or (`tenant_id` not empty)
+/// one tenant's. Staff only (the billing run), so no scope.
+pub async fn issuable_draft_ids(pool: &AnyPool, tenant_id: &str) -> sqlx::Result<Vec<String>> {
+    let mut w = Where::new();
+    w.raw("i.status = 'DRAFT'")
+        .eq("i.tenant_id", tenant_id)
+        .raw(
+            "EXISTS (SELECT 1 FROM invoice_lines l WHERE l.invoice_id = i.id AND l.kind = 'ITEM')",
+        );
+    sqlx::query_scalar(&format!(
+        "SELECT i.id FROM invoices i {} ORDER BY i.created_at, i.id",
+        w.sql()
+    ))
+    .bind_all(w.params())
+    .fetch_all(pool)
+    .await
+}
