@@ -92,7 +92,8 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(
             state.clone(),
             auth::session::session_layer,
-        ));
+        ))
+        .layer(auth::session::auth_layer(&state));
 
     let csrf = CsrfLayer::new().with_rejection_response(mw::csrf_rejection);
     let mut app = Router::new()

@@ -9,6 +9,7 @@ pub mod model;
 pub mod pages;
 pub mod service;
 pub mod session;
+pub mod sessions;
 pub mod store;
 pub mod tenant_pages;
 pub mod tenants;

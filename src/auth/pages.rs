@@ -10,6 +10,7 @@ use serde::Deserialize;
 use super::model::{Actor, ClientInfo};
 use super::service::{self, ChangePasswordInput, LoginInput, LoginOutcome, SetupInput};
 use super::session::{self, MaybeActor};
+use super::sessions::{self, AuthSession};
 use crate::page;
 use crate::security;
 use crate::state::AppState;
@@ -59,6 +60,7 @@ pub async fn setup_submit(
     hx: Hx,
     layout: Layout,
     client: ClientInfo,
+    mut auth: AuthSession,
     Form(form): Form<SetupForm>,
 ) -> AppResult<Response> {
     let input = SetupInput {
@@ -71,20 +73,12 @@ pub async fn setup_submit(
             state
                 .setup_done
                 .store(true, std::sync::atomic::Ordering::Relaxed);
-            let token =
-                service::start_session(&state, &account.user_id, &account.tenant_id, &client)
-                    .await?;
-            let jar = axum_extra::extract::cookie::CookieJar::new()
-                .add(session::session_cookie(&state, token));
-            Ok((
-                jar,
-                flash::success(
-                    &state,
-                    "/",
-                    "Welcome to mPanel. Your operator account is ready.",
-                ),
-            )
-                .into_response())
+            sessions::establish(&mut auth, &account.user_id, &account.tenant_id, &client).await?;
+            Ok(flash::success(
+                &state,
+                "/",
+                "Welcome to mPanel. Your operator account is ready.",
+            ))
         }
         Err(AppError::Invalid(errors)) => {
             let page = SetupPage {
@@ -151,6 +145,7 @@ pub async fn login_submit(
     layout: Layout,
     client: ClientInfo,
     headers: axum::http::HeaderMap,
+    mut auth: AuthSession,
     Form(form): Form<LoginForm>,
 ) -> AppResult<Response> {
     let email = form.email.trim().to_lowercase();
@@ -161,7 +156,6 @@ pub async fn login_submit(
         email: form.email.clone(),
         password: form.password,
         device,
-        previous_session: session::session_token(&state, &headers),
         next: next.clone(),
     };
     let outcome = service::login(&state, input, &client).await?;
@@ -175,10 +169,9 @@ pub async fn login_submit(
         Ok((status, page!(hx, page)?).into_response())
     };
     match outcome {
-        LoginOutcome::SignedIn { token, .. } => {
-            let jar = axum_extra::extract::cookie::CookieJar::new()
-                .add(session::session_cookie(&state, token));
-            let mut res = (jar, Redirect::to(&next)).into_response();
+        LoginOutcome::SignedIn { user_id, tenant_id } => {
+            sessions::establish(&mut auth, &user_id, &tenant_id, &client).await?;
+            let mut res = Redirect::to(&next).into_response();
             if !had_device {
                 let device_jar = session::device_cookie(&state, &email);
                 res = (device_jar, res).into_response();
@@ -186,14 +179,16 @@ pub async fn login_submit(
             Ok(res)
         }
         LoginOutcome::SecondFactor { challenge_token } => {
-            // Not signed in yet: the old session (if any) is gone, only the challenge remains.
+            // Not signed in yet: the old session (if any) ends, only the challenge remains.
+            if auth.user.is_some() {
+                auth.logout()
+                    .await
+                    .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
+            }
             let jar = axum_extra::extract::cookie::CookieJar::new().add(
                 security::mfa_pages::challenge_cookie(&state, challenge_token),
             );
-            let mut res = (jar, Redirect::to("/login/mfa")).into_response();
-            res.headers_mut()
-                .append(header::SET_COOKIE, session::clear_session_cookie(&state));
-            Ok(res)
+            Ok((jar, Redirect::to("/login/mfa")).into_response())
         }
         LoginOutcome::IpRefused => retry_page(
             StatusCode::FORBIDDEN,
@@ -226,14 +221,15 @@ pub async fn login_submit(
 pub async fn logout(
     State(state): State<AppState>,
     MaybeActor(actor): MaybeActor,
+    mut auth: AuthSession,
 ) -> AppResult<Response> {
     if let Some(actor) = actor {
         service::logout(&state, &actor).await?;
     }
-    let mut res = flash::success(&state, "/login", "You have signed out.");
-    res.headers_mut()
-        .append(header::SET_COOKIE, session::clear_session_cookie(&state));
-    Ok(res)
+    auth.logout()
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
+    Ok(flash::success(&state, "/login", "You have signed out."))
 }
 
 #[derive(Template)]
@@ -315,6 +311,7 @@ pub async fn password_submit(
     hx: Hx,
     layout: Layout,
     actor: Actor,
+    mut auth: AuthSession,
     Form(form): Form<PasswordForm>,
 ) -> AppResult<Response> {
     let input = ChangePasswordInput {
@@ -324,6 +321,8 @@ pub async fn password_submit(
     };
     match service::change_password(&state.db, &actor, input).await {
         Ok(ended) => {
+            // This session stays, bound to the new password (the others have ended).
+            sessions::rebind(&mut auth).await?;
             let msg = match ended {
                 0 => "Your password has been changed.".to_string(),
                 n => format!(

@@ -4,7 +4,7 @@ use std::sync::LazyLock;
 
 use super::attempts::{account_gcra, account_key, ip_gcra, refund_attempt, reserve_attempt};
 use super::model::{self, Actor, ClientInfo, Role, TenantKind};
-use super::store::{self, NewSession, NewTenant, NewUser};
+use super::store::{self, NewTenant, NewUser};
 use crate::audit::{self, AuditActor, AuditEvent};
 use crate::db::{Db, Timestamp, is_unique_violation, new_id};
 use crate::security::model::{EventKind, PasswordRules, ip_allowed_text};
@@ -230,46 +230,20 @@ pub fn session_id_for(token: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-pub async fn start_session(
-    state: &AppState,
-    user_id: &str,
-    tenant_id: &str,
-    client: &ClientInfo,
-) -> AppResult<String> {
-    let (token, id) = new_session_token();
-    let now = Timestamp::now();
-    let mut tx = state.db.begin_write().await?;
-    store::insert_session(
-        &mut tx,
-        &NewSession {
-            id: &id,
-            user_id,
-            tenant_id,
-            ip: &client.ip,
-            user_agent: &client.user_agent,
-            now,
-            expires_at: now.plus_secs(state.config.session_ttl_minutes * 60),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(token)
-}
-
 pub struct LoginInput {
     pub email: String,
     pub password: String,
     /// The signed "known device" id for this browser, if it has one for this account.
     pub device: Option<String>,
-    /// The session this browser had before (ended: the session id changes at login).
-    pub previous_session: Option<String>,
     /// Where to go after signing in (kept across the second-factor step).
     pub next: String,
 }
 
 pub enum LoginOutcome {
+    /// Password right, no second factor: the caller signs the user in on its session
+    /// (`auth::sessions::establish`, a new session id).
     SignedIn {
-        token: String,
+        tenant_id: String,
         user_id: String,
     },
     /// The password was right and the account has MFA: no session yet, only a challenge
@@ -354,9 +328,6 @@ pub async fn login(
     };
     store::throttle_clear(pool, &acct_key).await?;
     refund_attempt(&state.db, &ip_key, ip_gcra(state)).await?;
-    if let Some(previous) = input.previous_session {
-        store::delete_session(pool, &session_id_for(&previous)).await?;
-    }
     let about = Some((account.id.as_str(), account.tenant_id.as_str()));
     let policy = security::store::policy(pool, &account.tenant_id).await?;
     if !ip_allowed_text(&policy.allowlist_text(), &client.ip) {
@@ -370,7 +341,6 @@ pub async fn login(
                 .await?;
         return Ok(LoginOutcome::SecondFactor { challenge_token });
     }
-    let token = start_session(state, &account.id, &account.tenant_id, client).await?;
     record_login_event(
         state,
         about,
@@ -381,7 +351,7 @@ pub async fn login(
     )
     .await?;
     Ok(LoginOutcome::SignedIn {
-        token,
+        tenant_id: account.tenant_id,
         user_id: account.id,
     })
 }
@@ -420,11 +390,8 @@ pub(crate) async fn record_login_event(
 }
 
 pub async fn logout(state: &AppState, actor: &Actor) -> AppResult<()> {
+    // The session itself is ended by the caller (`AuthSession::logout`).
     let mut tx = state.db.begin_write().await?;
-    sqlx::query("DELETE FROM sessions WHERE id = $1")
-        .bind(&actor.session_id)
-        .execute(&mut *tx)
-        .await?;
     audit::record(
         &mut tx,
         actor,

@@ -1,17 +1,18 @@
-//! The session cookie, the per-request [`Actor`], and the redirects every page obeys
-//! (first-run setup, forced password change).
+//! The session layers (tower-sessions over our table, axum-login over our users), the
+//! per-request [`Actor`], and the redirects every page obeys (first-run setup, forced
+//! password change, required MFA, the tenant's IP allowlist).
 
 use std::sync::atomic::Ordering;
 
 use axum::extract::{FromRequestParts, Request, State};
-use axum::http::header::{self, HeaderValue};
+
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite, SignedCookieJar};
+use axum_extra::extract::cookie::{Cookie, SameSite, SignedCookieJar};
 
 use super::model::{Actor, ClientInfo, Role, TenantKind};
-use super::service::session_id_for;
+use super::sessions::{AuthSession, loaded_row};
 use super::store;
 use crate::db::Timestamp;
 use crate::security::gate::{self, Gate};
@@ -29,34 +30,29 @@ pub fn session_cookie_name(state: &AppState) -> &'static str {
 
 const DEVICE_COOKIE: &str = "mpanel_device";
 
-/// The raw session token from the request's cookies.
-pub fn session_token(state: &AppState, headers: &axum::http::HeaderMap) -> Option<String> {
-    CookieJar::from_headers(headers)
-        .get(session_cookie_name(state))
-        .map(|c| c.value().to_string())
-}
-
-pub fn session_cookie(state: &AppState, token: String) -> Cookie<'static> {
-    Cookie::build((session_cookie_name(state), token))
-        .path("/")
-        .http_only(true)
-        .secure(state.config.secure_cookies())
+/// tower-sessions (cookie `mpanel_session`, HttpOnly, SameSite=Lax, a browser-session cookie;
+/// `__Host-` and Secure over https) over our `sessions` table, and axum-login on top.
+pub fn auth_layer(
+    state: &AppState,
+) -> axum_login::AuthManagerLayer<super::sessions::Backend, super::sessions::DbSessionStore> {
+    let store = super::sessions::DbSessionStore::new(
+        state.db.clone(),
+        state.config.session_ttl_minutes,
+        state.config.session_idle_minutes,
+    );
+    let sessions = tower_sessions::SessionManagerLayer::new(store)
+        .with_name(session_cookie_name(state))
+        .with_http_only(true)
         // Lax, not Strict: a link from an e-mail to the panel should arrive signed in.
-        .same_site(SameSite::Lax)
-        .build()
-}
-
-pub fn clear_session_cookie(state: &AppState) -> HeaderValue {
-    let secure = if state.config.secure_cookies() {
-        "; Secure"
-    } else {
-        ""
-    };
-    HeaderValue::from_str(&format!(
-        "{}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax{secure}",
-        session_cookie_name(state)
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static("mpanel_session=; Path=/; Max-Age=0"))
+        .with_same_site(tower_sessions::cookie::SameSite::Lax)
+        .with_secure(state.config.secure_cookies())
+        .with_path("/")
+        .with_expiry(tower_sessions::Expiry::OnSessionEnd);
+    axum_login::AuthManagerLayerBuilder::new(
+        super::sessions::Backend::new(state.db.clone()),
+        sessions,
+    )
+    .build()
 }
 
 /// The device id this browser holds for `user_id` (signed, so it cannot be forged).
@@ -109,15 +105,14 @@ pub async fn session_layer(
             Err(e) => return AppError::from(e).into_response(),
         }
     }
-    let token = session_token(&state, req.headers());
-    let mut stale_cookie = false;
-    if let Some(token) = token {
+    let auth = req.extensions().get::<AuthSession>().cloned();
+    if let Some(auth) = auth.filter(|a| a.user.is_some()) {
         let client = req
             .extensions()
             .get::<ClientInfo>()
             .cloned()
             .unwrap_or_default();
-        match load_actor(&state, &token, client).await {
+        match load_actor(&state, &auth.session, client).await {
             Ok(Some((actor, checks))) => {
                 if !checks.ip_allowed && path != "/logout" {
                     return gate::ip_refused(&actor.client.ip);
@@ -133,37 +128,34 @@ pub async fn session_layer(
                 }
                 req.extensions_mut().insert(actor);
             }
-            Ok(None) => stale_cookie = true,
+            Ok(None) => {}
             Err(e) => return e.into_response(),
         }
     }
-    let mut res = next.run(req).await;
-    if stale_cookie {
-        res.headers_mut()
-            .append(header::SET_COOKIE, clear_session_cookie(&state));
-    }
-    res
+    next.run(req).await
 }
 
 fn allowed_during_password_change(path: &str) -> bool {
     path == "/account/password" || path == "/logout"
 }
 
-/// The actor behind a session token, with what the tenant policy says about this request.
-/// A session past its tenant's own (stricter) limits ends here.
+/// The actor behind the request's signed-in session (the store read its row with the
+/// record), with what the tenant policy says about this request. A session past its
+/// tenant's own (stricter) limits ends here.
 async fn load_actor(
     state: &AppState,
-    token: &str,
+    session: &tower_sessions::Session,
     client: ClientInfo,
 ) -> Result<Option<(Actor, Gate)>, AppError> {
     let now = Timestamp::now();
-    let idle_cutoff = now.plus_secs(-state.config.session_idle_minutes * 60);
-    let id = session_id_for(token);
-    let Some(row) = store::find_live_session(&state.db.pool, &id, now, idle_cutoff).await? else {
+    let Some(row) = loaded_row(session).await else {
         return Ok(None);
     };
     if gate::session_outlived_policy(&row, now) {
-        store::delete_session(&state.db.pool, &row.id).await?;
+        session
+            .flush()
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
         return Ok(None);
     }
     let checks = Gate::for_session(&row, &client.ip);

@@ -34,6 +34,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(5, "0005_invoices.sql"),
     migration!(6, "0006_cloudpods.sql"),
     migration!(7, "0007_invitations.sql"),
+    migration!(8, "0008_session_data.sql"),
 ];
 
 pub(super) async fn run(db: &Db) -> anyhow::Result<()> {

@@ -11,8 +11,20 @@ pub fn new_id() -> String {
 }
 
 /// An instant as Unix milliseconds UTC, the one representation stored in the database.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, sqlx::Type)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    sqlx::Type,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 #[sqlx(transparent)]
+#[serde(transparent)]
 pub struct Timestamp(pub i64);
 
 impl Timestamp {

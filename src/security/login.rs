@@ -6,7 +6,7 @@ use super::factor::{self, Factor, FactorOutcome, FactorUser};
 use super::model::EventKind;
 use super::store::{self, ChallengeRow};
 use crate::auth::model::ClientInfo;
-use crate::auth::service::{new_session_token, record_login_event, session_id_for, start_session};
+use crate::auth::service::{new_session_token, record_login_event, session_id_for};
 use crate::db::Timestamp;
 use crate::state::AppState;
 use crate::web::AppResult;
@@ -34,8 +34,10 @@ pub async fn pending(state: &AppState, token: &str) -> AppResult<Option<Challeng
 }
 
 pub enum MfaLogin {
+    /// Both factors passed: the caller signs the user in on its session (a new session id).
     SignedIn {
-        session_token: String,
+        user_id: String,
+        tenant_id: String,
         next: String,
         email: String,
     },
@@ -70,7 +72,6 @@ pub async fn complete(
     if !taken {
         return Ok(MfaLogin::Expired);
     }
-    let session_token = start_session(state, &ch.user_id, &ch.tenant_id, client).await?;
     let how = match factor {
         Factor::Totp => "Signed in (password and authenticator code)",
         Factor::RecoveryCode => "Signed in (password and a recovery code)",
@@ -85,7 +86,8 @@ pub async fn complete(
     )
     .await?;
     Ok(MfaLogin::SignedIn {
-        session_token,
+        user_id: ch.user_id,
+        tenant_id: ch.tenant_id,
         next: ch.next_path,
         email: ch.email,
     })

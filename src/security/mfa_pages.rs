@@ -284,6 +284,7 @@ pub async fn login_mfa_submit(
     layout: Layout,
     client: ClientInfo,
     headers: HeaderMap,
+    mut auth: crate::auth::sessions::AuthSession,
     Form(form): Form<CodeForm>,
 ) -> AppResult<Response> {
     let Some(token) = challenge_token(&state, &headers) else {
@@ -291,13 +292,13 @@ pub async fn login_mfa_submit(
     };
     match login::complete(&state, &token, &form.code, &client).await? {
         MfaLogin::SignedIn {
-            session_token,
+            user_id,
+            tenant_id,
             next,
             email,
         } => {
-            let jar = CookieJar::new()
-                .add(session::session_cookie(&state, session_token))
-                .add(clear_challenge_cookie(&state));
+            crate::auth::sessions::establish(&mut auth, &user_id, &tenant_id, &client).await?;
+            let jar = CookieJar::new().add(clear_challenge_cookie(&state));
             let mut res = (jar, Redirect::to(safe_next(Some(&next)))).into_response();
             if session::device_for(&state, &headers, &email).is_none() {
                 res = (session::device_cookie(&state, &email), res).into_response();

@@ -129,17 +129,17 @@ pub async fn sessions(
 pub async fn revoke_session(
     State(state): State<AppState>,
     actor: Actor,
+    session: tower_sessions::Session,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let owner = service::revoke_session(&state, &actor, &id).await?;
     if id == actor.session_id {
-        // Ending the session in use is signing out.
-        let mut res = flash::success(&state, "/login", "This session has ended.");
-        res.headers_mut().append(
-            axum::http::header::SET_COOKIE,
-            crate::auth::session::clear_session_cookie(&state),
-        );
-        return Ok(res);
+        // Ending the session in use is signing out (its cookie is removed with it).
+        session
+            .flush()
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
+        return Ok(flash::success(&state, "/login", "This session has ended."));
     }
     let back = if owner == actor.user_id {
         "/security/sessions".to_string()

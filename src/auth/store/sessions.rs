@@ -14,7 +14,7 @@ pub struct LoginRow {
 }
 
 /// A live session joined with its user and tenant: everything an [`Actor`](crate::auth::model::Actor) needs.
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug, FromRow, serde::Serialize, serde::Deserialize)]
 pub struct SessionRow {
     pub id: String,
     pub user_id: String,
@@ -37,6 +37,8 @@ pub struct SessionRow {
 
 pub struct NewSession<'a> {
     pub id: &'a str,
+    /// The session record's data (axum-login's user id and auth hash, our meta), as JSON.
+    pub data: &'a str,
     pub user_id: &'a str,
     pub tenant_id: &'a str,
     pub ip: &'a str,
@@ -52,10 +54,12 @@ pub async fn find_login(pool: &AnyPool, email: &str) -> sqlx::Result<Option<Logi
         .await
 }
 
-pub async fn insert_session(tx: &mut Tx, s: &NewSession<'_>) -> sqlx::Result<()> {
-    sqlx::query(
+/// Stores a new session; `false` when the id is taken (the caller draws another).
+pub async fn insert_session(pool: &AnyPool, s: &NewSession<'_>) -> sqlx::Result<bool> {
+    let inserted = sqlx::query(
         "INSERT INTO sessions (id, user_id, tenant_id, ip, user_agent, created_at, \
-         last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
+         last_seen_at, expires_at, data) VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8) \
+         ON CONFLICT (id) DO NOTHING",
     )
     .bind(s.id)
     .bind(s.user_id)
@@ -64,36 +68,86 @@ pub async fn insert_session(tx: &mut Tx, s: &NewSession<'_>) -> sqlx::Result<()>
     .bind(s.user_agent)
     .bind(s.now.0)
     .bind(s.expires_at.0)
-    .execute(&mut **tx)
+    .bind(s.data)
+    .execute(pool)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// Replaces a live session's record data; 0 when the session is gone (revoked meanwhile:
+/// it is never brought back).
+pub async fn save_session_data(pool: &AnyPool, id: &str, data: &str) -> sqlx::Result<u64> {
+    Ok(sqlx::query("UPDATE sessions SET data = $1 WHERE id = $2")
+        .bind(data)
+        .bind(id)
+        .execute(pool)
+        .await?
+        .rows_affected())
+}
+
+/// A live session as the session store loads it: the joined row and the record's data.
+#[derive(Clone, Debug, FromRow)]
+pub struct LiveSession {
+    #[sqlx(flatten)]
+    pub row: SessionRow,
+    pub data: String,
+    pub expires_at: i64,
+}
+
+/// [`find_live_session`] with the record's data and expiry (one query per request).
+pub async fn load_live_session(
+    pool: &AnyPool,
+    id: &str,
+    now: Timestamp,
+    idle_cutoff: Timestamp,
+) -> sqlx::Result<Option<LiveSession>> {
+    sqlx::query_as(&format!(
+        "SELECT {LIVE_COLUMNS}, s.data, s.expires_at {LIVE_FROM}"
+    ))
+    .bind(id)
+    .bind(now.0)
+    .bind(idle_cutoff.0)
+    .fetch_optional(pool)
     .await
-    .map(|_| ())
+}
+
+const LIVE_COLUMNS: &str = "s.id, s.user_id, u.email, u.name, u.role, u.must_change_password, \
+     s.tenant_id, t.name AS tenant_name, t.kind AS tenant_kind, s.created_at, s.last_seen_at, \
+     COALESCE(p.idle_minutes, 0) AS policy_idle_minutes, \
+     COALESCE(p.absolute_minutes, 0) AS policy_absolute_minutes, \
+     COALESCE(p.require_mfa, 0) AS require_mfa, COALESCE(p.ip_allowlist, '') AS ip_allowlist, \
+     COALESCE(m.enabled, 0) AS mfa_enabled";
+
+const LIVE_FROM: &str = "FROM sessions s JOIN users u ON u.id = s.user_id \
+     JOIN tenants t ON t.id = s.tenant_id \
+     LEFT JOIN tenant_security_policy p ON p.tenant_id = s.tenant_id \
+     LEFT JOIN user_mfa m ON m.user_id = s.user_id \
+     WHERE s.id = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 AND u.active = 1";
+
+/// What the sign-in backend needs of a user: active, and the password hash its sessions are
+/// bound to.
+pub async fn session_user(pool: &AnyPool, id: &str) -> sqlx::Result<Option<(String, String)>> {
+    sqlx::query_as("SELECT id, password_hash FROM users WHERE id = $1 AND active = 1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
 }
 
 /// The session with this id if it has not expired (absolutely or by idleness) and its user
-/// is still active, with the tenant policy every request must obey (one query per request).
+/// is still active, with the tenant policy every request must obey.
 pub async fn find_live_session(
     pool: &AnyPool,
     id: &str,
     now: Timestamp,
     idle_cutoff: Timestamp,
 ) -> sqlx::Result<Option<SessionRow>> {
-    sqlx::query_as(
-        "SELECT s.id, s.user_id, u.email, u.name, u.role, u.must_change_password, \
-         s.tenant_id, t.name AS tenant_name, t.kind AS tenant_kind, s.created_at, s.last_seen_at, \
-         COALESCE(p.idle_minutes, 0) AS policy_idle_minutes, \
-         COALESCE(p.absolute_minutes, 0) AS policy_absolute_minutes, \
-         COALESCE(p.require_mfa, 0) AS require_mfa, COALESCE(p.ip_allowlist, '') AS ip_allowlist, \
-         COALESCE(m.enabled, 0) AS mfa_enabled \
-         FROM sessions s JOIN users u ON u.id = s.user_id JOIN tenants t ON t.id = s.tenant_id \
-         LEFT JOIN tenant_security_policy p ON p.tenant_id = s.tenant_id \
-         LEFT JOIN user_mfa m ON m.user_id = s.user_id \
-         WHERE s.id = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 AND u.active = 1",
-    )
-    .bind(id)
-    .bind(now.0)
-    .bind(idle_cutoff.0)
-    .fetch_optional(pool)
-    .await
+    sqlx::query_as(&format!("SELECT {LIVE_COLUMNS} {LIVE_FROM}"))
+        .bind(id)
+        .bind(now.0)
+        .bind(idle_cutoff.0)
+        .fetch_optional(pool)
+        .await
 }
 
 pub async fn touch_session(pool: &AnyPool, id: &str, now: Timestamp) -> sqlx::Result<()> {
