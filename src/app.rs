@@ -37,9 +37,13 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/login",
-            get(auth::pages::login_form).post(auth::pages::login_submit),
+            get(auth::signin::pages::login_form).post(auth::signin::pages::login_submit),
         )
-        .route("/logout", post(auth::pages::logout))
+        .route(
+            "/login/mfa",
+            get(auth::signin::pages::login_mfa_form).post(auth::signin::pages::login_mfa_submit),
+        )
+        .route("/logout", post(auth::signin::pages::logout))
         .route(
             "/account/password",
             get(auth::pages::password_form).post(auth::pages::password_submit),

@@ -67,13 +67,13 @@ async fn worker(config: Config) -> anyhow::Result<()> {
 async fn create_owner(config: &Config, email: &str, company: &str) -> anyhow::Result<()> {
     let email = model::normalize_email(email).map_err(|m| anyhow::anyhow!("--email: {m}"))?;
     let (password, generated) = if std::io::stdin().is_terminal() {
-        (service::generate_password(), true)
+        (crate::auth::password::generate_password(), true)
     } else {
         let mut input = String::new();
         std::io::stdin().read_to_string(&mut input)?;
         let line = input.lines().next().unwrap_or("").to_string();
         if line.is_empty() {
-            (service::generate_password(), true)
+            (crate::auth::password::generate_password(), true)
         } else {
             (line, false)
         }
@@ -96,7 +96,7 @@ async fn create_owner(config: &Config, email: &str, company: &str) -> anyhow::Re
     if let Some(problem) = model::password_problem(&password, &email, &rules) {
         anyhow::bail!("password: {problem}");
     }
-    let hash = service::hash_password(password.clone())
+    let hash = crate::auth::password::hash_password(password.clone())
         .await
         .map_err(app_error)?;
     let client = ClientInfo {

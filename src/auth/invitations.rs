@@ -7,7 +7,8 @@
 use super::invite_model::{self, InvitationState};
 use super::invite_store::{self, InvitationRow, NewInvitation};
 use super::model::{self, Actor, ClientInfo, Role};
-use super::service::{hash_password, new_session_token, session_id_for};
+use super::password::hash_password;
+use super::service::{new_session_token, session_id_for};
 use super::store::{self, NewUser};
 use crate::audit::{self, AuditActor, AuditEvent};
 use crate::db::{Db, Timestamp, Tx, is_unique_violation, new_id};

@@ -2,19 +2,18 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::{Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::model::{Actor, ClientInfo};
-use super::service::{self, ChangePasswordInput, LoginInput, LoginOutcome, SetupInput};
-use super::session::{self, MaybeActor};
-use super::sessions::{self, AuthSession};
+use super::service::{self, ChangePasswordInput, SetupInput};
+use super::signin::sessions::{self, AuthSession};
 use crate::page;
 use crate::security;
 use crate::state::AppState;
-use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash, safe_next};
+use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash};
 
 #[derive(Deserialize, Default)]
 pub struct SetupForm {
@@ -91,145 +90,6 @@ pub async fn setup_submit(
         }
         Err(e) => Err(e),
     }
-}
-
-#[derive(Deserialize, Default)]
-pub struct LoginForm {
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    next: String,
-}
-
-#[derive(Deserialize, Default)]
-pub struct NextParam {
-    next: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "auth/login.html", blocks = ["main"])]
-struct LoginPage {
-    layout: Layout,
-    email: String,
-    next: String,
-    error: String,
-}
-
-pub async fn login_form(
-    MaybeActor(actor): MaybeActor,
-    hx: Hx,
-    layout: Layout,
-    Query(q): Query<NextParam>,
-) -> AppResult<Response> {
-    if actor.is_some() {
-        return Ok(Redirect::to(safe_next(q.next.as_deref())).into_response());
-    }
-    let next = safe_next(q.next.as_deref()).to_string();
-    Ok(page!(
-        hx,
-        LoginPage {
-            layout,
-            email: String::new(),
-            next,
-            error: String::new()
-        }
-    )?
-    .into_response())
-}
-
-pub async fn login_submit(
-    State(state): State<AppState>,
-    hx: Hx,
-    layout: Layout,
-    client: ClientInfo,
-    headers: axum::http::HeaderMap,
-    mut auth: AuthSession,
-    Form(form): Form<LoginForm>,
-) -> AppResult<Response> {
-    let email = form.email.trim().to_lowercase();
-    let device = session::device_for(&state, &headers, &email);
-    let had_device = device.is_some();
-    let next = safe_next(Some(&form.next)).to_string();
-    let input = LoginInput {
-        email: form.email.clone(),
-        password: form.password,
-        device,
-        next: next.clone(),
-    };
-    let outcome = service::login(&state, input, &client).await?;
-    let retry_page = |status: StatusCode, error: String, layout: Layout| -> AppResult<Response> {
-        let page = LoginPage {
-            layout,
-            email: form.email.clone(),
-            next: next.clone(),
-            error,
-        };
-        Ok((status, page!(hx, page)?).into_response())
-    };
-    match outcome {
-        LoginOutcome::SignedIn { user_id, tenant_id } => {
-            sessions::establish(&mut auth, &user_id, &tenant_id, &client).await?;
-            let mut res = Redirect::to(&next).into_response();
-            if !had_device {
-                let device_jar = session::device_cookie(&state, &email);
-                res = (device_jar, res).into_response();
-            }
-            Ok(res)
-        }
-        LoginOutcome::SecondFactor { challenge_token } => {
-            // Not signed in yet: the old session (if any) ends, only the challenge remains.
-            if auth.user.is_some() {
-                auth.logout()
-                    .await
-                    .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
-            }
-            let jar = axum_extra::extract::cookie::CookieJar::new().add(
-                security::mfa_pages::challenge_cookie(&state, challenge_token),
-            );
-            Ok((jar, Redirect::to("/login/mfa")).into_response())
-        }
-        LoginOutcome::IpRefused => retry_page(
-            StatusCode::FORBIDDEN,
-            format!(
-                "Your organisation does not allow sign-in from this network ({}).",
-                client.ip
-            ),
-            layout,
-        ),
-        LoginOutcome::Failed => retry_page(
-            StatusCode::UNAUTHORIZED,
-            "The e-mail address or password is incorrect.".into(),
-            layout,
-        ),
-        LoginOutcome::Throttled { retry_after_secs } => {
-            let mut res = retry_page(
-                StatusCode::TOO_MANY_REQUESTS,
-                format!(
-                    "Too many failed sign-in attempts. Try again in {retry_after_secs} seconds."
-                ),
-                layout,
-            )?;
-            res.headers_mut()
-                .insert(header::RETRY_AFTER, retry_after_secs.into());
-            Ok(res)
-        }
-    }
-}
-
-pub async fn logout(
-    State(state): State<AppState>,
-    MaybeActor(actor): MaybeActor,
-    mut auth: AuthSession,
-) -> AppResult<Response> {
-    if let Some(actor) = actor {
-        service::logout(&state, &actor).await?;
-    }
-    auth.logout()
-        .await
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("{e}")))?;
-    Ok(flash::success(&state, "/login", "You have signed out."))
 }
 
 #[derive(Template)]

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, SameSite, SignedCookieJar};
 
 use super::model::{Actor, ClientInfo, Role, TenantKind};
-use super::sessions::{AuthSession, loaded_row};
+use super::signin::sessions::{AuthSession, loaded_row};
 use super::store;
 use crate::db::Timestamp;
 use crate::security::gate::{self, Gate};
@@ -34,8 +34,11 @@ const DEVICE_COOKIE: &str = "mpanel_device";
 /// `__Host-` and Secure over https) over our `sessions` table, and axum-login on top.
 pub fn auth_layer(
     state: &AppState,
-) -> axum_login::AuthManagerLayer<super::sessions::Backend, super::sessions::DbSessionStore> {
-    let store = super::sessions::DbSessionStore::new(
+) -> axum_login::AuthManagerLayer<
+    super::signin::sessions::Backend,
+    super::signin::sessions::DbSessionStore,
+> {
+    let store = super::signin::sessions::DbSessionStore::new(
         state.db.clone(),
         state.config.session_ttl_minutes,
         state.config.session_idle_minutes,
@@ -49,7 +52,7 @@ pub fn auth_layer(
         .with_path("/")
         .with_expiry(tower_sessions::Expiry::OnSessionEnd);
     axum_login::AuthManagerLayerBuilder::new(
-        super::sessions::Backend::new(state.db.clone()),
+        super::signin::sessions::Backend::new(state.db.clone()),
         sessions,
     )
     .build()

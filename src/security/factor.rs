@@ -2,8 +2,7 @@
 //! and accepted once, recovery codes spent once, wrong and replayed codes rate-limited and
 //! logged.
 
-use super::crypto;
-use super::mfa::{build_totp, factor_key, now_secs};
+use super::crypto::{self, SecretKey};
 use super::model::EventKind;
 use super::{SecurityEvent, record_now, secret_key, store};
 use crate::audit::AuditActor;
@@ -164,4 +163,24 @@ pub async fn check_second_factor(
         record_now(&state.db, actor, event).await?;
     }
     Ok(outcome)
+}
+
+/// The TOTP of an enrolment from its sealed secret (which only this server's key opens).
+pub(super) fn build_totp(
+    key: &SecretKey,
+    user_id: &str,
+    email: &str,
+    sealed: &str,
+) -> AppResult<totp_rs::Totp> {
+    let secret = key.open(user_id, sealed)?;
+    Ok(crypto::totp(secret, email)?)
+}
+
+pub(super) fn now_secs() -> u64 {
+    u64::try_from(Timestamp::now().0 / 1000).unwrap_or(0)
+}
+
+/// The limit key for wrong second factors, separate from the password limit.
+pub(super) fn factor_key(user_id: &str) -> String {
+    format!("mfa:{user_id}")
 }

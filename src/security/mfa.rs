@@ -1,12 +1,14 @@
 //! MFA actions: enrolment, turning off, new recovery codes. Checking a code is in `factor.rs`.
 
-use super::crypto::{self, SecretKey};
-use super::factor::{FactorOutcome, FactorUser, check_second_factor};
+use super::crypto::{self};
+use super::factor::{
+    FactorOutcome, FactorUser, build_totp, check_second_factor, factor_key, now_secs,
+};
 use super::model::EventKind;
 use super::{SecurityEvent, record, secret_key, store};
 use crate::auth::attempts::{account_gcra, refund_attempt, reserve_attempt};
 use crate::auth::model::Actor;
-use crate::auth::service::verify_password;
+use crate::auth::password::verify_password;
 use crate::auth::store as auth_store;
 use crate::db::Timestamp;
 use crate::state::AppState;
@@ -24,16 +26,6 @@ pub enum MfaState {
         since: Timestamp,
         unused_codes: i64,
     },
-}
-
-pub(super) fn build_totp(
-    key: &SecretKey,
-    user_id: &str,
-    email: &str,
-    sealed: &str,
-) -> AppResult<totp_rs::Totp> {
-    let secret = key.open(user_id, sealed)?;
-    Ok(crypto::totp(secret, email)?)
 }
 
 pub async fn state_of(state: &AppState, actor: &Actor) -> AppResult<MfaState> {
@@ -258,13 +250,4 @@ async fn confirm_identity(
         }
         other => Err(AppError::Invalid(FieldErrors::one("code", other.message()))),
     }
-}
-
-pub(super) fn now_secs() -> u64 {
-    u64::try_from(Timestamp::now().0 / 1000).unwrap_or(0)
-}
-
-/// The limit key for wrong second factors, separate from the password limit.
-pub(super) fn factor_key(user_id: &str) -> String {
-    format!("mfa:{user_id}")
 }

@@ -4,20 +4,16 @@
 use askama::Template;
 use axum::Form;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
-use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::factor::FactorOutcome;
-use super::login::{self, MfaLogin};
 use super::mfa::{self, MfaState};
-use crate::auth::model::{Actor, ClientInfo};
-use crate::auth::session;
+use crate::auth::model::Actor;
 use crate::db::Timestamp;
 use crate::page;
 use crate::state::AppState;
-use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash, safe_next};
+use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash};
 
 #[derive(Template)]
 #[template(path = "security/mfa.html", blocks = ["main"])]
@@ -88,7 +84,7 @@ pub async fn setup(State(state): State<AppState>, actor: Actor) -> AppResult<Res
 #[derive(Deserialize, Default)]
 pub struct CodeForm {
     #[serde(default)]
-    code: String,
+    pub code: String,
 }
 
 #[derive(Template)]
@@ -215,112 +211,3 @@ pub async fn regenerate_codes(
 }
 
 // ---------------------------------------------------------------- /login/mfa
-
-/// The challenge cookie: only sent to `/login/mfa`, HttpOnly, `__Secure-` over https.
-pub fn challenge_cookie_name(state: &AppState) -> &'static str {
-    if state.config.secure_cookies() {
-        "__Secure-mpanel_mfa"
-    } else {
-        "mpanel_mfa"
-    }
-}
-
-pub fn challenge_cookie(state: &AppState, token: String) -> Cookie<'static> {
-    Cookie::build((challenge_cookie_name(state), token))
-        .path("/login/mfa")
-        .http_only(true)
-        .secure(state.config.secure_cookies())
-        .same_site(SameSite::Strict)
-        .max_age(time::Duration::minutes(login::CHALLENGE_MINUTES))
-        .build()
-}
-
-fn clear_challenge_cookie(state: &AppState) -> Cookie<'static> {
-    let mut c = challenge_cookie(state, String::new());
-    c.make_removal();
-    c
-}
-
-fn challenge_token(state: &AppState, headers: &HeaderMap) -> Option<String> {
-    CookieJar::from_headers(headers)
-        .get(challenge_cookie_name(state))
-        .map(|c| c.value().to_string())
-}
-
-#[derive(Template)]
-#[template(path = "security/login_mfa.html", blocks = ["main"])]
-struct LoginMfaPage {
-    layout: Layout,
-    error: String,
-}
-
-fn back_to_login(state: &AppState) -> Response {
-    let jar = CookieJar::new().add(clear_challenge_cookie(state));
-    (jar, Redirect::to("/login")).into_response()
-}
-
-pub async fn login_mfa_form(
-    State(state): State<AppState>,
-    hx: Hx,
-    layout: Layout,
-    headers: HeaderMap,
-) -> AppResult<Response> {
-    let Some(token) = challenge_token(&state, &headers) else {
-        return Ok(back_to_login(&state));
-    };
-    if login::pending(&state, &token).await?.is_none() {
-        return Ok(back_to_login(&state));
-    }
-    let page = LoginMfaPage {
-        layout,
-        error: String::new(),
-    };
-    Ok(page!(hx, page)?.into_response())
-}
-
-pub async fn login_mfa_submit(
-    State(state): State<AppState>,
-    hx: Hx,
-    layout: Layout,
-    client: ClientInfo,
-    headers: HeaderMap,
-    mut auth: crate::auth::sessions::AuthSession,
-    Form(form): Form<CodeForm>,
-) -> AppResult<Response> {
-    let Some(token) = challenge_token(&state, &headers) else {
-        return Ok(back_to_login(&state));
-    };
-    match login::complete(&state, &token, &form.code, &client).await? {
-        MfaLogin::SignedIn {
-            user_id,
-            tenant_id,
-            next,
-            email,
-        } => {
-            crate::auth::sessions::establish(&mut auth, &user_id, &tenant_id, &client).await?;
-            let jar = CookieJar::new().add(clear_challenge_cookie(&state));
-            let mut res = (jar, Redirect::to(safe_next(Some(&next)))).into_response();
-            if session::device_for(&state, &headers, &email).is_none() {
-                res = (session::device_cookie(&state, &email), res).into_response();
-            }
-            Ok(res)
-        }
-        MfaLogin::Expired => Ok(back_to_login(&state)),
-        MfaLogin::Retry(outcome) => {
-            let page = LoginMfaPage {
-                layout,
-                error: outcome.message().to_string(),
-            };
-            let mut res = page!(hx, page)?.into_response();
-            match outcome {
-                FactorOutcome::Throttled { retry_after_secs } => {
-                    *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-                    res.headers_mut()
-                        .insert(header::RETRY_AFTER, retry_after_secs.into());
-                }
-                _ => *res.status_mut() = StatusCode::UNAUTHORIZED,
-            }
-            Ok(res)
-        }
-    }
-}

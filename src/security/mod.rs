@@ -6,7 +6,6 @@ pub mod crypto;
 pub mod event_store;
 pub mod factor;
 pub mod gate;
-pub mod login;
 pub mod mfa;
 pub mod mfa_pages;
 pub mod model;
@@ -36,10 +35,6 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/security/mfa/recovery-codes",
             post(mfa_pages::regenerate_codes),
-        )
-        .route(
-            "/login/mfa",
-            get(mfa_pages::login_mfa_form).post(mfa_pages::login_mfa_submit),
         )
         .route("/security/sessions", get(pages::sessions))
         .route(

@@ -2,12 +2,14 @@
 //! short-lived challenge (its own cookie, its own table); a session exists only after a valid
 //! TOTP or recovery code, and it is a new one.
 
-use super::factor::{self, Factor, FactorOutcome, FactorUser};
-use super::model::EventKind;
-use super::store::{self, ChallengeRow};
+use super::events::record_login_event;
+use super::flow::{self, Step};
 use crate::auth::model::ClientInfo;
-use crate::auth::service::{new_session_token, record_login_event, session_id_for};
+use crate::auth::service::{new_session_token, session_id_for};
 use crate::db::Timestamp;
+use crate::security::factor::{self, Factor, FactorOutcome, FactorUser};
+use crate::security::model::EventKind;
+use crate::security::store::{self, ChallengeRow};
 use crate::state::AppState;
 use crate::web::AppResult;
 
@@ -61,15 +63,15 @@ pub async fn complete(
         email: &ch.email,
         tenant_id: &ch.tenant_id,
     };
-    let factor = match factor::check_second_factor(state, &who, code, client).await? {
-        FactorOutcome::Accepted(f) => f,
-        other => return Ok(MfaLogin::Retry(other)),
+    let outcome = factor::check_second_factor(state, &who, code, client).await?;
+    let FactorOutcome::Accepted(factor) = outcome else {
+        return Ok(MfaLogin::Retry(outcome));
     };
     // Deleting the challenge first means two racing submissions cannot both sign in.
     let mut tx = state.db.begin_write().await?;
     let taken = store::take_challenge(&mut tx, &ch.id).await?;
     tx.commit().await?;
-    if !taken {
+    if flow::after_code(outcome, taken) != Ok(Step::SignedIn) {
         return Ok(MfaLogin::Expired);
     }
     let how = match factor {

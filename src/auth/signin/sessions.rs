@@ -19,9 +19,9 @@ use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
-use super::model::ClientInfo;
-use super::service::session_id_for;
-use super::store::{self, NewSession, SessionRow};
+use crate::auth::model::ClientInfo;
+use crate::auth::service::session_id_for;
+use crate::auth::store::{self, NewSession, SessionRow};
 use crate::db::{Db, Timestamp};
 
 /// Our part of a session's record: who it is for and where it was started (set at sign-in).
