@@ -22,5 +22,6 @@ mod notifications;
 mod proxmox;
 mod proxmox_double;
 mod security;
+mod sessions;
 mod setup;
 mod web_shell;
