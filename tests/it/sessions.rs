@@ -11,7 +11,9 @@ async fn second_instance(app: &TestApp) -> (String, tokio::sync::oneshot::Sender
     let mut config = app.state.config.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     config.bind = listener.local_addr().unwrap();
-    let state = mpanel::app::build_state(config).await.expect("second instance");
+    let state = mpanel::app::build_state(config)
+        .await
+        .expect("second instance");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(mpanel::app::serve(state, listener, async {
@@ -33,7 +35,11 @@ async fn a_session_revoked_on_one_instance_is_refused_by_the_other() {
     let elsewhere = client_for(&other_base);
     elsewhere.set_cookie("mpanel_session", &cookie);
     let res = elsewhere.get("/").await;
-    assert_eq!(res.status(), StatusCode::OK, "signed in on the second instance");
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "signed in on the second instance"
+    );
 
     // the phone ends the laptop's session on the first instance …
     let laptop_id = mpanel::auth::service::session_id_for(&cookie);

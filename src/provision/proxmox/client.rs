@@ -30,6 +30,11 @@ impl fmt::Debug for Proxmox {
 }
 
 impl Proxmox {
+    /// Builds the driver from `MPANEL_PROXMOX_*`, checking that it is complete and safe.
+    pub fn from_config(config: &crate::config::Config) -> anyhow::Result<Proxmox> {
+        Proxmox::new(ProxmoxSettings::from_config(config)?)
+    }
+
     /// Builds the driver from explicit settings (validated the same way).
     pub fn new(settings: ProxmoxSettings) -> anyhow::Result<Proxmox> {
         let base = settings.validate()?;

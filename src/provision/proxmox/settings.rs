@@ -6,31 +6,9 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 
-use super::client::Proxmox;
-use super::tls::{fingerprint_hex, parse_fingerprint};
+pub use super::tls::ProxmoxTls;
+use super::tls::parse_fingerprint;
 use crate::config::Config;
-
-/// How the driver trusts the API's TLS certificate.
-#[derive(Clone, PartialEq, Eq)]
-pub enum ProxmoxTls {
-    /// Plain HTTP: allowed only for `http://127.0.0.1`, `http://localhost` or `http://[::1]`
-    /// (tests, or a local TLS-terminating tunnel).
-    PlainLocalhost,
-    /// PEM certificates (the PVE root CA, `/etc/pve/pve-root-ca.pem`) to verify against.
-    CaPem(Vec<u8>),
-    /// SHA-256 of the DER end-entity certificate the API presents.
-    Fingerprint([u8; 32]),
-}
-
-impl fmt::Debug for ProxmoxTls {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ProxmoxTls::PlainLocalhost => f.write_str("PlainLocalhost"),
-            ProxmoxTls::CaPem(pem) => write!(f, "CaPem({} bytes)", pem.len()),
-            ProxmoxTls::Fingerprint(fp) => write!(f, "Fingerprint({})", fingerprint_hex(fp)),
-        }
-    }
-}
 
 /// Everything the driver needs; [`Proxmox::from_config`] builds it from the configuration,
 /// tests build it directly.
@@ -100,9 +78,10 @@ impl ProxmoxSettings {
     }
 }
 
-impl Proxmox {
-    /// Builds the driver from `MPANEL_PROXMOX_*`, checking that it is complete and safe.
-    pub fn from_config(config: &Config) -> anyhow::Result<Proxmox> {
+impl ProxmoxSettings {
+    /// Reads `MPANEL_PROXMOX_*`; `Proxmox::from_config` builds the driver from them, checking
+    /// that they are complete and safe.
+    pub fn from_config(config: &Config) -> anyhow::Result<ProxmoxSettings> {
         fn present(v: &Option<String>) -> Option<String> {
             v.as_deref()
                 .map(str::trim)
@@ -201,7 +180,7 @@ impl Proxmox {
         }
         settings.task_timeout = Duration::from_secs(config.proxmox_task_timeout_secs);
         settings.poll_interval = Duration::from_millis(config.proxmox_poll_ms);
-        Proxmox::new(settings)
+        Ok(settings)
     }
 }
 

@@ -11,7 +11,27 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 use sha2::{Digest, Sha256};
 
-use super::settings::ProxmoxTls;
+/// How the driver trusts the API's TLS certificate.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ProxmoxTls {
+    /// Plain HTTP: allowed only for `http://127.0.0.1`, `http://localhost` or `http://[::1]`
+    /// (tests, or a local TLS-terminating tunnel).
+    PlainLocalhost,
+    /// PEM certificates (the PVE root CA, `/etc/pve/pve-root-ca.pem`) to verify against.
+    CaPem(Vec<u8>),
+    /// SHA-256 of the DER end-entity certificate the API presents.
+    Fingerprint([u8; 32]),
+}
+
+impl std::fmt::Debug for ProxmoxTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProxmoxTls::PlainLocalhost => f.write_str("PlainLocalhost"),
+            ProxmoxTls::CaPem(pem) => write!(f, "CaPem({} bytes)", pem.len()),
+            ProxmoxTls::Fingerprint(fp) => write!(f, "Fingerprint({})", fingerprint_hex(fp)),
+        }
+    }
+}
 
 /// Parses a SHA-256 fingerprint: 64 hex digits, optionally in colon-separated pairs
 /// (`AB:CD:…`, as Proxmox shows it).
