@@ -1,5 +1,6 @@
 //! mPanel: a hosting company's control panel.
 
+pub mod actor;
 pub mod api;
 pub mod app;
 pub mod audit;

@@ -12,7 +12,7 @@ use axum::routing::{any, get};
 use axum::{Json, Router};
 use serde_json::json;
 
-use crate::auth::model::{Actor, ClientInfo, Role, TenantKind};
+use crate::actor::{Actor, ClientInfo, Role, TenantKind};
 use crate::db::Timestamp;
 use crate::security::crypto::{plausible_token, sha256_hex};
 use crate::security::model::{Scope, ip_allowed_text};

@@ -3,7 +3,7 @@
 pub mod pages;
 pub mod store;
 
-use crate::auth::model::{Actor, ClientInfo};
+use crate::actor::{Actor, ClientInfo};
 use crate::db::{Timestamp, Tx, new_id};
 
 /// Who did it: a signed-in user, or an anonymous client (failed login, first-run setup).

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::auth::model::{Actor, Role};
+use crate::actor::{Actor, Role};
 
 /// available → running → completed | retryable → … | discarded | cancelled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

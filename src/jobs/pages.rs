@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::model::{self, JobState};
 use super::service;
 use super::store::{self, ErrorRow, Filter, JobRow};
-use crate::auth::model::Actor;
+use crate::actor::Actor;
 use crate::page;
 use crate::state::AppState;
 use crate::web::flash::Flash;

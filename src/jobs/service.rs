@@ -2,8 +2,8 @@
 
 use super::model::{self, JobState};
 use super::store::{self, JobRow};
+use crate::actor::Actor;
 use crate::audit::{self, AuditEvent};
-use crate::auth::model::Actor;
 use crate::db::{Db, Timestamp, is_unique_violation};
 use crate::web::{AppError, AppResult};
 

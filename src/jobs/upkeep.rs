@@ -1,16 +1,20 @@
 //! What runs beside the claim loop: lease heartbeats, the rescuer of expired leases, pruning
 //! of old finished jobs, and (PostgreSQL) the LISTEN connection that wakes the loop.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
+use tokio::task::AbortHandle;
 
 use super::model::{self, JobState};
 use super::store;
-use super::worker::Running;
 use crate::db::{Db, Timestamp};
+
+/// The attempts this worker is running, by job id: shutdown hands back the unfinished ones,
+/// and upkeep aborts those whose lease this worker lost.
+pub(crate) type Running = Arc<Mutex<HashMap<String, AbortHandle>>>;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())

@@ -2,16 +2,16 @@
 //! completions, and on shutdown lets running jobs finish within a grace period or hands them
 //! back to the queue. Heartbeats, rescue and pruning run beside it (upkeep.rs).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Notify, Semaphore, mpsc, watch};
-use tokio::task::{AbortHandle, JoinHandle, JoinSet};
+use tokio::task::{JoinHandle, JoinSet};
 
 use super::model::{self, JobError};
 use super::registry::{JobContext, Registry};
 use super::store::{self, ClaimedJob};
+use super::upkeep::Running;
 use super::upkeep::{listen_loop, upkeep_loop};
 pub use super::upkeep::{prune_finished, rescue_expired};
 use crate::config::Config;
@@ -59,10 +59,6 @@ pub struct Worker {
     registry: Arc<Registry>,
     cfg: WorkerConfig,
 }
-
-/// The attempts this worker is running, by job id: shutdown hands back the unfinished ones,
-/// and upkeep aborts those whose lease this worker lost.
-pub(crate) type Running = Arc<Mutex<HashMap<String, AbortHandle>>>;
 
 /// Aborts the handler task when the attempt is dropped (timeout or shutdown).
 struct AbortOnDrop<T>(JoinHandle<T>);

@@ -5,9 +5,9 @@
 use super::crypto::{self, SecretKey};
 use super::model::EventKind;
 use super::{SecurityEvent, record_now, secret_key, store};
+use crate::actor::ClientInfo;
 use crate::audit::AuditActor;
 use crate::auth::attempts::{account_gcra, ip_gcra, refund_attempt, reserve_attempt};
-use crate::auth::model::ClientInfo;
 use crate::auth::store as auth_store;
 use crate::db::Timestamp;
 use crate::state::AppState;

@@ -6,8 +6,8 @@ use super::factor::{
 };
 use super::model::EventKind;
 use super::{SecurityEvent, record, secret_key, store};
+use crate::actor::Actor;
 use crate::auth::attempts::{account_gcra, refund_attempt, reserve_attempt};
-use crate::auth::model::Actor;
 use crate::auth::password::verify_password;
 use crate::auth::store as auth_store;
 use crate::db::Timestamp;

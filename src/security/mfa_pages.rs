@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::mfa::{self, MfaState};
-use crate::auth::model::Actor;
+use crate::actor::Actor;
 use crate::db::Timestamp;
 use crate::page;
 use crate::state::AppState;

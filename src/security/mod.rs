@@ -19,8 +19,8 @@ pub mod token_store;
 use axum::Router;
 use axum::routing::{get, post};
 
+use crate::actor::{Actor, Role};
 use crate::audit::{self, AuditActor, AuditEvent};
-use crate::auth::model::{Actor, Role};
 use crate::db::{Db, Tx};
 use crate::state::AppState;
 use model::EventKind;

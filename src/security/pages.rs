@@ -11,7 +11,7 @@ use super::event_store::{self, EventFilter, EventRow};
 use super::model::{EventKind, PolicyInput, describe_user_agent};
 use super::store;
 use super::{can_edit_policy, can_view_events, mfa, service, token_store};
-use crate::auth::model::Actor;
+use crate::actor::Actor;
 use crate::db::Timestamp;
 use crate::page;
 use crate::state::AppState;

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::model::Scope;
 use super::service::{self, TokenInput};
 use super::token_store::{self, TokenRow};
-use crate::auth::model::Actor;
+use crate::actor::Actor;
 use crate::db::Timestamp;
 use crate::page;
 use crate::state::AppState;

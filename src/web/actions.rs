@@ -9,7 +9,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::flash::{self, Flash};
 use super::{AppError, AppResult, FieldErrors, Hx, Layout};
-use crate::auth::model::Actor;
+use crate::actor::Actor;
 use crate::state::AppState;
 
 /// The parts of a request an action answers with.

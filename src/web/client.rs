@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::auth::model::ClientInfo;
+use crate::actor::ClientInfo;
 use crate::state::AppState;
 
 const MAX_USER_AGENT: usize = 400;

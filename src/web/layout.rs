@@ -4,7 +4,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use super::flash::Flash;
-use crate::auth::model::{Actor, Role};
+use crate::actor::{Actor, Role};
 
 #[derive(Clone, Debug)]
 pub struct NavLink {
