@@ -192,11 +192,7 @@ pub async fn pay(
         |p| {
             format!(
                 "{} payment recorded.",
-                if p.status == "SUCCESS" {
-                    "A"
-                } else {
-                    "A failed"
-                }
+                if p.succeeded() { "A" } else { "A failed" }
             )
         },
         |p, e| {
@@ -294,7 +290,7 @@ pub async fn pdf(
     let inv = service::get(&state.db, &actor, &id).await?;
     let lines = store::lines(&state.db.pool, &inv.id).await?;
     let credits = store::credit_notes(&state.db.pool, &inv.id).await?;
-    let bytes = crate::billing::invoices::pdf::render(&inv, &lines, &credits, &inv.status_text());
+    let bytes = crate::billing::invoices::pdf::render(&inv, &lines, &credits, &inv.status_text())?;
     let filename = format!(
         "{}.pdf",
         inv.number

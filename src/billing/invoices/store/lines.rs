@@ -2,6 +2,7 @@
 
 use sqlx::{AnyPool, FromRow};
 
+use crate::billing::invoices::model::LineKind;
 use crate::db::Tx;
 
 #[derive(Clone, Debug, FromRow)]
@@ -9,7 +10,7 @@ pub struct LineRow {
     pub id: String,
     pub invoice_id: String,
     pub position: i64,
-    pub kind: String,
+    pub kind: LineKind,
     pub description: String,
     pub quantity: String,
     pub unit_price_minor: i64,
@@ -44,7 +45,7 @@ pub async fn insert_line(tx: &mut Tx, l: &LineRow) -> sqlx::Result<()> {
     ))
     .bind(&l.id)
     .bind(&l.invoice_id)
-    .bind(&l.kind)
+    .bind(l.kind.as_str())
     .bind(&l.description)
     .bind(&l.quantity)
     .bind(l.unit_price_minor)

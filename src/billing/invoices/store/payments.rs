@@ -2,14 +2,15 @@
 
 use sqlx::{AnyPool, FromRow};
 
+use crate::billing::invoices::model::{PaymentKind, PaymentStatus};
 use crate::db::{Timestamp, Tx};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct PaymentRow {
     pub id: String,
     pub invoice_id: String,
-    pub kind: String,
-    pub status: String,
+    pub kind: PaymentKind,
+    pub status: PaymentStatus,
     pub amount_minor: i64,
     pub method: String,
     pub reference: String,
@@ -55,8 +56,8 @@ pub async fn insert_payment(tx: &mut Tx, p: &PaymentRow) -> sqlx::Result<()> {
     ))
     .bind(&p.id)
     .bind(&p.invoice_id)
-    .bind(&p.kind)
-    .bind(&p.status)
+    .bind(p.kind.as_str())
+    .bind(p.status.as_str())
     .bind(p.amount_minor)
     .bind(&p.method)
     .bind(&p.reference)
