@@ -2,6 +2,7 @@
 
 use sqlx::{AnyPool, FromRow};
 
+use super::super::model::ProductStatus;
 use crate::db::filter::Where;
 use crate::db::{Backend, Timestamp, Tx};
 
@@ -13,7 +14,7 @@ pub struct ProductRow {
     pub description: String,
     pub category: String,
     pub billing_model: String,
-    pub status: String,
+    pub status: ProductStatus,
     pub visibility: String,
     pub tax_category: String,
     pub unit_name: String,

@@ -193,13 +193,13 @@ pub async fn add_product_line(
             "Choose a product.",
         )));
     };
-    if !catalog::ProductStatus::parse(&product.status).is_some_and(catalog::can_be_sold) {
+    if !catalog::can_be_sold(product.status) {
         e.add(
             "product_id",
             format!(
                 "{} is {} and can no longer be sold.",
                 product.code,
-                product.status.to_lowercase()
+                product.status.label().to_lowercase()
             ),
         );
     }
