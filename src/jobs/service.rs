@@ -20,7 +20,7 @@ pub async fn retry(db: &Db, actor: &Actor, id: &str) -> AppResult<JobRow> {
         return Err(AppError::Forbidden);
     }
     let mut tx = db.begin_write().await?;
-    let job = store::get_tx(&mut tx, &actor.scope(), id)
+    let job = store::get(&mut *tx, &actor.scope(), id)
         .await?
         .ok_or(AppError::NotFound)?;
     let state = state_of(&job)?;
@@ -48,7 +48,7 @@ pub async fn retry(db: &Db, actor: &Actor, id: &str) -> AppResult<JobRow> {
         },
     )
     .await?;
-    let job = store::get_tx(&mut tx, &actor.scope(), id)
+    let job = store::get(&mut *tx, &actor.scope(), id)
         .await?
         .ok_or(AppError::NotFound)?;
     super::wake_after(&mut tx).await?;
@@ -63,7 +63,7 @@ pub async fn cancel(db: &Db, actor: &Actor, id: &str) -> AppResult<JobRow> {
         return Err(AppError::Forbidden);
     }
     let mut tx = db.begin_write().await?;
-    let job = store::get_tx(&mut tx, &actor.scope(), id)
+    let job = store::get(&mut *tx, &actor.scope(), id)
         .await?
         .ok_or(AppError::NotFound)?;
     let state = state_of(&job)?;
@@ -87,7 +87,7 @@ pub async fn cancel(db: &Db, actor: &Actor, id: &str) -> AppResult<JobRow> {
         },
     )
     .await?;
-    let job = store::get_tx(&mut tx, &actor.scope(), id)
+    let job = store::get(&mut *tx, &actor.scope(), id)
         .await?
         .ok_or(AppError::NotFound)?;
     tx.commit().await?;

@@ -122,7 +122,7 @@ pub async fn issue_in(
     cache: &mut IssueCache,
 ) -> AppResult<Issued> {
     let inv = draft_for_change(tx, db, actor, id).await?;
-    let lines = store::lines_tx(tx, &inv.id).await?;
+    let lines = store::lines(&mut **tx, &inv.id).await?;
     if !lines.iter().any(|l| l.kind == model::LineKind::Item) {
         return Err(AppError::refused("Add at least one item before issuing."));
     }

@@ -241,7 +241,7 @@ pub async fn refund(
         .map_err(|m| e.add("amount", m))
         .unwrap_or(0);
     e.into_result().map_err(AppError::Invalid)?;
-    let all = store::payments_tx(&mut tx, &inv.id).await?;
+    let all = store::payments(&mut *tx, &inv.id).await?;
     let original = all
         .iter()
         .find(|p| p.id == input.payment_id && p.kind == PaymentKind::Payment)

@@ -17,8 +17,8 @@ pub use lifecycle::{
     Amounts, Issue, delete_draft, insert_draft, mark_issued, mark_void, next_document_number,
     set_amounts, touch_draft,
 };
-pub use lines::{LineRow, delete_line, insert_line, lines, lines_tx};
-pub use payments::{PaymentRow, insert_payment, payment_by_key, payments, payments_tx};
+pub use lines::{LineRow, delete_line, insert_line, lines};
+pub use payments::{PaymentRow, insert_payment, payment_by_key, payments};
 pub use reads::{
     CurrencySum, InvoiceFilter, get_invoice, invoice_tx, issuable_draft_ids, list_invoices,
     lock_invoice,

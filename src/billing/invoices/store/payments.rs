@@ -1,6 +1,6 @@
 //! Payments and refunds recorded against an invoice.
 
-use sqlx::{AnyPool, FromRow};
+use sqlx::FromRow;
 
 use crate::billing::invoices::model::{PaymentKind, PaymentStatus};
 use crate::db::{Timestamp, Tx};
@@ -23,21 +23,16 @@ pub struct PaymentRow {
 
 const PAYMENT_COLUMNS: &str = "id, invoice_id, kind, status, amount_minor, method, reference, paid_on, refund_of, idempotency_key, created_by, created_at";
 
-pub async fn payments(pool: &AnyPool, invoice_id: &str) -> sqlx::Result<Vec<PaymentRow>> {
+/// Every payment and refund of an invoice, oldest first; `ex` is `&db.pool` or `&mut *tx`.
+pub async fn payments<'e, E>(ex: E, invoice_id: &str) -> sqlx::Result<Vec<PaymentRow>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query_as(&format!(
         "SELECT {PAYMENT_COLUMNS} FROM payments WHERE invoice_id = $1 ORDER BY created_at, id"
     ))
     .bind(invoice_id)
-    .fetch_all(pool)
-    .await
-}
-
-pub async fn payments_tx(tx: &mut Tx, invoice_id: &str) -> sqlx::Result<Vec<PaymentRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE invoice_id = $1 ORDER BY created_at, id"
-    ))
-    .bind(invoice_id)
-    .fetch_all(&mut **tx)
+    .fetch_all(ex)
     .await
 }
 
