@@ -17,8 +17,8 @@ pub use prices::{
     tiers_for, tiers_in, upsert_price,
 };
 pub use products::{
-    ProductFields, ProductFilter, ProductRow, get_product, insert_product, list_catalog,
-    list_products, lock_product, order_by, set_status, update_product,
+    ProductFields, ProductFilter, ProductRow, active_product_choices, get_product, insert_product,
+    list_catalog, list_products, lock_product, order_by, set_status, update_product,
 };
 
 /// `$first, $first+1, …` placeholders for an IN list of `n` values.

@@ -113,6 +113,16 @@ pub async fn set_status(tx: &mut Tx, id: &str, from: &str, to: &str) -> sqlx::Re
         .map(|r| r.rows_affected())
 }
 
+/// Active products as (id, "Name (CODE)") for a pick list, by name (at most 500).
+pub async fn active_product_choices(pool: &AnyPool) -> sqlx::Result<Vec<(String, String)>> {
+    sqlx::query_as(
+        "SELECT id, name || ' (' || code || ')' FROM products WHERE status = 'ACTIVE' \
+         ORDER BY name LIMIT 500",
+    )
+    .fetch_all(pool)
+    .await
+}
+
 pub async fn get_product(pool: &AnyPool, id: &str) -> sqlx::Result<Option<ProductRow>> {
     sqlx::query_as(&format!(
         "SELECT {PRODUCT_COLUMNS} FROM products WHERE id = $1"

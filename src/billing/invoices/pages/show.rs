@@ -132,7 +132,7 @@ pub(super) async fn show_page(
         String::new()
     };
     let products = if inv.is_draft() {
-        sqlx::query_as("SELECT id, name || ' (' || code || ')' FROM products WHERE status = 'ACTIVE' ORDER BY name LIMIT 500").fetch_all(pool).await?
+        crate::billing::catalog::store::active_product_choices(pool).await?
     } else {
         Vec::new()
     };
