@@ -204,7 +204,7 @@ crate::action_page!(ShowPage);
 /// After an action: the refreshed invoice with a notice, a redirect, or the invoice with the
 /// failing form's values and errors (see `web::actions`).
 pub(super) async fn respond<T>(
-    req: Req<'_>,
+    req: Req,
     id: &str,
     result: AppResult<T>,
     message: impl FnOnce(T) -> String,
@@ -217,11 +217,11 @@ pub(super) async fn respond<T>(
         actor,
     } = req;
     crate::web::actions::answer(
-        state,
+        &state,
         hx,
         &format!("/billing/invoices/{id}"),
         result.map(message),
-        || show_page(state, layout, actor, id),
+        || show_page(&state, layout, &actor, id),
         on_invalid,
     )
     .await
