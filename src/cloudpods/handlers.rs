@@ -194,7 +194,7 @@ async fn perform(
                 .begin()
                 .await
                 .map_err(|e| ProvisionError::Retryable(e.to_string()))?;
-            let plan = catalog_store::plan_tx(&mut tx, &code)
+            let plan = catalog_store::plan(&mut *tx, &code)
                 .await
                 .map_err(|e| ProvisionError::Retryable(e.to_string()))?
                 .ok_or_else(|| ProvisionError::Permanent(format!("plan {code} does not exist")))?;

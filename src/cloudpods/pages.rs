@@ -332,7 +332,7 @@ crate::action_page!(ShowPage);
 /// After an action: the refreshed pod (which then polls its job) with a notice, a redirect,
 /// or the pod with the failing form's errors (see `web::actions`).
 async fn respond(
-    req: Req<'_>,
+    req: Req,
     id: &str,
     result: AppResult<String>,
     message: &str,
@@ -345,79 +345,44 @@ async fn respond(
         actor,
     } = req;
     crate::web::actions::answer(
-        state,
+        &state,
         hx,
         &format!("/cloudpods/{id}"),
         result.map(|_job_id| message.to_string()),
-        || show_page(state, layout, actor, id),
+        || show_page(&state, layout, &actor, id),
         on_invalid,
     )
     .await
 }
 
 pub async fn resize(
-    State(state): State<AppState>,
-    hx: Hx,
-    layout: Layout,
-    actor: Actor,
+    req: Req,
     Path(id): Path<String>,
     Form(form): Form<ResizeInput>,
 ) -> AppResult<Response> {
-    let r = service::resize(&state.db, &actor, &id, &form).await;
-    respond(
-        Req {
-            state: &state,
-            hx,
-            layout,
-            actor: &actor,
-        },
-        &id,
-        r,
-        "Resize started.",
-        |p, e| {
-            p.resize_form = form;
-            p.resize_errors = e;
-        },
-    )
+    let r = service::resize(&req.state.db, &req.actor, &id, &form).await;
+    respond(req, &id, r, "Resize started.", |p, e| {
+        p.resize_form = form;
+        p.resize_errors = e;
+    })
     .await
 }
 
 pub async fn delete(
-    State(state): State<AppState>,
-    hx: Hx,
-    layout: Layout,
-    actor: Actor,
+    req: Req,
     Path(id): Path<String>,
     Form(form): Form<DeleteInput>,
 ) -> AppResult<Response> {
-    let r = service::delete(&state.db, &actor, &id, &form).await;
-    respond(
-        Req {
-            state: &state,
-            hx,
-            layout,
-            actor: &actor,
-        },
-        &id,
-        r,
-        "Deletion started.",
-        |p, e| {
-            p.delete_form = form;
-            p.delete_errors = e;
-        },
-    )
+    let r = service::delete(&req.state.db, &req.actor, &id, &form).await;
+    respond(req, &id, r, "Deletion started.", |p, e| {
+        p.delete_form = form;
+        p.delete_errors = e;
+    })
     .await
 }
 
-async fn simple_action(
-    state: AppState,
-    hx: Hx,
-    layout: Layout,
-    actor: Actor,
-    id: String,
-    action: Action,
-) -> AppResult<Response> {
-    let r = service::act(&state.db, &actor, &id, action).await;
+async fn simple_action(req: Req, id: String, action: Action) -> AppResult<Response> {
+    let r = service::act(&req.state.db, &req.actor, &id, action).await;
     let message = match action {
         Action::Start => "Start requested.",
         Action::Stop => "Shutdown requested.",
@@ -426,49 +391,19 @@ async fn simple_action(
         Action::Resume => "Resume requested.",
         _ => "Provisioning retried.",
     };
-    respond(
-        Req {
-            state: &state,
-            hx,
-            layout,
-            actor: &actor,
-        },
-        &id,
-        r,
-        message,
-        |_, _| {},
-    )
-    .await
+    respond(req, &id, r, message, |_, _| {}).await
 }
 
-pub async fn suspend(
-    State(state): State<AppState>,
-    hx: Hx,
-    layout: Layout,
-    actor: Actor,
-    Path(id): Path<String>,
-) -> AppResult<Response> {
-    simple_action(state, hx, layout, actor, id, Action::Suspend).await
+pub async fn suspend(req: Req, Path(id): Path<String>) -> AppResult<Response> {
+    simple_action(req, id, Action::Suspend).await
 }
 
-pub async fn resume(
-    State(state): State<AppState>,
-    hx: Hx,
-    layout: Layout,
-    actor: Actor,
-    Path(id): Path<String>,
-) -> AppResult<Response> {
-    simple_action(state, hx, layout, actor, id, Action::Resume).await
+pub async fn resume(req: Req, Path(id): Path<String>) -> AppResult<Response> {
+    simple_action(req, id, Action::Resume).await
 }
 
-pub async fn retry(
-    State(state): State<AppState>,
-    hx: Hx,
-    layout: Layout,
-    actor: Actor,
-    Path(id): Path<String>,
-) -> AppResult<Response> {
-    simple_action(state, hx, layout, actor, id, Action::Retry).await
+pub async fn retry(req: Req, Path(id): Path<String>) -> AppResult<Response> {
+    simple_action(req, id, Action::Retry).await
 }
 
 #[derive(Deserialize, Default)]
@@ -478,10 +413,7 @@ pub struct PowerForm {
 }
 
 pub async fn power(
-    State(state): State<AppState>,
-    hx: Hx,
-    layout: Layout,
-    actor: Actor,
+    req: Req,
     Path(id): Path<String>,
     Form(form): Form<PowerForm>,
 ) -> AppResult<Response> {
@@ -490,5 +422,5 @@ pub async fn power(
             "Choose a power action: start, stop or reboot.",
         ));
     };
-    simple_action(state, hx, layout, actor, id, action).await
+    simple_action(req, id, action).await
 }

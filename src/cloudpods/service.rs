@@ -108,7 +108,7 @@ async fn settle_stale(db: &Db, pod: &PodRow) -> AppResult<()> {
 }
 
 async fn plan(tx: &mut Tx, code: &str) -> sqlx::Result<Option<PlanRow>> {
-    catalog_store::plan_tx(tx, code).await
+    catalog_store::plan(&mut **tx, code).await
 }
 
 fn plan_specs(p: &PlanRow) -> Specs {

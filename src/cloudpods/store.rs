@@ -17,12 +17,12 @@ pub struct PodRow {
     pub plan_code: String,
     pub target_plan_code: Option<String>,
     pub subscription_id: Option<String>,
-    pub status: String,
+    pub status: PodStatus,
     pub failure_reason: String,
     pub operation: String,
     pub operation_job_id: Option<String>,
     pub last_error: String,
-    pub power_state: String,
+    pub power_state: PowerState,
     pub cpu_cores: i64,
     pub ram_mb: i64,
     pub disk_gb: i64,
@@ -49,10 +49,10 @@ pub struct PodRow {
 
 impl PodRow {
     pub fn status(&self) -> PodStatus {
-        PodStatus::parse(&self.status).unwrap_or(PodStatus::Failed)
+        self.status
     }
     pub fn power(&self) -> PowerState {
-        PowerState::parse(&self.power_state).unwrap_or(PowerState::Stopped)
+        self.power_state
     }
     /// The action whose job is still open; an operation whose job ended without reporting
     /// back (cancelled on /ops/jobs, out of attempts after timeouts) no longer blocks.

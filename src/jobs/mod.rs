@@ -4,7 +4,6 @@
 
 pub mod model;
 pub mod pages;
-pub mod read;
 pub mod registry;
 pub mod service;
 pub mod store;
@@ -17,6 +16,8 @@ use tokio::sync::watch;
 
 pub use model::{JobError, JobState};
 pub use registry::{HandlerOptions, HandlerResult, JobContext, Registry};
+/// Reading jobs (the /ops pages, a pod's job history): `jobs::read::…` for other features.
+pub use store::read;
 pub use worker::{Worker, WorkerConfig};
 
 use crate::db::{Timestamp, Tx, new_id};

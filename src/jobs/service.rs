@@ -4,7 +4,8 @@ use super::model::{self, JobState};
 use super::store::{self, JobRow};
 use crate::actor::Actor;
 use crate::audit::{self, AuditEvent};
-use crate::db::{Db, Timestamp, is_unique_violation};
+use crate::db::{Db, Timestamp};
+use crate::web::forms::OnUnique;
 use crate::web::{AppError, AppResult};
 
 fn state_of(job: &JobRow) -> AppResult<JobState> {
@@ -19,7 +20,7 @@ pub async fn retry(db: &Db, actor: &Actor, id: &str) -> AppResult<JobRow> {
         return Err(AppError::Forbidden);
     }
     let mut tx = db.begin_write().await?;
-    let job = store::get_tx(&mut tx, &actor.scope(), id)
+    let job = store::get(&mut *tx, &actor.scope(), id)
         .await?
         .ok_or(AppError::NotFound)?;
     let state = state_of(&job)?;
@@ -30,15 +31,11 @@ pub async fn retry(db: &Db, actor: &Actor, id: &str) -> AppResult<JobRow> {
             _ => "This job is already waiting to run.",
         }));
     }
-    if let Err(e) = store::retry(&mut tx, id, Timestamp::now()).await {
-        return Err(if is_unique_violation(&e) {
-            AppError::refused(
-                "Another unfinished job holds the same unique key; it must finish or be cancelled first.",
-            )
-        } else {
-            e.into()
-        });
-    }
+    store::retry(&mut tx, id, Timestamp::now())
+        .await
+        .unique_refused(
+            "Another unfinished job holds the same unique key; it must finish or be cancelled first.",
+        )?;
     audit::record(
         &mut tx,
         actor,
@@ -51,7 +48,7 @@ pub async fn retry(db: &Db, actor: &Actor, id: &str) -> AppResult<JobRow> {
         },
     )
     .await?;
-    let job = store::get_tx(&mut tx, &actor.scope(), id)
+    let job = store::get(&mut *tx, &actor.scope(), id)
         .await?
         .ok_or(AppError::NotFound)?;
     super::wake_after(&mut tx).await?;
@@ -66,7 +63,7 @@ pub async fn cancel(db: &Db, actor: &Actor, id: &str) -> AppResult<JobRow> {
         return Err(AppError::Forbidden);
     }
     let mut tx = db.begin_write().await?;
-    let job = store::get_tx(&mut tx, &actor.scope(), id)
+    let job = store::get(&mut *tx, &actor.scope(), id)
         .await?
         .ok_or(AppError::NotFound)?;
     let state = state_of(&job)?;
@@ -90,7 +87,7 @@ pub async fn cancel(db: &Db, actor: &Actor, id: &str) -> AppResult<JobRow> {
         },
     )
     .await?;
-    let job = store::get_tx(&mut tx, &actor.scope(), id)
+    let job = store::get(&mut *tx, &actor.scope(), id)
         .await?
         .ok_or(AppError::NotFound)?;
     tx.commit().await?;

@@ -4,7 +4,9 @@
 
 use std::future::Future;
 
+use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::response::{Html, IntoResponse, Response};
 
 use super::flash::{self, Flash};
@@ -12,12 +14,38 @@ use super::{AppError, AppResult, FieldErrors, Hx, Layout};
 use crate::actor::Actor;
 use crate::state::AppState;
 
-/// The parts of a request an action answers with.
-pub struct ActionRequest<'a> {
-    pub state: &'a AppState,
+/// The parts of a request an action answers with; an extractor, so an action handler takes
+/// it as one argument (the signed-in actor first: no actor, no action).
+pub struct ActionRequest {
+    pub state: AppState,
     pub hx: Hx,
     pub layout: Layout,
-    pub actor: &'a Actor,
+    pub actor: Actor,
+}
+
+impl FromRequestParts<AppState> for ActionRequest {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<ActionRequest, Response> {
+        let actor = Actor::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let hx = Hx::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let layout = Layout::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(ActionRequest {
+            state: state.clone(),
+            hx,
+            layout,
+            actor,
+        })
+    }
 }
 
 /// A page that actions re-render.

@@ -22,7 +22,7 @@ use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash, render};
 /// Display helpers for templates.
 impl ProductRow {
     pub fn status_label(&self) -> &'static str {
-        ProductStatus::parse(&self.status).map_or("Unknown", ProductStatus::label)
+        self.status.label()
     }
     pub fn category_label(&self) -> &'static str {
         Category::parse(&self.category).map_or("Unknown", Category::label)
@@ -42,13 +42,13 @@ impl ProductRow {
     pub fn is_tiered(&self) -> bool {
         self.billing_model == BillingModel::UsageTiered.as_str()
     }
+    pub fn is_deprecated(&self) -> bool {
+        self.status == ProductStatus::Deprecated
+    }
     /// Statuses this product may move to next (its own first, for the inline select).
     pub fn status_choices(&self) -> Vec<ProductStatus> {
-        let Some(current) = ProductStatus::parse(&self.status) else {
-            return Vec::new();
-        };
-        std::iter::once(current)
-            .chain(model::next_statuses(current))
+        std::iter::once(self.status)
+            .chain(model::next_statuses(self.status))
             .collect()
     }
 }

@@ -236,6 +236,54 @@ pub fn check_void(status: InvoiceStatus, paid: i64, refunded: i64) -> Result<(),
     Ok(())
 }
 
+/// The "Record a payment" form is offered while the invoice is issued (not paid, void or a
+/// draft); `check_payment` decides the amount.
+pub fn can_pay(status: InvoiceStatus) -> bool {
+    status == InvoiceStatus::Issued
+}
+
+/// Void is offered exactly when `check_void` would accept it: issued, nothing paid net.
+pub fn can_void(status: InvoiceStatus, paid: i64, refunded: i64) -> bool {
+    check_void(status, paid, refunded).is_ok()
+}
+
+/// A credit note is offered while something may be due (issued); `check_credit` decides.
+pub fn can_credit(status: InvoiceStatus) -> bool {
+    status == InvoiceStatus::Issued
+}
+
+/// What is left of one payment to refund: its amount less its successful refunds; nothing
+/// for refunds themselves or failed payments. `refunds` are (refund_of, status, amount).
+pub fn refundable<'a>(
+    payment_id: &str,
+    kind: PaymentKind,
+    status: PaymentStatus,
+    amount: i64,
+    refunds: impl IntoIterator<Item = (Option<&'a str>, PaymentStatus, i64)>,
+) -> i64 {
+    if kind != PaymentKind::Payment || status != PaymentStatus::Success {
+        return 0;
+    }
+    amount - refunded_of(payment_id, refunds)
+}
+
+/// The successful refunds recorded against one payment.
+pub fn refunded_of<'a>(
+    payment_id: &str,
+    refunds: impl IntoIterator<Item = (Option<&'a str>, PaymentStatus, i64)>,
+) -> i64 {
+    refunds
+        .into_iter()
+        .filter(|(of, status, _)| *of == Some(payment_id) && *status == PaymentStatus::Success)
+        .map(|(_, _, amount)| amount)
+        .sum()
+}
+
+/// A stored tax rate (written by `parse_rate`); anything else is a bad row, not 0 %.
+pub fn stored_rate(raw: &str) -> Result<Decimal, String> {
+    Decimal::from_str(raw.trim()).map_err(|e| format!("unreadable tax rate {raw:?}: {e}"))
+}
+
 pub fn check_credit(status: InvoiceStatus, amount: i64, due: i64) -> Result<(), String> {
     if status != InvoiceStatus::Issued {
         return Err(match status {

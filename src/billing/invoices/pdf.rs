@@ -3,9 +3,11 @@
 
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str};
 
+use super::model::LineKind;
 use super::service::Party;
 use super::store::{CreditNoteRow, InvoiceRow, LineRow};
 use crate::billing::money;
+use crate::web::AppResult;
 
 const PAGE_W: f32 = 595.0;
 const PAGE_H: f32 = 842.0;
@@ -150,7 +152,7 @@ pub fn render(
     lines: &[LineRow],
     credits: &[CreditNoteRow],
     status_text: &str,
-) -> Vec<u8> {
+) -> AppResult<Vec<u8>> {
     let mut w = Writer::new();
     let m = |minor: i64| money::format_money(minor, &inv.currency);
     let title = match &inv.number {
@@ -162,15 +164,11 @@ pub fn render(
     w.right(RIGHT, top, BOLD, 12.0, status_text);
     w.advance(34.0);
 
-    let seller = Party::parse(&inv.seller_snapshot);
-    let buyer = if inv.buyer_snapshot.is_empty() {
-        Party {
-            name: inv.tenant_name.clone(),
-            ..Party::default()
-        }
-    } else {
-        Party::parse(&inv.buyer_snapshot)
-    };
+    let seller = inv.seller()?.unwrap_or_default();
+    let buyer = inv.buyer()?.unwrap_or_else(|| Party {
+        name: inv.tenant_name.clone(),
+        ..Party::default()
+    });
     let y0 = w.y;
     w.text(LEFT, y0, BOLD, 10.0, "From");
     w.text(300.0, y0, BOLD, 10.0, "Bill to");
@@ -212,12 +210,12 @@ pub fn render(
     w.rule(header_y - 5.0);
     w.advance(20.0);
     for l in lines {
-        let sign = if l.kind == "DISCOUNT" { -1 } else { 1 };
+        let sign = if l.kind == LineKind::Discount { -1 } else { 1 };
         let y = w.y;
-        let kind = if l.kind == "ITEM" {
+        let kind = if l.kind == LineKind::Item {
             String::new()
         } else {
-            format!("[{}] ", l.kind.to_lowercase())
+            format!("[{}] ", l.kind.as_str().to_lowercase())
         };
         w.text(
             LEFT,
@@ -279,7 +277,7 @@ pub fn render(
             w.advance(13.0);
         }
     }
-    finish(w.pages)
+    Ok(finish(w.pages))
 }
 
 fn finish(pages: Vec<Content>) -> Vec<u8> {

@@ -146,7 +146,7 @@ pub async fn add_tier(
     let Some(cur) = cur else {
         return Err(AppError::NotFound);
     };
-    let existing = store::tiers_tx(&mut tx, product_id, cur.code).await?;
+    let existing = store::tiers_in(&mut *tx, product_id, cur.code).await?;
     if existing.iter().any(|t| t.up_to == up_to) {
         let msg = if up_to < 0 {
             "There already is an open-ended tier in this currency."

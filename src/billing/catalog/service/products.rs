@@ -9,7 +9,8 @@ use crate::billing::catalog::model::{
     self, BillingModel, Category, Period, ProductStatus, TaxCategory, TierMode, Visibility,
 };
 use crate::billing::catalog::store::{self, ProductFields, ProductRow};
-use crate::db::{Db, is_unique_violation, new_id};
+use crate::db::{Db, new_id};
+use crate::web::forms::unique_to_field;
 use crate::web::{AppError, AppResult, FieldErrors};
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -37,7 +38,7 @@ impl ProductInput {
             description: p.description.clone(),
             category: p.category.clone(),
             billing_model: p.billing_model.clone(),
-            status: p.status.clone(),
+            status: p.status.as_str().into(),
             visibility: p.visibility.clone(),
             tax_category: p.tax_category.clone(),
             unit_name: p.unit_name.clone(),
@@ -198,14 +199,7 @@ fn validate_product(input: &ProductInput) -> Result<ValidProduct, FieldErrors> {
 }
 
 fn duplicate_code(e: sqlx::Error) -> AppError {
-    if is_unique_violation(&e) {
-        AppError::Invalid(FieldErrors::one(
-            "code",
-            "Another product already uses this code.",
-        ))
-    } else {
-        e.into()
-    }
+    unique_to_field(e, "code", "Another product already uses this code.")
 }
 
 pub async fn create_product(db: &Db, actor: &Actor, input: &ProductInput) -> AppResult<String> {
@@ -308,8 +302,7 @@ pub async fn change_status(
     let current = store::lock_product(&mut tx, db.backend, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let from = ProductStatus::parse(&current.status)
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("bad status {}", current.status)))?;
+    let from = current.status;
     if !expected.is_empty() && expected != from.as_str() {
         return Err(AppError::refused(format!(
             "{} changed meanwhile: it is now {}. Reload and try again.",

@@ -11,14 +11,14 @@ mod products;
 pub use overrides::{
     OverrideRow, delete_override, insert_override, overrides, overrides_for, overrides_in_scope,
 };
-pub use plans::{PlanRow, PlanSpecs, plan_for_product, plan_tx, plans, update_plan};
+pub use plans::{PlanRow, PlanSpecs, plan, plan_for_product, plans, update_plan};
 pub use prices::{
     PriceRow, TierRow, delete_price, delete_tier, insert_tier, prices, prices_for, tiers,
-    tiers_for, tiers_tx, upsert_price,
+    tiers_for, tiers_in, upsert_price,
 };
 pub use products::{
-    ProductFields, ProductFilter, ProductRow, get_product, insert_product, list_catalog,
-    list_products, lock_product, order_by, set_status, update_product,
+    ProductFields, ProductFilter, ProductRow, active_product_choices, get_product, insert_product,
+    list_catalog, list_products, lock_product, order_by, set_status, update_product,
 };
 
 /// `$first, $first+1, …` placeholders for an IN list of `n` values.

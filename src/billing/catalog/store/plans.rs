@@ -35,11 +35,14 @@ pub async fn plan_for_product(pool: &AnyPool, product_id: &str) -> sqlx::Result<
         .await
 }
 
-/// One plan by code, inside a transaction (a pod created or resized on it).
-pub async fn plan_tx(tx: &mut Tx, code: &str) -> sqlx::Result<Option<PlanRow>> {
+/// One plan by code (a pod created or resized on it); `ex` is `&db.pool` or `&mut *tx`.
+pub async fn plan<'e, E>(ex: E, code: &str) -> sqlx::Result<Option<PlanRow>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query_as(&format!("{PLAN_SELECT} WHERE p.code = $1"))
         .bind(code)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(ex)
         .await
 }
 

@@ -140,14 +140,19 @@ pub async fn tiers_for(
     q.fetch_all(pool).await
 }
 
-pub async fn tiers_tx(tx: &mut Tx, product_id: &str, currency: &str) -> sqlx::Result<Vec<TierRow>> {
+/// A product's tiers in one currency, lowest bound first ("and up" last); `ex` is
+/// `&db.pool` or `&mut *tx`.
+pub async fn tiers_in<'e, E>(ex: E, product_id: &str, currency: &str) -> sqlx::Result<Vec<TierRow>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query_as(&format!(
         "SELECT {TIER_COLUMNS} FROM product_tiers WHERE product_id = $1 AND currency = $2 \
          ORDER BY CASE WHEN up_to < 0 THEN 1 ELSE 0 END, up_to"
     ))
     .bind(product_id)
     .bind(currency)
-    .fetch_all(&mut **tx)
+    .fetch_all(ex)
     .await
 }
 

@@ -2,6 +2,7 @@
 
 use sqlx::{AnyPool, FromRow};
 
+use super::super::model::ProductStatus;
 use crate::db::filter::Where;
 use crate::db::{Backend, Timestamp, Tx};
 
@@ -13,7 +14,7 @@ pub struct ProductRow {
     pub description: String,
     pub category: String,
     pub billing_model: String,
-    pub status: String,
+    pub status: ProductStatus,
     pub visibility: String,
     pub tax_category: String,
     pub unit_name: String,
@@ -110,6 +111,16 @@ pub async fn set_status(tx: &mut Tx, id: &str, from: &str, to: &str) -> sqlx::Re
         .execute(&mut **tx)
         .await
         .map(|r| r.rows_affected())
+}
+
+/// Active products as (id, "Name (CODE)") for a pick list, by name (at most 500).
+pub async fn active_product_choices(pool: &AnyPool) -> sqlx::Result<Vec<(String, String)>> {
+    sqlx::query_as(
+        "SELECT id, name || ' (' || code || ')' FROM products WHERE status = 'ACTIVE' \
+         ORDER BY name LIMIT 500",
+    )
+    .fetch_all(pool)
+    .await
 }
 
 pub async fn get_product(pool: &AnyPool, id: &str) -> sqlx::Result<Option<ProductRow>> {

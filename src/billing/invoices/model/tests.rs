@@ -238,3 +238,57 @@ fn numbers_and_display_status() {
         "Void"
     );
 }
+
+#[test]
+fn offered_actions_follow_the_service_rules() {
+    use InvoiceStatus::*;
+    assert!(can_pay(Issued));
+    assert!(!can_pay(Paid) && !can_pay(Draft) && !can_pay(Void));
+    assert!(can_credit(Issued) && !can_credit(Paid));
+    // Void: issued and nothing paid net; a partly paid invoice is refused, so not offered.
+    assert!(can_void(Issued, 0, 0));
+    assert!(can_void(Issued, 500, 500));
+    assert!(!can_void(Issued, 500, 0));
+    assert!(!can_void(Issued, 500, 200));
+    assert!(!can_void(Draft, 0, 0) && !can_void(Paid, 0, 0) && !can_void(Void, 0, 0));
+    for s in InvoiceStatus::ALL {
+        for (paid, refunded) in [(0, 0), (100, 0), (100, 100)] {
+            assert_eq!(
+                can_void(*s, paid, refunded),
+                check_void(*s, paid, refunded).is_ok()
+            );
+        }
+    }
+}
+
+#[test]
+fn refundable_is_the_payment_less_its_successful_refunds() {
+    use PaymentStatus::*;
+    let refunds = [
+        (Some("p1"), Success, 300),
+        (Some("p1"), Failed, 200),
+        (Some("p2"), Success, 50),
+        (None, Success, 1000),
+    ];
+    assert_eq!(refunded_of("p1", refunds), 300);
+    assert_eq!(
+        refundable("p1", PaymentKind::Payment, Success, 1000, refunds),
+        700
+    );
+    assert_eq!(
+        refundable("p1", PaymentKind::Payment, Failed, 1000, refunds),
+        0
+    );
+    assert_eq!(
+        refundable("r1", PaymentKind::Refund, Success, 300, refunds),
+        0
+    );
+}
+
+#[test]
+fn a_bad_stored_rate_is_an_error() {
+    assert_eq!(stored_rate("7.7"), Ok(d("7.7")));
+    assert_eq!(stored_rate("0"), Ok(Decimal::ZERO));
+    assert!(stored_rate("").is_err());
+    assert!(stored_rate("abc").is_err());
+}

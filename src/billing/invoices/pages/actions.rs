@@ -14,24 +14,16 @@ use crate::billing::invoices::service::{
 use crate::billing::invoices::store::{self};
 use crate::state::AppState;
 use crate::web::actions::ActionRequest as Req;
-use crate::web::{AppError, AppResult, Hx, Layout, flash};
+use crate::web::{AppError, AppResult, flash};
 
 pub async fn add_line(
-    State(state): State<AppState>,
-    hx: Hx,
-    layout: Layout,
-    actor: Actor,
+    req: Req,
     Path(id): Path<String>,
     Form(form): Form<LineInput>,
 ) -> AppResult<Response> {
-    let r = service::add_line(&state.db, &actor, &id, &form).await;
+    let r = service::add_line(&req.state.db, &req.actor, &id, &form).await;
     respond(
-        Req {
-            state: &state,
-            hx,
-            layout,
-            actor: &actor,
-        },
+        req,
         &id,
         r,
         |()| "Line added.".into(),
@@ -44,21 +36,13 @@ pub async fn add_line(
 }
 
 pub async fn add_product_line(
-    State(state): State<AppState>,
-    hx: Hx,
-    layout: Layout,
-    actor: Actor,
+    req: Req,
     Path(id): Path<String>,
     Form(form): Form<ProductLineInput>,
 ) -> AppResult<Response> {
-    let r = service::add_product_line(&state.db, &actor, &id, &form).await;
+    let r = service::add_product_line(&req.state.db, &req.actor, &id, &form).await;
     respond(
-        Req {
-            state: &state,
-            hx,
-            layout,
-            actor: &actor,
-        },
+        req,
         &id,
         r,
         |()| "Product added.".into(),
@@ -71,26 +55,11 @@ pub async fn add_product_line(
 }
 
 pub async fn delete_line(
-    State(state): State<AppState>,
-    hx: Hx,
-    layout: Layout,
-    actor: Actor,
+    req: Req,
     Path((id, line_id)): Path<(String, String)>,
 ) -> AppResult<Response> {
-    let r = service::delete_line(&state.db, &actor, &id, &line_id).await;
-    respond(
-        Req {
-            state: &state,
-            hx,
-            layout,
-            actor: &actor,
-        },
-        &id,
-        r,
-        |()| "Line removed.".into(),
-        |_, _| {},
-    )
-    .await
+    let r = service::delete_line(&req.state.db, &req.actor, &id, &line_id).await;
+    respond(req, &id, r, |()| "Line removed.".into(), |_, _| {}).await
 }
 
 #[derive(Deserialize, Default)]
@@ -100,27 +69,12 @@ pub struct NotesForm {
 }
 
 pub async fn set_notes(
-    State(state): State<AppState>,
-    hx: Hx,
-    layout: Layout,
-    actor: Actor,
+    req: Req,
     Path(id): Path<String>,
     Form(form): Form<NotesForm>,
 ) -> AppResult<Response> {
-    let r = service::set_notes(&state.db, &actor, &id, &form.notes).await;
-    respond(
-        Req {
-            state: &state,
-            hx,
-            layout,
-            actor: &actor,
-        },
-        &id,
-        r,
-        |()| "Notes saved.".into(),
-        |_, _| {},
-    )
-    .await
+    let r = service::set_notes(&req.state.db, &req.actor, &id, &form.notes).await;
+    respond(req, &id, r, |()| "Notes saved.".into(), |_, _| {}).await
 }
 
 #[derive(Deserialize, Default)]
@@ -148,21 +102,10 @@ pub async fn delete_draft(
     ))
 }
 
-pub async fn issue(
-    State(state): State<AppState>,
-    hx: Hx,
-    layout: Layout,
-    actor: Actor,
-    Path(id): Path<String>,
-) -> AppResult<Response> {
-    let r = service::issue(&state.db, &actor, &id).await;
+pub async fn issue(req: Req, Path(id): Path<String>) -> AppResult<Response> {
+    let r = service::issue(&req.state.db, &req.actor, &id).await;
     respond(
-        Req {
-            state: &state,
-            hx,
-            layout,
-            actor: &actor,
-        },
+        req,
         &id,
         r,
         |i| format!("Issued as {} for {}.", i.number, "the customer"),
@@ -172,31 +115,19 @@ pub async fn issue(
 }
 
 pub async fn pay(
-    State(state): State<AppState>,
-    hx: Hx,
-    layout: Layout,
-    actor: Actor,
+    req: Req,
     Path(id): Path<String>,
     Form(form): Form<PaymentInput>,
 ) -> AppResult<Response> {
-    let r = service::record_payment(&state.db, &actor, &id, &form).await;
+    let r = service::record_payment(&req.state.db, &req.actor, &id, &form).await;
     respond(
-        Req {
-            state: &state,
-            hx,
-            layout,
-            actor: &actor,
-        },
+        req,
         &id,
         r,
         |p| {
             format!(
                 "{} payment recorded.",
-                if p.status == "SUCCESS" {
-                    "A"
-                } else {
-                    "A failed"
-                }
+                if p.succeeded() { "A" } else { "A failed" }
             )
         },
         |p, e| {
@@ -208,22 +139,14 @@ pub async fn pay(
 }
 
 pub async fn refund(
-    State(state): State<AppState>,
-    hx: Hx,
-    layout: Layout,
-    actor: Actor,
+    req: Req,
     Path(id): Path<String>,
     Form(form): Form<RefundInput>,
 ) -> AppResult<Response> {
     let payment_id = form.payment_id.clone();
-    let r = service::refund(&state.db, &actor, &id, &form).await;
+    let r = service::refund(&req.state.db, &req.actor, &id, &form).await;
     respond(
-        Req {
-            state: &state,
-            hx,
-            layout,
-            actor: &actor,
-        },
+        req,
         &id,
         r,
         |_| "Refund recorded.".into(),
@@ -236,21 +159,13 @@ pub async fn refund(
 }
 
 pub async fn void(
-    State(state): State<AppState>,
-    hx: Hx,
-    layout: Layout,
-    actor: Actor,
+    req: Req,
     Path(id): Path<String>,
     Form(form): Form<ConfirmForm>,
 ) -> AppResult<Response> {
-    let r = service::void(&state.db, &actor, &id, form.confirm == "yes").await;
+    let r = service::void(&req.state.db, &req.actor, &id, form.confirm == "yes").await;
     respond(
-        Req {
-            state: &state,
-            hx,
-            layout,
-            actor: &actor,
-        },
+        req,
         &id,
         r,
         |()| "Invoice voided. It keeps its number.".into(),
@@ -260,21 +175,13 @@ pub async fn void(
 }
 
 pub async fn credit(
-    State(state): State<AppState>,
-    hx: Hx,
-    layout: Layout,
-    actor: Actor,
+    req: Req,
     Path(id): Path<String>,
     Form(form): Form<CreditInput>,
 ) -> AppResult<Response> {
-    let r = service::credit(&state.db, &actor, &id, &form).await;
+    let r = service::credit(&req.state.db, &req.actor, &id, &form).await;
     respond(
-        Req {
-            state: &state,
-            hx,
-            layout,
-            actor: &actor,
-        },
+        req,
         &id,
         r,
         |n| format!("Credit note {n} issued."),
@@ -294,7 +201,7 @@ pub async fn pdf(
     let inv = service::get(&state.db, &actor, &id).await?;
     let lines = store::lines(&state.db.pool, &inv.id).await?;
     let credits = store::credit_notes(&state.db.pool, &inv.id).await?;
-    let bytes = crate::billing::invoices::pdf::render(&inv, &lines, &credits, &inv.status_text());
+    let bytes = crate::billing::invoices::pdf::render(&inv, &lines, &credits, &inv.status_text())?;
     let filename = format!(
         "{}.pdf",
         inv.number

@@ -25,9 +25,8 @@ fn today() -> String {
 
 impl InvoiceRow {
     pub fn status_text(&self) -> String {
-        let status = InvoiceStatus::parse(&self.status).unwrap_or(InvoiceStatus::Draft);
         model::display_status(
-            status,
+            self.status,
             self.due_minor,
             self.paid_minor - self.refunded_minor,
             &self.due_date,
@@ -48,18 +47,26 @@ impl InvoiceRow {
         money::format_money(*minor.borrow(), &self.currency)
     }
     pub fn is_draft(&self) -> bool {
-        self.status == "DRAFT"
+        self.status == InvoiceStatus::Draft
     }
-    pub fn buyer_text(&self) -> String {
-        party_text(&service::Party::parse(&self.buyer_snapshot))
+    /// The same rules the service applies (see `model`): the page offers what would pass.
+    pub fn can_pay(&self) -> bool {
+        model::can_pay(self.status)
     }
-    pub fn seller_text(&self) -> String {
-        party_text(&service::Party::parse(&self.seller_snapshot))
+    pub fn can_credit(&self) -> bool {
+        model::can_credit(self.status)
+    }
+    pub fn can_void(&self) -> bool {
+        model::can_void(self.status, self.paid_minor, self.refunded_minor)
     }
 }
 
-/// Name, address, country, e-mail and tax id, one per line (shown with `white-space: pre-line`).
-fn party_text(p: &service::Party) -> String {
+/// Name, address, country, e-mail and tax id, one per line (shown with `white-space: pre-line`);
+/// empty before issue (no snapshot yet).
+fn party_text(p: Option<service::Party>) -> String {
+    let Some(p) = p else {
+        return String::new();
+    };
     let mut lines = vec![p.name.clone()];
     lines.extend(
         p.address

@@ -44,6 +44,9 @@ pub struct PaymentView {
 pub struct ShowPage {
     pub(super) layout: Layout,
     pub(super) inv: InvoiceRow,
+    /// The frozen parties, one detail per line; empty on a draft.
+    pub(super) buyer_text: String,
+    pub(super) seller_text: String,
     pub(super) lines: Vec<LineView>,
     pub(super) payments: Vec<PaymentView>,
     pub(super) credits: Vec<CreditNoteRow>,
@@ -81,11 +84,11 @@ pub(super) async fn show_page(
         .iter()
         .map(|l| LineView {
             id: l.id.clone(),
-            kind: LineKind::parse(&l.kind).map_or("?", LineKind::label),
+            kind: l.kind.label(),
             description: l.description.clone(),
             quantity: l.quantity.clone(),
             unit_price: inv.money(l.unit_price_minor),
-            amount: inv.money(if l.kind == "DISCOUNT" {
+            amount: inv.money(if l.kind == LineKind::Discount {
                 -l.amount_minor
             } else {
                 l.amount_minor
@@ -96,16 +99,7 @@ pub(super) async fn show_page(
     let payments = payment_rows
         .iter()
         .map(|p| {
-            let refunded: i64 = payment_rows
-                .iter()
-                .filter(|r| r.refund_of.as_deref() == Some(p.id.as_str()) && r.status == "SUCCESS")
-                .map(|r| r.amount_minor)
-                .sum();
-            let refundable = if p.kind == "PAYMENT" && p.status == "SUCCESS" {
-                p.amount_minor - refunded
-            } else {
-                0
-            };
+            let refundable = p.refundable(&payment_rows);
             PaymentView {
                 refund_key: new_id(),
                 amount: inv.money(p.amount_minor),
@@ -138,12 +132,14 @@ pub(super) async fn show_page(
         String::new()
     };
     let products = if inv.is_draft() {
-        sqlx::query_as("SELECT id, name || ' (' || code || ')' FROM products WHERE status = 'ACTIVE' ORDER BY name LIMIT 500").fetch_all(pool).await?
+        crate::billing::catalog::store::active_product_choices(pool).await?
     } else {
         Vec::new()
     };
     Ok(ShowPage {
         layout,
+        buyer_text: super::party_text(inv.buyer()?),
+        seller_text: super::party_text(inv.seller()?),
         lines,
         payments,
         credits: store::credit_notes(pool, &inv.id).await?,
@@ -208,7 +204,7 @@ crate::action_page!(ShowPage);
 /// After an action: the refreshed invoice with a notice, a redirect, or the invoice with the
 /// failing form's values and errors (see `web::actions`).
 pub(super) async fn respond<T>(
-    req: Req<'_>,
+    req: Req,
     id: &str,
     result: AppResult<T>,
     message: impl FnOnce(T) -> String,
@@ -221,11 +217,11 @@ pub(super) async fn respond<T>(
         actor,
     } = req;
     crate::web::actions::answer(
-        state,
+        &state,
         hx,
         &format!("/billing/invoices/{id}"),
         result.map(message),
-        || show_page(state, layout, actor, id),
+        || show_page(&state, layout, &actor, id),
         on_invalid,
     )
     .await

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use super::payments::{apply, save_amounts};
-use super::{can_correct, changed_underneath, event, label, lock, require, status_of};
+use super::{can_correct, changed_underneath, event, label, lock, require};
 use crate::audit;
 use crate::auth::model::{Actor, required_text};
 use crate::billing::invoices::model;
@@ -21,8 +21,7 @@ pub async fn void(db: &Db, actor: &Actor, id: &str, confirmed: bool) -> AppResul
     }
     let mut tx = db.begin_write().await?;
     let inv = lock(&mut tx, db, actor, id).await?;
-    model::check_void(status_of(&inv)?, inv.paid_minor, inv.refunded_minor)
-        .map_err(AppError::Refused)?;
+    model::check_void(inv.status, inv.paid_minor, inv.refunded_minor).map_err(AppError::Refused)?;
     if store::mark_void(&mut tx, &inv).await? == 0 {
         return Err(changed_underneath());
     }
@@ -55,7 +54,7 @@ pub async fn credit(db: &Db, actor: &Actor, id: &str, input: &CreditInput) -> Ap
         .unwrap_or(0);
     let reason = required_text(&mut e, "reason", &input.reason, 500);
     e.into_result().map_err(AppError::Invalid)?;
-    let from = status_of(&inv)?;
+    let from = inv.status;
     model::check_credit(from, amount, inv.due_minor)
         .map_err(|m| AppError::Invalid(FieldErrors::one("amount", m)))?;
     let year = time::OffsetDateTime::now_utc().year();

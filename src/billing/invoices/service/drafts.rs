@@ -1,12 +1,9 @@
 //! Drafts and their lines: create, add (free or from a product price), delete, notes,
 //! delete the draft, and the totals preview.
 
-use std::str::FromStr;
-
-use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::{can_bill, changed_underneath, event, label, lock, require, status_of};
+use super::{can_bill, changed_underneath, event, label, lock, require};
 use crate::audit::{self, AuditEvent};
 use crate::auth::model::{Actor, required_text};
 use crate::billing::catalog::model::{self as catalog, Period, PriceQuery};
@@ -79,7 +76,7 @@ pub(super) async fn draft_for_change(
 ) -> AppResult<InvoiceRow> {
     require(can_bill(actor))?;
     let inv = lock(tx, db, actor, id).await?;
-    if status_of(&inv)? != InvoiceStatus::Draft {
+    if inv.status != InvoiceStatus::Draft {
         return Err(AppError::refused(format!(
             "Invoice {} is issued: it can no longer be edited. Correct it with a credit note.",
             label(&inv)
@@ -139,7 +136,7 @@ pub async fn add_line(db: &Db, actor: &Actor, id: &str, input: &LineInput) -> Ap
         id: new_id(),
         invoice_id: inv.id.clone(),
         position: 0,
-        kind: kind.as_str().into(),
+        kind,
         description,
         quantity: quantity.to_string(),
         unit_price_minor: unit,
@@ -196,13 +193,13 @@ pub async fn add_product_line(
             "Choose a product.",
         )));
     };
-    if !catalog::ProductStatus::parse(&product.status).is_some_and(catalog::can_be_sold) {
+    if !catalog::can_be_sold(product.status) {
         e.add(
             "product_id",
             format!(
                 "{} is {} and can no longer be sold.",
                 product.code,
-                product.status.to_lowercase()
+                product.status.label().to_lowercase()
             ),
         );
     }
@@ -242,7 +239,7 @@ pub async fn add_product_line(
             id: new_id(),
             invoice_id: inv.id.clone(),
             position: 0,
-            kind: "ITEM".into(),
+            kind: LineKind::Item,
             description: description.clone(),
             quantity: quantity.to_string(),
             unit_price_minor: price.amount_minor,
@@ -258,7 +255,7 @@ pub async fn add_product_line(
                 id: new_id(),
                 invoice_id: inv.id.clone(),
                 position: 0,
-                kind: "ITEM".into(),
+                kind: LineKind::Item,
                 description: format!("Setup fee: {}", product.name),
                 quantity: "1".into(),
                 unit_price_minor: price.setup_fee_minor,
@@ -365,21 +362,16 @@ pub async fn preview_totals(
         .ok_or(AppError::NotFound)?;
     let rule = store::tax_rule_for(&mut tx, &tenant.region).await?;
     tx.rollback().await?;
-    let rate = rule
-        .as_ref()
-        .and_then(|r| Decimal::from_str(&r.rate).ok())
-        .unwrap_or_default();
+    let rate = super::rule_rate(rule.as_ref())?;
     Ok((model::totals(&amounts(lines), rate), rule))
 }
 
 pub(super) fn amounts(lines: &[LineRow]) -> Vec<LineAmount> {
     lines
         .iter()
-        .filter_map(|l| {
-            Some(LineAmount {
-                kind: LineKind::parse(&l.kind)?,
-                amount: l.amount_minor,
-            })
+        .map(|l| LineAmount {
+            kind: l.kind,
+            amount: l.amount_minor,
         })
         .collect()
 }

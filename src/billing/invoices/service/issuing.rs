@@ -1,9 +1,6 @@
 //! Issuing: the buyer/seller snapshot, the gapless number, frozen totals and the mail,
 //! one invoice or a batch of drafts.
 
-use std::str::FromStr;
-
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use super::drafts::{amounts, draft_for_change};
@@ -12,7 +9,7 @@ use super::{can_bill, changed_underneath, event, require};
 use crate::audit;
 use crate::auth::model::Actor;
 use crate::billing::invoices::model;
-use crate::billing::invoices::store::{self, Issue, LineRow, TaxRuleRow};
+use crate::billing::invoices::store::{self, InvoiceRow, Issue, LineRow, TaxRuleRow};
 use crate::billing::money;
 use crate::db::{Db, Tx, new_id};
 use crate::web::{AppError, AppResult};
@@ -38,8 +35,33 @@ impl Party {
         }
     }
 
-    pub fn parse(json: &str) -> Party {
-        serde_json::from_str(json).unwrap_or_default()
+    /// A stored snapshot: empty before issue (`None`); unreadable JSON is an error.
+    pub fn parse(json: &str) -> Result<Option<Party>, serde_json::Error> {
+        if json.is_empty() {
+            return Ok(None);
+        }
+        serde_json::from_str(json).map(Some)
+    }
+}
+
+fn snapshot(inv: &InvoiceRow, which: &str, json: &str) -> AppResult<Option<Party>> {
+    Party::parse(json).map_err(|e| {
+        tracing::error!(invoice_id = %inv.id, which, error = %e, "unreadable party snapshot");
+        AppError::Internal(anyhow::anyhow!(
+            "invoice {}: unreadable {which} snapshot: {e}",
+            inv.id
+        ))
+    })
+}
+
+impl InvoiceRow {
+    /// The buyer frozen at issue (`None` on a draft).
+    pub fn buyer(&self) -> AppResult<Option<Party>> {
+        snapshot(self, "buyer", &self.buyer_snapshot)
+    }
+    /// The seller frozen at issue (`None` on a draft).
+    pub fn seller(&self) -> AppResult<Option<Party>> {
+        snapshot(self, "seller", &self.seller_snapshot)
     }
 }
 
@@ -100,8 +122,8 @@ pub async fn issue_in(
     cache: &mut IssueCache,
 ) -> AppResult<Issued> {
     let inv = draft_for_change(tx, db, actor, id).await?;
-    let lines = store::lines_tx(tx, &inv.id).await?;
-    if !lines.iter().any(|l| l.kind == "ITEM") {
+    let lines = store::lines(&mut **tx, &inv.id).await?;
+    if !lines.iter().any(|l| l.kind == model::LineKind::Item) {
         return Err(AppError::refused("Add at least one item before issuing."));
     }
     if !cache.buyers.contains_key(&inv.tenant_id) {
@@ -123,10 +145,7 @@ pub async fn issue_in(
         cache.rules.insert(buyer.region.clone(), rule);
     }
     let rule = cache.rules[&buyer.region].clone();
-    let rate = rule
-        .as_ref()
-        .map_or(Ok(Decimal::ZERO), |r| Decimal::from_str(&r.rate))
-        .map_err(|e| AppError::Internal(e.into()))?;
+    let rate = super::rule_rate(rule.as_ref())?;
     let totals =
         model::totals(&amounts(&lines), rate).map_err(|e| AppError::refused(e.to_string()))?;
     let today = time::OffsetDateTime::now_utc().date();
@@ -167,7 +186,7 @@ pub async fn issue_in(
                 id: new_id(),
                 invoice_id: inv.id.clone(),
                 position: 0,
-                kind: "TAX".into(),
+                kind: model::LineKind::Tax,
                 description: format!("{tax_name} ({rate}%)"),
                 quantity: "1".into(),
                 unit_price_minor: totals.tax,
@@ -196,4 +215,20 @@ pub async fn issue_in(
         number,
         total_minor: totals.total,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Party;
+
+    #[test]
+    fn snapshots_parse_or_fail() {
+        assert!(Party::parse("").unwrap().is_none());
+        let p =
+            Party::parse(r#"{"name":"Acme","address":"","email":"","country":"DE","tax_id":""}"#)
+                .unwrap()
+                .unwrap();
+        assert_eq!((p.name.as_str(), p.country.as_str()), ("Acme", "DE"));
+        assert!(Party::parse("{not json").is_err());
+    }
 }

@@ -17,9 +17,9 @@ pub(super) async fn send_invoice_mail(
     let inv = store::invoice_tx(tx, invoice_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let lines = store::lines_tx(tx, invoice_id).await?;
+    let lines = store::lines(&mut **tx, invoice_id).await?;
     let number = inv.number.clone().unwrap_or_default();
-    let pdf = crate::billing::invoices::pdf::render(&inv, &lines, &[], "Issued");
+    let pdf = crate::billing::invoices::pdf::render(&inv, &lines, &[], "Issued")?;
     let total = money::format_money(inv.total_minor, &inv.currency);
     let mail = crate::mail::OutgoingMail {
         to: format!(

@@ -21,8 +21,10 @@ pub use issuing::{
 pub use payments::{METHODS, PaymentInput, RefundInput, record_payment, refund};
 pub use tax_rules::{TaxRuleInput, add_tax_rule, delete_tax_rule};
 
-use super::model::InvoiceStatus;
-use super::store::{self, InvoiceRow, Visibility};
+use rust_decimal::Decimal;
+
+use super::model;
+use super::store::{self, InvoiceRow, TaxRuleRow, Visibility};
 use crate::audit::AuditEvent;
 use crate::auth::model::{Actor, Role, TenantScope};
 use crate::db::{Db, Tx};
@@ -54,15 +56,22 @@ pub fn visibility(actor: &Actor) -> (TenantScope, bool) {
     (actor.scope(), !actor.is_staff)
 }
 
+/// The rate of the tax rule that applies (none: 0 %). A stored rate that does not parse is
+/// a bad row: an internal error naming the rule, never a silent 0 %.
+fn rule_rate(rule: Option<&TaxRuleRow>) -> AppResult<Decimal> {
+    let Some(r) = rule else {
+        return Ok(Decimal::ZERO);
+    };
+    model::stored_rate(&r.rate).map_err(|e| {
+        tracing::error!(tax_rule_id = %r.id, error = %e, "bad stored tax rate");
+        AppError::Internal(anyhow::anyhow!("tax rule {}: {e}", r.id))
+    })
+}
+
 fn changed_underneath() -> AppError {
     AppError::refused(
         "The invoice changed meanwhile (someone else acted on it). Reload and try again.",
     )
-}
-
-fn status_of(inv: &InvoiceRow) -> AppResult<InvoiceStatus> {
-    InvoiceStatus::parse(&inv.status)
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("bad status {}", inv.status)))
 }
 
 fn event<'a>(inv: &'a InvoiceRow, action: &'a str, summary: String) -> AuditEvent<'a> {

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{can_bill, can_correct, changed_underneath, event, label, lock, require, status_of};
+use super::{can_bill, can_correct, changed_underneath, event, label, lock, require};
 use crate::audit;
 use crate::auth::model::Actor;
 use crate::billing::invoices::model::{self, InvoiceStatus, PaymentKind, PaymentStatus};
@@ -24,6 +24,31 @@ pub struct PaymentInput {
     pub status: String,
     /// Generated into the form when it is rendered: a double submit records one payment.
     pub idempotency_key: String,
+}
+
+impl PaymentRow {
+    pub fn is_refund(&self) -> bool {
+        self.kind == PaymentKind::Refund
+    }
+    pub fn succeeded(&self) -> bool {
+        self.status == PaymentStatus::Success
+    }
+    /// What is left of this payment to refund, given every row of its invoice.
+    pub fn refundable(&self, all: &[PaymentRow]) -> i64 {
+        model::refundable(
+            &self.id,
+            self.kind,
+            self.status,
+            self.amount_minor,
+            refunds(all),
+        )
+    }
+}
+
+/// (refund_of, status, amount) of each row, as `model::refunded_of` reads them.
+fn refunds(all: &[PaymentRow]) -> impl Iterator<Item = (Option<&str>, PaymentStatus, i64)> {
+    all.iter()
+        .map(|p| (p.refund_of.as_deref(), p.status, p.amount_minor))
 }
 
 pub const METHODS: &[&str] = &["Bank transfer", "Card", "Cash", "PayPal", "Stripe", "Other"];
@@ -132,7 +157,7 @@ pub async fn record_payment(
         PaymentStatus::Success
     });
     e.into_result().map_err(AppError::Invalid)?;
-    let from = status_of(&inv)?;
+    let from = inv.status;
     if status == PaymentStatus::Success {
         model::check_payment(from, amount, inv.due_minor)
             .map_err(|m| AppError::Invalid(FieldErrors::one("amount", m)))?;
@@ -145,8 +170,8 @@ pub async fn record_payment(
     let payment = PaymentRow {
         id: new_id(),
         invoice_id: inv.id.clone(),
-        kind: PaymentKind::Payment.as_str().into(),
-        status: status.as_str().into(),
+        kind: PaymentKind::Payment,
+        status,
         amount_minor: amount,
         method,
         reference,
@@ -216,28 +241,19 @@ pub async fn refund(
         .map_err(|m| e.add("amount", m))
         .unwrap_or(0);
     e.into_result().map_err(AppError::Invalid)?;
-    let all = store::payments_tx(&mut tx, &inv.id).await?;
+    let all = store::payments(&mut *tx, &inv.id).await?;
     let original = all
         .iter()
-        .find(|p| p.id == input.payment_id && p.kind == "PAYMENT")
+        .find(|p| p.id == input.payment_id && p.kind == PaymentKind::Payment)
         .ok_or(AppError::NotFound)?;
-    let already: i64 = all
-        .iter()
-        .filter(|p| p.refund_of.as_deref() == Some(original.id.as_str()) && p.status == "SUCCESS")
-        .map(|p| p.amount_minor)
-        .sum();
-    model::check_refund(
-        original.status == "SUCCESS",
-        original.amount_minor,
-        already,
-        amount,
-    )
-    .map_err(|m| AppError::Invalid(FieldErrors::one("amount", m)))?;
+    let already = model::refunded_of(&original.id, refunds(&all));
+    model::check_refund(original.succeeded(), original.amount_minor, already, amount)
+        .map_err(|m| AppError::Invalid(FieldErrors::one("amount", m)))?;
     let refund = PaymentRow {
         id: new_id(),
         invoice_id: inv.id.clone(),
-        kind: PaymentKind::Refund.as_str().into(),
-        status: "SUCCESS".into(),
+        kind: PaymentKind::Refund,
+        status: PaymentStatus::Success,
         amount_minor: amount,
         method: original.method.clone(),
         reference: input.reference.trim().chars().take(200).collect(),
@@ -248,7 +264,7 @@ pub async fn refund(
         created_at: Timestamp::now(),
     };
     store::insert_payment(&mut tx, &refund).await?;
-    let from = status_of(&inv)?;
+    let from = inv.status;
     let (amounts, to) = if from == InvoiceStatus::Void {
         (
             Amounts {

@@ -8,6 +8,7 @@ use crate::auth::model::{Actor, required_text};
 use crate::billing::invoices::model;
 use crate::billing::invoices::store::{self, TaxRuleRow};
 use crate::db::{Db, Timestamp, new_id};
+use crate::web::forms::OnUnique;
 use crate::web::{AppError, AppResult, FieldErrors};
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -39,16 +40,10 @@ pub async fn add_tax_rule(db: &Db, actor: &Actor, input: &TaxRuleInput) -> AppRe
         created_at: Timestamp::now(),
     };
     let mut tx = db.begin_write().await?;
-    if let Err(err) = store::insert_tax_rule(&mut tx, &rule).await {
-        return Err(if crate::db::is_unique_violation(&err) {
-            AppError::Invalid(FieldErrors::one(
-                "region",
-                "This region already has a tax rule: remove it first.",
-            ))
-        } else {
-            err.into()
-        });
-    }
+    store::insert_tax_rule(&mut tx, &rule).await.unique_field(
+        "region",
+        "This region already has a tax rule: remove it first.",
+    )?;
     let region_label = if rule.region.is_empty() {
         "every other region".to_string()
     } else {

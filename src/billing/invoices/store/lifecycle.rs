@@ -156,7 +156,7 @@ pub async fn set_amounts(
     .bind(a.due)
     .bind(Timestamp::now().0)
     .bind(&inv.id)
-    .bind(&inv.status)
+    .bind(inv.status.as_str())
     .bind(inv.version)
     .execute(&mut **tx)
     .await?

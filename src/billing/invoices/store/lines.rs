@@ -1,7 +1,8 @@
 //! Invoice lines.
 
-use sqlx::{AnyPool, FromRow};
+use sqlx::FromRow;
 
+use crate::billing::invoices::model::LineKind;
 use crate::db::Tx;
 
 #[derive(Clone, Debug, FromRow)]
@@ -9,7 +10,7 @@ pub struct LineRow {
     pub id: String,
     pub invoice_id: String,
     pub position: i64,
-    pub kind: String,
+    pub kind: LineKind,
     pub description: String,
     pub quantity: String,
     pub unit_price_minor: i64,
@@ -19,21 +20,16 @@ pub struct LineRow {
 
 const LINE_COLUMNS: &str = "id, invoice_id, position, kind, description, quantity, unit_price_minor, amount_minor, product_id";
 
-pub async fn lines(pool: &AnyPool, invoice_id: &str) -> sqlx::Result<Vec<LineRow>> {
+/// An invoice's lines in order; `ex` is `&db.pool` or `&mut *tx`.
+pub async fn lines<'e, E>(ex: E, invoice_id: &str) -> sqlx::Result<Vec<LineRow>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query_as(&format!(
         "SELECT {LINE_COLUMNS} FROM invoice_lines WHERE invoice_id = $1 ORDER BY position"
     ))
     .bind(invoice_id)
-    .fetch_all(pool)
-    .await
-}
-
-pub async fn lines_tx(tx: &mut Tx, invoice_id: &str) -> sqlx::Result<Vec<LineRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {LINE_COLUMNS} FROM invoice_lines WHERE invoice_id = $1 ORDER BY position"
-    ))
-    .bind(invoice_id)
-    .fetch_all(&mut **tx)
+    .fetch_all(ex)
     .await
 }
 
@@ -44,7 +40,7 @@ pub async fn insert_line(tx: &mut Tx, l: &LineRow) -> sqlx::Result<()> {
     ))
     .bind(&l.id)
     .bind(&l.invoice_id)
-    .bind(&l.kind)
+    .bind(l.kind.as_str())
     .bind(&l.description)
     .bind(&l.quantity)
     .bind(l.unit_price_minor)

@@ -17,8 +17,8 @@ pub use lifecycle::{
     Amounts, Issue, delete_draft, insert_draft, mark_issued, mark_void, next_document_number,
     set_amounts, touch_draft,
 };
-pub use lines::{LineRow, delete_line, insert_line, lines, lines_tx};
-pub use payments::{PaymentRow, insert_payment, payment_by_key, payments, payments_tx};
+pub use lines::{LineRow, delete_line, insert_line, lines};
+pub use payments::{PaymentRow, insert_payment, payment_by_key, payments};
 pub use reads::{
     CurrencySum, InvoiceFilter, get_invoice, invoice_tx, issuable_draft_ids, list_invoices,
     lock_invoice,
@@ -27,6 +27,7 @@ pub use tax_rules::{TaxRuleRow, delete_tax_rule, insert_tax_rule, tax_rule_for, 
 
 use sqlx::FromRow;
 
+use super::model::InvoiceStatus;
 use crate::db::{TenantScope, Timestamp, Tx};
 
 #[derive(Clone, Debug, FromRow)]
@@ -34,7 +35,7 @@ pub struct InvoiceRow {
     pub id: String,
     pub tenant_id: String,
     pub tenant_name: String,
-    pub status: String,
+    pub status: InvoiceStatus,
     pub number: Option<String>,
     pub currency: String,
     pub issue_date: String,
@@ -108,7 +109,7 @@ pub(super) async fn move_summary(
     adjust_summary(
         tx,
         &inv.tenant_id,
-        &inv.status,
+        inv.status.as_str(),
         &inv.currency,
         -1,
         -inv.total_minor,

@@ -1,15 +1,16 @@
 //! Payments and refunds recorded against an invoice.
 
-use sqlx::{AnyPool, FromRow};
+use sqlx::FromRow;
 
+use crate::billing::invoices::model::{PaymentKind, PaymentStatus};
 use crate::db::{Timestamp, Tx};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct PaymentRow {
     pub id: String,
     pub invoice_id: String,
-    pub kind: String,
-    pub status: String,
+    pub kind: PaymentKind,
+    pub status: PaymentStatus,
     pub amount_minor: i64,
     pub method: String,
     pub reference: String,
@@ -22,21 +23,16 @@ pub struct PaymentRow {
 
 const PAYMENT_COLUMNS: &str = "id, invoice_id, kind, status, amount_minor, method, reference, paid_on, refund_of, idempotency_key, created_by, created_at";
 
-pub async fn payments(pool: &AnyPool, invoice_id: &str) -> sqlx::Result<Vec<PaymentRow>> {
+/// Every payment and refund of an invoice, oldest first; `ex` is `&db.pool` or `&mut *tx`.
+pub async fn payments<'e, E>(ex: E, invoice_id: &str) -> sqlx::Result<Vec<PaymentRow>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query_as(&format!(
         "SELECT {PAYMENT_COLUMNS} FROM payments WHERE invoice_id = $1 ORDER BY created_at, id"
     ))
     .bind(invoice_id)
-    .fetch_all(pool)
-    .await
-}
-
-pub async fn payments_tx(tx: &mut Tx, invoice_id: &str) -> sqlx::Result<Vec<PaymentRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {PAYMENT_COLUMNS} FROM payments WHERE invoice_id = $1 ORDER BY created_at, id"
-    ))
-    .bind(invoice_id)
-    .fetch_all(&mut **tx)
+    .fetch_all(ex)
     .await
 }
 
@@ -55,8 +51,8 @@ pub async fn insert_payment(tx: &mut Tx, p: &PaymentRow) -> sqlx::Result<()> {
     ))
     .bind(&p.id)
     .bind(&p.invoice_id)
-    .bind(&p.kind)
-    .bind(&p.status)
+    .bind(p.kind.as_str())
+    .bind(p.status.as_str())
     .bind(p.amount_minor)
     .bind(&p.method)
     .bind(&p.reference)

@@ -4,7 +4,7 @@
 use sqlx::{AnyPool, FromRow};
 
 use crate::db::filter::Where;
-use crate::db::{Scoped, TenantScope, Timestamp, Tx};
+use crate::db::{Scoped, TenantScope, Timestamp};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct JobRow {
@@ -41,25 +41,18 @@ pub struct ErrorRow {
     pub at: Timestamp,
 }
 
-pub async fn get(pool: &AnyPool, scope: &TenantScope, id: &str) -> sqlx::Result<Option<JobRow>> {
+/// One job in the scope; `ex` is `&db.pool` or `&mut *tx`.
+pub async fn get<'e, E>(ex: E, scope: &TenantScope, id: &str) -> sqlx::Result<Option<JobRow>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query_as(&format!(
         "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1{}",
         scope.and("tenant_id", 2)
     ))
     .bind(id)
     .scoped(scope)
-    .fetch_optional(pool)
-    .await
-}
-
-pub async fn get_tx(tx: &mut Tx, scope: &TenantScope, id: &str) -> sqlx::Result<Option<JobRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1{}",
-        scope.and("tenant_id", 2)
-    ))
-    .bind(id)
-    .scoped(scope)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(ex)
     .await
 }
 

@@ -1,10 +1,12 @@
 //! SQL for the job queue's mechanics. Claims differ per backend; everything else is shared
-//! text. Reading jobs for pages lives in `read.rs` and is re-exported here.
+//! text. Reading jobs for pages lives in `store/read.rs` and is re-exported here.
 
 use sqlx::{AnyPool, FromRow};
 
-pub use super::read::*;
+pub mod read;
+
 use crate::db::{Backend, Db, Timestamp, Tx, new_id};
+pub use read::*;
 
 /// States a unique key is held in; must match the partial index `jobs_unique_key`.
 const OPEN_STATES: &str = "('available', 'running', 'retryable')";
