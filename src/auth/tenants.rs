@@ -3,7 +3,8 @@
 use super::model::{self, Actor, Role, TenantKind};
 use super::store::{self, NewTenant, UserRow};
 use crate::audit::{self, AuditEvent};
-use crate::db::{Db, is_unique_violation, new_id};
+use crate::db::{Db, new_id};
+use crate::web::forms::OnUnique;
 use crate::web::{AppError, AppResult, FieldErrors};
 
 #[derive(Clone, Debug, Default, serde::Deserialize)]
@@ -54,7 +55,7 @@ pub async fn create_tenant(db: &Db, actor: &Actor, input: &TenantInput) -> AppRe
 
     let id = new_id();
     let mut tx = db.begin_write().await?;
-    let inserted = store::insert_tenant(
+    store::insert_tenant(
         &mut tx,
         &NewTenant {
             id: &id,
@@ -67,14 +68,8 @@ pub async fn create_tenant(db: &Db, actor: &Actor, input: &TenantInput) -> AppRe
             currency: &currency,
         },
     )
-    .await;
-    if let Err(e) = inserted {
-        return Err(if is_unique_violation(&e) {
-            AppError::Invalid(FieldErrors::one("slug", "That slug is already taken."))
-        } else {
-            e.into()
-        });
-    }
+    .await
+    .unique_field("slug", "That slug is already taken.")?;
     audit::record(
         &mut tx,
         actor,

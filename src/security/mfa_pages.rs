@@ -15,12 +15,29 @@ use crate::page;
 use crate::state::AppState;
 use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash};
 
+/// Where the user's enrolment stands, for the page to ask.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Enrolment {
+    Off,
+    Pending,
+    On,
+}
+
+impl Enrolment {
+    fn is_on(self) -> bool {
+        self == Enrolment::On
+    }
+
+    fn is_pending(self) -> bool {
+        self == Enrolment::Pending
+    }
+}
+
 #[derive(Template)]
 #[template(path = "security/mfa.html", blocks = ["main"])]
 struct MfaPage {
     layout: Layout,
-    /// "off", "pending" or "on".
-    status: &'static str,
+    enrolment: Enrolment,
     secret: String,
     qr_svg: String,
     since: Timestamp,
@@ -33,7 +50,7 @@ struct MfaPage {
 async fn mfa_page_for(state: &AppState, layout: Layout, actor: &Actor) -> AppResult<MfaPage> {
     let mut page = MfaPage {
         layout,
-        status: "off",
+        enrolment: Enrolment::Off,
         secret: String::new(),
         qr_svg: String::new(),
         since: Timestamp(0),
@@ -45,7 +62,7 @@ async fn mfa_page_for(state: &AppState, layout: Layout, actor: &Actor) -> AppRes
     match mfa::state_of(state, actor).await? {
         MfaState::Off => {}
         MfaState::Pending { secret, qr_svg } => {
-            page.status = "pending";
+            page.enrolment = Enrolment::Pending;
             page.secret = secret;
             page.qr_svg = qr_svg;
         }
@@ -53,7 +70,7 @@ async fn mfa_page_for(state: &AppState, layout: Layout, actor: &Actor) -> AppRes
             since,
             unused_codes,
         } => {
-            page.status = "on";
+            page.enrolment = Enrolment::On;
             page.since = since;
             page.unused_codes = unused_codes;
         }

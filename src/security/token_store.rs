@@ -68,6 +68,11 @@ impl TokenRow {
         }
     }
 
+    /// Still usable: neither revoked nor expired.
+    pub fn is_active(&self, now: &Timestamp) -> bool {
+        self.revoked_at.is_none() && self.expires_at > *now
+    }
+
     /// The last day the token works (it expires at the start of the next day, UTC).
     pub fn valid_until(&self) -> String {
         Timestamp(self.expires_at.0 - 1)

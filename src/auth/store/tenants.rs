@@ -26,6 +26,13 @@ pub struct TenantRow {
     pub created_at: Timestamp,
 }
 
+impl TenantRow {
+    /// The operator's own tenant (platform staff), not a customer.
+    pub fn is_operator(&self) -> bool {
+        crate::actor::TenantKind::parse(&self.kind) == crate::actor::TenantKind::Operator
+    }
+}
+
 pub struct NewTenant<'a> {
     pub id: &'a str,
     pub kind: &'a str,

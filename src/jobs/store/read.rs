@@ -5,6 +5,7 @@ use sqlx::{AnyPool, FromRow};
 
 use crate::db::filter::Where;
 use crate::db::{Scoped, TenantScope, Timestamp};
+use crate::jobs::model::JobState;
 
 #[derive(Clone, Debug, FromRow)]
 pub struct JobRow {
@@ -26,6 +27,13 @@ pub struct JobRow {
     pub attempted_at: Option<Timestamp>,
     pub finished_at: Option<Timestamp>,
     pub updated_at: Timestamp,
+}
+
+impl JobRow {
+    /// Failed and waiting for its next attempt (`run_at` is then when it runs again).
+    pub fn waits_to_retry(&self) -> bool {
+        JobState::parse(&self.state) == Some(JobState::Retryable)
+    }
 }
 
 const JOB_COLUMNS: &str = "id, kind, state, payload, unique_key, subject, tenant_id, attempt, \
