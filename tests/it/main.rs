@@ -23,4 +23,5 @@ mod proxmox;
 mod proxmox_double;
 mod security;
 mod setup;
+mod stylesheet;
 mod web_shell;
