@@ -38,9 +38,13 @@
     if (!region) {
       return false;
     }
-    var el = region.querySelector(
-      ".flash[role=alert], [role=alert], .flash, h1, h2"
-    );
+    // the message first, else the heading (querySelector with a list would take whichever
+    // comes first in the document)
+    var el = null;
+    var wanted = [".flash[role=alert]", ".flash", "[role=alert]", "h1", "h2"];
+    for (var i = 0; i < wanted.length && !el; i++) {
+      el = region.querySelector(wanted[i]);
+    }
     if (!el) {
       return false;
     }
