@@ -278,3 +278,70 @@ async fn one_message_per_action_and_focus_in_the_updated_region() {
     );
     b.stop().await;
 }
+
+/// In a dark colour scheme the notices, messages and the delete button keep readable colour
+/// pairs (WCAG AA, 4.5:1): no light box under light text, no white delete button.
+#[tokio::test]
+async fn dark_mode_keeps_readable_colour_pairs() {
+    let (app, _owner, _invoice, pod) = world().await;
+    let b = Browser::start_with(&["--blink-settings=preferredColorScheme=0"]).await;
+    sign_in(&b, &app.base, OWNER_EMAIL).await;
+    b.goto(&format!("{}/cloudpods/{pod}", app.base)).await;
+    b.expect_text("No hypervisor is connected").await;
+    let dark = js(
+        &b,
+        "return matchMedia('(prefers-color-scheme: dark)').matches",
+    )
+    .await;
+    assert_eq!(dark, true, "the browser did not switch to a dark scheme");
+    b.screenshot("shell-pod-dark").await;
+    let report = js(
+        &b,
+        r#"
+        function rgb(s) { const m = s.match(/[\d.]+/g).map(Number); return m; }
+        function lum(c) {
+          const [r, g, b] = c.slice(0, 3).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+          return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+        }
+        function bg(el) {
+          for (let e = el; e; e = e.parentElement) {
+            const c = rgb(getComputedStyle(e).backgroundColor);
+            if (c.length < 4 || c[3] > 0) return c;
+          }
+          return [255, 255, 255];
+        }
+        const out = [];
+        for (const sel of ['.notice', 'button.danger', '.flash', '.badge']) {
+          for (const el of document.querySelectorAll(sel)) {
+            const fg = rgb(getComputedStyle(el).color), back = bg(el);
+            const [a, b] = [lum(fg), lum(back)].sort((x, y) => y - x);
+            out.push([sel, (a + 0.05) / (b + 0.05), lum(back)]);
+          }
+        }
+        return out;
+        "#,
+    )
+    .await;
+    let rows = report.as_array().unwrap();
+    assert!(
+        rows.iter().any(|r| r[0] == "button.danger") && rows.iter().any(|r| r[0] == ".notice"),
+        "{report}"
+    );
+    for r in rows {
+        let ratio = r[1].as_f64().unwrap();
+        assert!(ratio >= 4.5, "{} has a contrast of {ratio:.2}:1", r[0]);
+        if r[0] == ".notice" {
+            assert!(
+                r[2].as_f64().unwrap() < 0.2,
+                "the notice keeps a light background in dark mode"
+            );
+        }
+        if r[0] == "button.danger" {
+            assert!(
+                r[2].as_f64().unwrap() < 0.5,
+                "the delete button turned white in dark mode"
+            );
+        }
+    }
+    b.stop().await;
+}
