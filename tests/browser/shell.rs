@@ -140,7 +140,7 @@ async fn main_pages_fit_the_window_on_desktop_and_phone() {
                 b.goto(&format!("{}{page}", app.base)).await;
                 b.expect_text("Sign out").await;
                 assert_fits(&b, &format!("{email} {page} at {width} px")).await;
-                let who = email.split('@').next().unwrap_or_default();
+                let who = email.replace(['@', '.'], "_");
                 let name = page.trim_start_matches('/').replace('/', "_");
                 b.screenshot(&format!("shell-{who}-{width}-{name}")).await;
             }
