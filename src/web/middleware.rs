@@ -35,7 +35,11 @@ pub async fn render_error_pages(req: Request, next: Next) -> Response {
         return res;
     };
     // The signed-in shell (navigation, Sign out), if `attach_layout` saw who is asking.
-    let layout = res.extensions().get::<Layout>().cloned().unwrap_or_default();
+    let layout = res
+        .extensions()
+        .get::<Layout>()
+        .cloned()
+        .unwrap_or_default();
     let (mut parts, _) = res.into_parts();
     let html = if hx.wants_fragment() {
         parts

@@ -98,7 +98,10 @@ async fn customer_resizes_and_reboots_a_pod_watching_progress() {
         "waiting for a worker",
         "Job history",
     ] {
-        assert!(!html.contains(internal), "{internal:?} on a customer's pod page");
+        assert!(
+            !html.contains(internal),
+            "{internal:?} on a customer's pod page"
+        );
     }
     stop_worker(worker).await;
     b.stop().await;

@@ -224,7 +224,9 @@ async fn an_error_page_keeps_the_navigation_and_sign_out() {
     .await;
     b.expect_heading("Not found").await;
     b.client
-        .find(Locator::XPath("//nav[@aria-label='Main']//a[normalize-space(.)='Invoices']"))
+        .find(Locator::XPath(
+            "//nav[@aria-label='Main']//a[normalize-space(.)='Invoices']",
+        ))
         .await
         .expect("the navigation on the error page");
     b.press("Sign out").await;

@@ -122,9 +122,13 @@ fn app_css_blocks_are_balanced() {
 
 #[test]
 fn the_checker_catches_an_unclosed_media_block() {
-    let broken = "a { color: red; }\n@media print {\n  header { display: none; }\n.x { color: blue; }\n";
+    let broken =
+        "a { color: red; }\n@media print {\n  header { display: none; }\n.x { color: blue; }\n";
     let err = check_blocks(broken).unwrap_err();
-    assert!(err.contains("line 2") && err.contains("@media print"), "{err}");
+    assert!(
+        err.contains("line 2") && err.contains("@media print"),
+        "{err}"
+    );
     assert!(check_blocks("a { b: c; } }").is_err());
     assert!(check_blocks("a { content: \"}\"; } /* { */").is_ok());
     assert!(check_blocks("color: red;").is_err());

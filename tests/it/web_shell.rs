@@ -248,7 +248,10 @@ async fn error_pages_keep_the_navigation_and_sign_out() {
     let html = res.text().await.unwrap();
     assert!(html.contains("aria-label=\"Main\""), "{html}");
     assert!(html.contains("href=\"/billing/invoices\""), "{html}");
-    assert!(html.contains("Sign out") && html.contains(OWNER_EMAIL), "{html}");
+    assert!(
+        html.contains("Sign out") && html.contains(OWNER_EMAIL),
+        "{html}"
+    );
     let tenant = app.create_tenant(&owner, "acme").await;
     app.create_user(&owner, &tenant, "viewer@acme.test", "VIEWER")
         .await;
@@ -260,8 +263,17 @@ async fn error_pages_keep_the_navigation_and_sign_out() {
         res.status()
     );
     let html = res.text().await.unwrap();
-    assert!(html.contains("Sign out") && html.contains("viewer@acme.test"), "{html}");
+    assert!(
+        html.contains("Sign out") && html.contains("viewer@acme.test"),
+        "{html}"
+    );
     // signed out: the public shell, no Sign out
-    let html = app.client().get("/no-such-page").await.text().await.unwrap();
+    let html = app
+        .client()
+        .get("/no-such-page")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(!html.contains("Sign out"), "{html}");
 }
