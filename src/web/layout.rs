@@ -138,3 +138,40 @@ impl<S: Send + Sync> FromRequestParts<S> for Layout {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nav_groups_keep_the_order_areas_first_appear_in() {
+        let link = |href, label| NavLink {
+            href,
+            label,
+            current: false,
+        };
+        let layout = Layout {
+            nav: vec![
+                link("/", "Dashboard"),
+                link("/billing/invoices", "Invoices"),
+                link("/security", "Security"),
+                link("/catalog", "Catalog"),
+            ],
+            nav_areas: vec!["", "Billing", "Security", "Billing"],
+            ..Layout::default()
+        };
+        let groups: Vec<(&str, Vec<&str>)> = layout
+            .nav_groups()
+            .iter()
+            .map(|g| (g.label, g.links.iter().map(|l| l.label).collect()))
+            .collect();
+        assert_eq!(
+            groups,
+            vec![
+                ("", vec!["Dashboard"]),
+                ("Billing", vec!["Invoices", "Catalog"]),
+                ("Security", vec!["Security"]),
+            ]
+        );
+    }
+}
