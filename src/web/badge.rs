@@ -6,8 +6,9 @@
 
 /// The badge tone (a CSS class suffix: `badge-ok`, `badge-err`, …) for a status, given as
 /// its code (`PARTIALLY_PAID`, `completed`) or its label ("Partially paid").
-pub fn tone(status: &str) -> &'static str {
+pub fn tone(status: impl AsRef<str>) -> &'static str {
     let key: String = status
+        .as_ref()
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_lowercase())
