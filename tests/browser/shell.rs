@@ -297,7 +297,11 @@ async fn dark_mode_keeps_readable_colour_pairs() {
     .await;
     assert_eq!(dark, true, "the browser did not switch to a dark scheme");
     b.screenshot("shell-pod-dark").await;
-    js(&b, "document.querySelector('.danger-zone').scrollIntoView(); return 0").await;
+    js(
+        &b,
+        "document.querySelector('.danger-zone').scrollIntoView(); return 0",
+    )
+    .await;
     b.screenshot("shell-pod-dark-actions").await;
     let report = js(
         &b,
