@@ -243,7 +243,9 @@ async fn health_and_readiness() {
 async fn error_pages_keep_the_navigation_and_sign_out() {
     let app = TestApp::spawn().await;
     let owner = app.setup_owner().await;
-    let res = owner.get("/billing/invoices/no-such-invoice").await;
+    let res = owner
+        .get(&format!("/billing/invoices/{}", mpanel::db::new_id()))
+        .await;
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
     let html = res.text().await.unwrap();
     assert!(html.contains("aria-label=\"Main\""), "{html}");
