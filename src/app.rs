@@ -87,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .merge(jobs::pages::routes())
         .merge(cloudpods::routes())
         .fallback(auth::pages::not_found)
+        .layer(axum::middleware::from_fn(mw::attach_layout))
         // Pages hold account data: never cache them (the back button after sign-out included).
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
@@ -204,31 +205,45 @@ pub fn job_registry(state: &AppState) -> jobs::Registry {
 /// The navigation, in order: each feature's entry and who sees it (the layout shows the
 /// entries whose `show` allows the signed-in actor).
 static NAV: &[NavEntry] = &[
-    NavEntry::new("/", "Dashboard", |_| true),
-    NavEntry::new("/tenants", "Tenants", |a| a.can_view_tenants()),
+    NavEntry::new("", "/", "Dashboard", |_| true),
     NavEntry::new(
+        "Billing",
+        "/billing/invoices",
+        "Invoices",
+        billing::invoices::service::can_read,
+    ),
+    NavEntry::new(
+        "Billing",
         "/billing/products",
         "Products",
         billing::catalog::service::can_read,
     ),
     NavEntry::new(
+        "Billing",
         "/billing/plans",
         "Plans",
         billing::catalog::service::can_read,
     ),
+    NavEntry::new("Billing", "/catalog", "Catalog", |_| true),
     NavEntry::new(
-        "/billing/invoices",
-        "Invoices",
-        billing::invoices::service::can_read,
+        "CloudPods",
+        "/cloudpods",
+        "CloudPods",
+        cloudpods::service::can_read,
     ),
-    NavEntry::new("/cloudpods", "CloudPods", cloudpods::service::can_read),
-    NavEntry::new("/catalog", "Catalog", |_| true),
-    NavEntry::new("/users", "Users", |a| a.is_staff && a.can_view_members()),
-    NavEntry::new("/users", "Members", |a| !a.is_staff && a.can_view_members()),
-    NavEntry::new("/audit", "Audit log", |a| a.can_view_audit()),
-    NavEntry::new("/security", "Security", |_| true),
-    NavEntry::new("/ops", "Operations", jobs::model::can_view),
-    NavEntry::new("/account/password", "Password", |_| true),
+    NavEntry::new("Security", "/security", "Security", |_| true),
+    NavEntry::new("Security", "/account/password", "Password", |_| true),
+    NavEntry::new("Security", "/audit", "Audit log", |a| a.can_view_audit()),
+    NavEntry::new("Operations", "/ops", "Operations", jobs::model::can_view),
+    NavEntry::new("Administration", "/tenants", "Tenants", |a| {
+        a.can_view_tenants()
+    }),
+    NavEntry::new("Administration", "/users", "Users", |a| {
+        a.is_staff && a.can_view_members()
+    }),
+    NavEntry::new("Administration", "/users", "Members", |a| {
+        !a.is_staff && a.can_view_members()
+    }),
 ];
 
 /// The job worker with every registered handler; in `serve` by default and in `mpanel worker`.

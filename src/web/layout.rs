@@ -13,10 +13,18 @@ pub struct NavLink {
     pub current: bool,
 }
 
+/// A heading of the sidebar and the links under it (`label` empty: the ungrouped top links).
+#[derive(Clone, Debug)]
+pub struct NavGroup {
+    pub label: &'static str,
+    pub links: Vec<NavLink>,
+}
+
 /// One navigation entry, supplied by `app.rs` (the only module that knows every feature):
-/// where it leads, its label, and who sees it.
+/// the area of the sidebar it sits in, where it leads, its label, and who sees it.
 #[derive(Clone, Copy)]
 pub struct NavEntry {
+    pub area: &'static str,
     pub href: &'static str,
     pub label: &'static str,
     pub show: fn(&Actor) -> bool,
@@ -24,11 +32,17 @@ pub struct NavEntry {
 
 impl NavEntry {
     pub const fn new(
+        area: &'static str,
         href: &'static str,
         label: &'static str,
         show: fn(&Actor) -> bool,
     ) -> NavEntry {
-        NavEntry { href, label, show }
+        NavEntry {
+            area,
+            href,
+            label,
+            show,
+        }
     }
 }
 
@@ -43,6 +57,8 @@ pub struct Layout {
     pub tenant_name: String,
     pub is_staff: bool,
     pub nav: Vec<NavLink>,
+    /// The area of each entry of `nav`, index for index.
+    pub nav_areas: Vec<&'static str>,
     pub flash: Option<Flash>,
 }
 
@@ -61,19 +77,33 @@ impl Layout {
                 ..Layout::default()
             };
         };
-        let links: Vec<(&'static str, &'static str)> = entries
-            .iter()
-            .filter(|e| (e.show)(actor))
-            .map(|e| (e.href, e.label))
-            .collect();
+        let visible: Vec<&NavEntry> = entries.iter().filter(|e| (e.show)(actor)).collect();
+        let links: Vec<(&'static str, &'static str)> =
+            visible.iter().map(|e| (e.href, e.label)).collect();
         Layout {
             nav: nav(&links, path),
+            nav_areas: visible.iter().map(|e| e.area).collect(),
             user_email: Some(actor.email.clone()),
             user_role: actor.role.to_string(),
             tenant_name: actor.tenant_name.clone(),
             is_staff: actor.is_staff,
             flash,
         }
+    }
+
+    /// The navigation grouped by area, in the order the areas first appear.
+    pub fn nav_groups(&self) -> Vec<NavGroup> {
+        let mut groups: Vec<NavGroup> = Vec::new();
+        for (link, area) in self.nav.iter().zip(self.nav_areas.iter()) {
+            match groups.iter_mut().find(|g| g.label == *area) {
+                Some(g) => g.links.push(link.clone()),
+                None => groups.push(NavGroup {
+                    label: area,
+                    links: vec![link.clone()],
+                }),
+            }
+        }
+        groups
     }
 
     pub fn is_owner(&self) -> bool {
@@ -106,5 +136,42 @@ impl<S: Send + Sync> FromRequestParts<S> for Layout {
             parts.uri.path(),
             parts.extensions.get::<Flash>().cloned(),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nav_groups_keep_the_order_areas_first_appear_in() {
+        let link = |href, label| NavLink {
+            href,
+            label,
+            current: false,
+        };
+        let layout = Layout {
+            nav: vec![
+                link("/", "Dashboard"),
+                link("/billing/invoices", "Invoices"),
+                link("/security", "Security"),
+                link("/catalog", "Catalog"),
+            ],
+            nav_areas: vec!["", "Billing", "Security", "Billing"],
+            ..Layout::default()
+        };
+        let groups: Vec<(&str, Vec<&str>)> = layout
+            .nav_groups()
+            .iter()
+            .map(|g| (g.label, g.links.iter().map(|l| l.label).collect()))
+            .collect();
+        assert_eq!(
+            groups,
+            vec![
+                ("", vec!["Dashboard"]),
+                ("Billing", vec!["Invoices", "Catalog"]),
+                ("Security", vec!["Security"]),
+            ]
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! Cross-cutting layers: error pages, security headers, CSRF rejection, request ids.
 
 use askama::Template;
-use axum::extract::Request;
+use axum::extract::{FromRequestParts, Request};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -34,6 +34,12 @@ pub async fn render_error_pages(req: Request, next: Next) -> Response {
     let Some(page) = res.extensions().get::<ErrorPage>().cloned() else {
         return res;
     };
+    // The signed-in shell (navigation, Sign out), if `attach_layout` saw who is asking.
+    let layout = res
+        .extensions()
+        .get::<Layout>()
+        .cloned()
+        .unwrap_or_default();
     let (mut parts, _) = res.into_parts();
     let html = if hx.wants_fragment() {
         parts
@@ -49,7 +55,7 @@ pub async fn render_error_pages(req: Request, next: Next) -> Response {
         .render()
     } else {
         ErrorPageTemplate {
-            layout: Layout::default(),
+            layout,
             status: parts.status.as_u16(),
             title: page.title,
             message: &page.message,
@@ -63,6 +69,25 @@ pub async fn render_error_pages(req: Request, next: Next) -> Response {
     );
     parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, body.into())
+}
+
+/// Inside the session layer: an error response carries the layout of the actor who asked
+/// (their navigation and Sign out), so `render_error_pages`, which runs outside the session
+/// layer, can show the error inside the shell.
+pub async fn attach_layout(req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let layout = match Layout::from_request_parts(&mut parts, &()).await {
+        Ok(l) => l,
+        Err(never) => match never {},
+    };
+    let mut res = next.run(Request::from_parts(parts, body)).await;
+    if res.extensions().get::<ErrorPage>().is_some() {
+        res.extensions_mut().insert(Layout {
+            flash: None,
+            ..layout
+        });
+    }
+    res
 }
 
 /// The response for a cross-site POST refused by the CSRF layer.

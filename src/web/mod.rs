@@ -1,6 +1,7 @@
 //! The web shell: errors, htmx helpers, layout, flash messages, client info, pagination.
 
 pub mod actions;
+pub mod badge;
 pub mod client;
 pub mod error;
 pub mod flash;

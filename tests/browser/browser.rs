@@ -31,6 +31,11 @@ fn xpath_literal(s: &str) -> String {
 
 impl Browser {
     pub async fn start() -> Browser {
+        Browser::start_with(&[]).await
+    }
+
+    /// A browser with extra chromium switches (e.g. a dark colour scheme).
+    pub async fn start_with(extra_args: &[&str]) -> Browser {
         let driver_bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
         let port = free_port();
         let driver = Command::new(&driver_bin)
@@ -43,7 +48,7 @@ impl Browser {
             });
         let profile = std::env::temp_dir().join(format!("mpanel-chrome-{}", mpanel::db::new_id()));
         let chrome = std::env::var("CHROME_BIN").unwrap_or_else(|_| "/usr/bin/chromium".into());
-        let caps = serde_json::json!({
+        let mut caps = serde_json::json!({
             "goog:chromeOptions": {
                 "binary": chrome,
                 "args": [
@@ -55,6 +60,9 @@ impl Browser {
                 ]
             }
         });
+        if let Some(args) = caps["goog:chromeOptions"]["args"].as_array_mut() {
+            args.extend(extra_args.iter().map(|a| serde_json::json!(a)));
+        }
         let caps = match caps {
             serde_json::Value::Object(m) => m,
             _ => unreachable!(),

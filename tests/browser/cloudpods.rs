@@ -71,24 +71,38 @@ async fn customer_resizes_and_reboots_a_pod_watching_progress() {
         .await;
     b.press("Resize").await;
     b.expect_text("Resize started.").await;
-    // The job waits for a worker; the page says so and keeps polling.
-    b.expect_text("Resizing · waiting for a worker").await;
+    // The job waits for a worker; the customer sees plain progress and the page keeps polling.
+    b.expect_text("Resizing…").await;
     b.screenshot("cloudpod-resizing").await;
     let worker = start_worker(&app);
     // No reload: the polling section shows the result when the job ends.
     b.expect_text("Pending until reboot").await;
     b.expect_text("2 vCPU · 2 GB RAM · 50 GB disk").await;
-    b.expect_gone("waiting for a worker").await;
+    b.expect_gone("Resizing…").await;
     b.screenshot("cloudpod-pending-reboot").await;
     stop_worker(worker).await;
 
     b.press("Reboot").await;
     b.expect_text("Reboot requested.").await;
-    b.expect_text("Rebooting · waiting for a worker").await;
+    b.expect_text("Rebooting…").await;
     let worker = start_worker(&app);
     b.expect_gone("Pending until reboot").await;
     b.expect_gone("Rebooting").await;
-    b.expect_text("cloudpod.power").await;
+    b.expect_text("Power change: Done").await;
+    // operator internals are not shown to a customer
+    let html = b.client.source().await.unwrap();
+    for internal in [
+        "hypervisor",
+        "provisioner",
+        "cloudpod.",
+        "waiting for a worker",
+        "Job history",
+    ] {
+        assert!(
+            !html.contains(internal),
+            "{internal:?} on a customer's pod page"
+        );
+    }
     stop_worker(worker).await;
     b.stop().await;
 }

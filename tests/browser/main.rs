@@ -13,3 +13,4 @@ mod invoices;
 mod jobs;
 mod journeys;
 mod security;
+mod shell;

@@ -24,4 +24,5 @@ mod proxmox_double;
 mod security;
 mod sessions;
 mod setup;
+mod stylesheet;
 mod web_shell;

@@ -237,3 +237,45 @@ async fn health_and_readiness() {
         "the process is still up"
     );
 }
+
+/// Error pages (404, 403) are rendered inside the shell: the navigation and Sign out stay.
+#[tokio::test]
+async fn error_pages_keep_the_navigation_and_sign_out() {
+    let app = TestApp::spawn().await;
+    let owner = app.setup_owner().await;
+    let res = owner
+        .get(&format!("/billing/invoices/{}", mpanel::db::new_id()))
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("aria-label=\"Main\""), "{html}");
+    assert!(html.contains("href=\"/billing/invoices\""), "{html}");
+    assert!(
+        html.contains("Sign out") && html.contains(OWNER_EMAIL),
+        "{html}"
+    );
+    let tenant = app.create_tenant(&owner, "acme").await;
+    app.create_user(&owner, &tenant, "viewer@acme.test", "VIEWER")
+        .await;
+    let viewer = app.signed_in("viewer@acme.test").await;
+    let res = viewer.get("/tenants").await;
+    assert!(
+        matches!(res.status(), StatusCode::FORBIDDEN | StatusCode::NOT_FOUND),
+        "{}",
+        res.status()
+    );
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("Sign out") && html.contains("viewer@acme.test"),
+        "{html}"
+    );
+    // signed out: the public shell, no Sign out
+    let html = app
+        .client()
+        .get("/no-such-page")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!html.contains("Sign out"), "{html}");
+}
