@@ -42,6 +42,19 @@ impl Action {
         }
     }
 
+    /// What a pod job is, in a customer's words (the pod's activity list).
+    pub fn activity_label(job_kind: &str) -> &'static str {
+        match job_kind {
+            "cloudpod.provision" => "Setting up the pod",
+            "cloudpod.resize" => "Resize",
+            "cloudpod.power" => "Power change",
+            "cloudpod.delete" => "Deletion",
+            "cloudpod.suspend" => "Suspension",
+            "cloudpod.resume" => "Resumption",
+            _ => "Change",
+        }
+    }
+
     /// The power action a form or API body names (`start`, `stop`, `reboot`).
     pub fn power(name: &str) -> Option<Action> {
         match name.trim() {

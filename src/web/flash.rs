@@ -17,6 +17,12 @@ pub struct Flash {
     pub message: String,
 }
 
+impl Flash {
+    pub fn is_error(&self) -> bool {
+        self.kind == "error"
+    }
+}
+
 /// 303 to `to` (a local path: anything else goes to `/`, see [`super::safe_next`]), showing
 /// `message` on the next page.
 pub fn redirect_with(state: &AppState, to: &str, kind: &'static str, message: &str) -> Response {

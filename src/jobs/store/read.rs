@@ -34,6 +34,22 @@ impl JobRow {
     pub fn waits_to_retry(&self) -> bool {
         JobState::parse(&self.state) == Some(JobState::Retryable)
     }
+
+    /// Gave up (out of attempts, or a permanent error).
+    pub fn failed(&self) -> bool {
+        JobState::parse(&self.state) == Some(JobState::Discarded)
+    }
+
+    /// The outcome in plain words, for people who never see the queue: Done, Failed,
+    /// Cancelled, or In progress… while it waits, runs or retries.
+    pub fn plain_outcome(&self) -> &'static str {
+        match JobState::parse(&self.state) {
+            Some(JobState::Completed) => "Done",
+            Some(JobState::Discarded) => "Failed",
+            Some(JobState::Cancelled) => "Cancelled",
+            _ => "In progress…",
+        }
+    }
 }
 
 const JOB_COLUMNS: &str = "id, kind, state, payload, unique_key, subject, tenant_id, attempt, \
