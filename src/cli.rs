@@ -85,7 +85,7 @@ async fn create_owner(config: &Config, email: &str, company: &str) -> anyhow::Re
         let mut tx = db.begin_write().await?;
         let operator = crate::auth::store::operator_tenant_id(&mut tx).await?;
         let rules = match operator {
-            Some(id) => crate::security::store::policy_tx(&mut tx, &id)
+            Some(id) => crate::security::store::policy(&mut *tx, &id)
                 .await?
                 .password_rules(),
             None => model::PasswordRules::default(),

@@ -55,7 +55,7 @@ pub async fn create_operator_owner(
     first_run_only: bool,
 ) -> AppResult<NewAccount> {
     let mut tx = db.begin_write().await?;
-    if first_run_only && store::count_users_tx(&mut tx).await? > 0 {
+    if first_run_only && store::count_users(&mut *tx).await? > 0 {
         return Err(AppError::NotFound);
     }
     let tenant_id = match store::operator_tenant_id(&mut tx).await? {

@@ -96,14 +96,14 @@ async fn member_for_change(
     actor: &Actor,
     user_id: &str,
 ) -> AppResult<UserRow> {
-    let target = store::get_user_tx(tx, &actor.scope(), user_id)
+    let target = store::get_user(&mut **tx, &actor.scope(), user_id)
         .await?
         .ok_or(AppError::NotFound)?;
     if !actor.can_manage_members_of(&target.tenant_id) {
         return Err(AppError::Forbidden);
     }
     store::lock_tenant(tx, &target.tenant_id).await?;
-    store::get_user_tx(tx, &actor.scope(), user_id)
+    store::get_user(&mut **tx, &actor.scope(), user_id)
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -152,7 +152,7 @@ pub async fn change_role(
         )
         .await?;
     }
-    let updated = store::get_user_tx(&mut tx, &actor.scope(), user_id)
+    let updated = store::get_user(&mut *tx, &actor.scope(), user_id)
         .await?
         .ok_or(AppError::NotFound)?;
     tx.commit().await?;
@@ -207,7 +207,7 @@ pub async fn set_active(db: &Db, actor: &Actor, user_id: &str, active: bool) -> 
         )
         .await?;
     }
-    let updated = store::get_user_tx(&mut tx, &actor.scope(), user_id)
+    let updated = store::get_user(&mut *tx, &actor.scope(), user_id)
         .await?
         .ok_or(AppError::NotFound)?;
     tx.commit().await?;

@@ -67,7 +67,7 @@ pub async fn is_enabled(state: &AppState, user_id: &str) -> AppResult<bool> {
 pub async fn start_enrolment(state: &AppState, actor: &Actor) -> AppResult<()> {
     let sealed = secret_key(state).seal(&actor.user_id, &crypto::new_totp_secret())?;
     let mut tx = state.db.begin_write().await?;
-    if store::mfa_tx(&mut tx, &actor.user_id)
+    if store::mfa(&mut *tx, &actor.user_id)
         .await?
         .is_some_and(|m| m.enabled == 1)
     {
@@ -95,7 +95,7 @@ pub async fn enable(state: &AppState, actor: &Actor, code: &str) -> AppResult<En
         )));
     }
     let mut tx = state.db.begin_write().await?;
-    let row = store::mfa_tx(&mut tx, &actor.user_id)
+    let row = store::mfa(&mut *tx, &actor.user_id)
         .await?
         .ok_or_else(|| AppError::refused("Start the set-up first."))?;
     if row.enabled == 1 {

@@ -22,7 +22,7 @@ fn role_of(raw: &str) -> AppResult<Role> {
 /// Another user's row for a security action: out of scope is 404, too low a role 403, a
 /// target ranked above the actor is refused.
 async fn member_in_reach(tx: &mut Tx, actor: &Actor, user_id: &str) -> AppResult<UserRow> {
-    let target = auth_store::get_user_tx(tx, &actor.scope(), user_id)
+    let target = auth_store::get_user(&mut **tx, &actor.scope(), user_id)
         .await?
         .ok_or(AppError::NotFound)?;
     if !actor.can_manage_members_of(&target.tenant_id) {
@@ -92,7 +92,7 @@ pub async fn revoke_session(state: &AppState, actor: &Actor, id: &str) -> AppRes
     } else {
         Some(member_in_reach(&mut tx, actor, &row.user_id).await?)
     };
-    store::delete_session_tx(&mut tx, &row.id).await?;
+    auth_store::delete_session(&mut *tx, &row.id).await?;
     let (browser, os) = super::model::describe_user_agent(&row.user_agent);
     let whose = subject
         .as_ref()
@@ -284,7 +284,7 @@ pub async fn create_token(
 /// Revokes the actor's own token, or (OWNER/ADMIN) a member's.
 pub async fn revoke_token(state: &AppState, actor: &Actor, id: &str) -> AppResult<TokenRow> {
     let mut tx = state.db.begin_write().await?;
-    let row = token_store::get_tx(&mut tx, &actor.scope(), id)
+    let row = token_store::get(&mut *tx, &actor.scope(), id)
         .await?
         .ok_or(AppError::NotFound)?;
     let subject = if row.user_id == actor.user_id {
@@ -326,7 +326,7 @@ pub async fn save_policy(
     let client_ip = actor.client.ip.parse().ok();
     let policy = input.validate(client_ip).map_err(AppError::Invalid)?;
     let mut tx = state.db.begin_write().await?;
-    let before = store::policy_tx(&mut tx, &actor.tenant_id).await?;
+    let before = store::policy(&mut *tx, &actor.tenant_id).await?;
     store::save_policy(&mut tx, &actor.tenant_id, &policy, &actor.user_id).await?;
     record(
         &mut tx,

@@ -21,21 +21,15 @@ pub struct MfaRow {
 
 const MFA_COLUMNS: &str = "user_id, secret_enc, enabled, last_step, enabled_at";
 
-pub async fn mfa(pool: &AnyPool, user_id: &str) -> sqlx::Result<Option<MfaRow>> {
+pub async fn mfa<'e, E>(ex: E, user_id: &str) -> sqlx::Result<Option<MfaRow>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query_as(&format!(
         "SELECT {MFA_COLUMNS} FROM user_mfa WHERE user_id = $1"
     ))
     .bind(user_id)
-    .fetch_optional(pool)
-    .await
-}
-
-pub async fn mfa_tx(tx: &mut Tx, user_id: &str) -> sqlx::Result<Option<MfaRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {MFA_COLUMNS} FROM user_mfa WHERE user_id = $1"
-    ))
-    .bind(user_id)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(ex)
     .await
 }
 
@@ -271,14 +265,6 @@ pub async fn session_tx(
     .await
 }
 
-pub async fn delete_session_tx(tx: &mut Tx, id: &str) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE id = $1")
-        .bind(id)
-        .execute(&mut **tx)
-        .await
-        .map(|_| ())
-}
-
 // ---------------------------------------------------------------- tenant policy
 
 #[derive(Clone, Debug, FromRow)]
@@ -309,18 +295,13 @@ const POLICY_SQL: &str = "SELECT min_password_length, reject_common, require_mfa
      idle_minutes, absolute_minutes FROM tenant_security_policy WHERE tenant_id = $1";
 
 /// The tenant's policy, or the defaults when it never saved one.
-pub async fn policy(pool: &AnyPool, tenant_id: &str) -> sqlx::Result<Policy> {
+pub async fn policy<'e, E>(ex: E, tenant_id: &str) -> sqlx::Result<Policy>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     let row: Option<PolicyRow> = sqlx::query_as(POLICY_SQL)
         .bind(tenant_id)
-        .fetch_optional(pool)
-        .await?;
-    Ok(row.map(Policy::from).unwrap_or_default())
-}
-
-pub async fn policy_tx(tx: &mut Tx, tenant_id: &str) -> sqlx::Result<Policy> {
-    let row: Option<PolicyRow> = sqlx::query_as(POLICY_SQL)
-        .bind(tenant_id)
-        .fetch_optional(&mut **tx)
+        .fetch_optional(ex)
         .await?;
     Ok(row.map(Policy::from).unwrap_or_default())
 }

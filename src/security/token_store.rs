@@ -114,7 +114,10 @@ pub async fn list(
     .await
 }
 
-pub async fn get_tx(tx: &mut Tx, scope: &TenantScope, id: &str) -> sqlx::Result<Option<TokenRow>> {
+pub async fn get<'e, E>(ex: E, scope: &TenantScope, id: &str) -> sqlx::Result<Option<TokenRow>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query_as(&format!(
         "SELECT {TOKEN_COLUMNS} FROM api_tokens k JOIN users u ON u.id = k.user_id \
          WHERE k.id = $1{}",
@@ -122,7 +125,7 @@ pub async fn get_tx(tx: &mut Tx, scope: &TenantScope, id: &str) -> sqlx::Result<
     ))
     .bind(id)
     .scoped(scope)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(ex)
     .await
 }
 

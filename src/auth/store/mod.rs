@@ -21,9 +21,8 @@ pub use tenants::{
 };
 pub use throttle::{throttle_clear, throttle_refund, throttle_reserve, throttle_tat};
 pub use users::{
-    NewUser, UserFilter, UserRow, count_other_active_owners, count_users, count_users_tx, get_user,
-    get_user_tx, insert_user, list_users, password_hash, set_password, set_user_active,
-    set_user_role,
+    NewUser, UserFilter, UserRow, count_other_active_owners, count_users, get_user, insert_user,
+    list_users, password_hash, set_password, set_user_active, set_user_role,
 };
 
 pub use crate::db::like_pattern;

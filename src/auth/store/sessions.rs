@@ -159,10 +159,13 @@ pub async fn touch_session(pool: &AnyPool, id: &str, now: Timestamp) -> sqlx::Re
         .map(|_| ())
 }
 
-pub async fn delete_session(pool: &AnyPool, id: &str) -> sqlx::Result<()> {
+pub async fn delete_session<'e, E>(ex: E, id: &str) -> sqlx::Result<()>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query("DELETE FROM sessions WHERE id = $1")
         .bind(id)
-        .execute(pool)
+        .execute(ex)
         .await
         .map(|_| ())
 }

@@ -29,15 +29,12 @@ pub struct NewUser<'a> {
     pub must_change_password: bool,
 }
 
-pub async fn count_users(pool: &AnyPool) -> sqlx::Result<i64> {
+pub async fn count_users<'e, E>(ex: E) -> sqlx::Result<i64>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query_scalar("SELECT COUNT(*) FROM users")
-        .fetch_one(pool)
-        .await
-}
-
-pub async fn count_users_tx(tx: &mut Tx) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM users")
-        .fetch_one(&mut **tx)
+        .fetch_one(ex)
         .await
 }
 
@@ -64,11 +61,12 @@ pub async fn insert_user(tx: &mut Tx, u: &NewUser<'_>) -> sqlx::Result<()> {
 const USER_COLUMNS: &str = "u.id, u.tenant_id, t.name AS tenant_name, u.email, u.name, u.role, \
      u.active, u.must_change_password, u.created_at";
 
-pub async fn get_user(
-    pool: &AnyPool,
-    scope: &TenantScope,
-    id: &str,
-) -> sqlx::Result<Option<UserRow>> {
+/// A user in scope, with their tenant's name (`&db.pool`, or `&mut *tx` for the row an action
+/// is about to change).
+pub async fn get_user<'e, E>(ex: E, scope: &TenantScope, id: &str) -> sqlx::Result<Option<UserRow>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query_as(&format!(
         "SELECT {USER_COLUMNS} FROM users u JOIN tenants t ON t.id = u.tenant_id \
          WHERE u.id = $1{}",
@@ -76,24 +74,7 @@ pub async fn get_user(
     ))
     .bind(id)
     .scoped(scope)
-    .fetch_optional(pool)
-    .await
-}
-
-/// Same as [`get_user`] inside a write transaction (the row the action is about to change).
-pub async fn get_user_tx(
-    tx: &mut Tx,
-    scope: &TenantScope,
-    id: &str,
-) -> sqlx::Result<Option<UserRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {USER_COLUMNS} FROM users u JOIN tenants t ON t.id = u.tenant_id \
-         WHERE u.id = $1{}",
-        scope.and("u.tenant_id", 2)
-    ))
-    .bind(id)
-    .scoped(scope)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(ex)
     .await
 }
 
