@@ -277,17 +277,24 @@ struct PolicyRow {
     absolute_minutes: i64,
 }
 
-impl From<PolicyRow> for Policy {
-    fn from(r: PolicyRow) -> Policy {
-        Policy {
+impl TryFrom<PolicyRow> for Policy {
+    type Error = sqlx::Error;
+
+    /// The allowlist is written only after validation; one that no longer parses is an error
+    /// (never an empty list, which would allow every address).
+    fn try_from(r: PolicyRow) -> sqlx::Result<Policy> {
+        let ip_allowlist = parse_allowlist(&r.ip_allowlist).map_err(|e| {
+            tracing::error!(error = %e, "a tenant's stored IP allowlist is unreadable");
+            sqlx::Error::Decode(format!("unreadable stored IP allowlist: {e}").into())
+        })?;
+        Ok(Policy {
             min_password_length: r.min_password_length,
             reject_common: r.reject_common == 1,
             require_mfa: r.require_mfa == 1,
-            // Written only after validation; an unreadable value would be refused on save.
-            ip_allowlist: parse_allowlist(&r.ip_allowlist).unwrap_or_default(),
+            ip_allowlist,
             idle_minutes: r.idle_minutes,
             absolute_minutes: r.absolute_minutes,
-        }
+        })
     }
 }
 
@@ -303,7 +310,7 @@ where
         .bind(tenant_id)
         .fetch_optional(ex)
         .await?;
-    Ok(row.map(Policy::from).unwrap_or_default())
+    row.map_or(Ok(Policy::default()), Policy::try_from)
 }
 
 pub async fn save_policy(

@@ -454,3 +454,24 @@ async fn a_body_over_the_limit_is_refused_with_the_security_headers() {
         assert!(res.headers().contains_key(header), "{header} missing");
     }
 }
+
+/// A stored allowlist that no longer parses refuses sign-in (it never reads as "no list").
+#[tokio::test]
+async fn an_unreadable_stored_allowlist_fails_closed() {
+    let app = TestApp::spawn().await;
+    app.setup_owner().await;
+    let tenant = app.operator_tenant_id().await;
+    sqlx::query(
+        "INSERT INTO tenant_security_policy (tenant_id, min_password_length, reject_common, \
+         require_mfa, ip_allowlist, idle_minutes, absolute_minutes, updated_at, updated_by) \
+         VALUES ($1, 12, 1, 0, 'not an address', 0, 0, 0, '')",
+    )
+    .bind(&tenant)
+    .execute(&app.state.db.pool)
+    .await
+    .unwrap();
+    let c = app.client();
+    let res = c.login(OWNER_EMAIL, PASSWORD).await;
+    assert_ne!(res.status(), StatusCode::SEE_OTHER);
+    assert!(c.cookie("mpanel_session").is_none(), "no session");
+}
