@@ -564,34 +564,6 @@ async fn the_new_pod_form_explains_bad_input_and_keeps_values() {
     assert_eq!(region, "eu-central");
 }
 
-/// A token for `c` with `scopes`, created through /security/tokens.
-async fn token_for(c: &TestClient, scopes: &[&str]) -> String {
-    let expires = mpanel::db::Timestamp::now()
-        .plus_secs(30 * 86_400)
-        .to_string();
-    let mut form: Vec<(String, String)> = vec![
-        ("name".into(), "pods api".into()),
-        ("expires_on".into(), expires.chars().take(10).collect()),
-    ];
-    for s in scopes {
-        form.push((format!("scope_{}", s.to_lowercase()), "on".into()));
-    }
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let html = c
-        .post("/security/tokens", &form)
-        .await
-        .text()
-        .await
-        .unwrap();
-    between(
-        &html,
-        "id=\"new-token\" type=\"text\" readonly value=\"",
-        "\"",
-    )
-    .expect("token shown")
-    .to_string()
-}
-
 #[tokio::test]
 async fn the_json_api_reads_and_acts_with_the_right_scopes() {
     let w = pod_world().await;

@@ -307,7 +307,7 @@ async fn a_nul_character_in_api_json_is_a_422_naming_the_field() {
     let app = TestApp::spawn().await;
     let owner = app.setup_owner().await;
     let tenant = app.create_tenant(&owner, "acme").await;
-    let token = api_token(&owner, &["READ", "WRITE", "PROVISIONING"]).await;
+    let token = token_for(&owner, &["READ", "WRITE", "PROVISIONING"]).await;
     let http = reqwest::Client::new();
     let send = |path: &str, body: String| {
         http.post(format!("{}{path}", app.base))
@@ -337,34 +337,6 @@ async fn a_nul_character_in_api_json_is_a_422_naming_the_field() {
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["error"]["field"], "plan_code");
     assert_eq!(app.count("SELECT COUNT(*) FROM cloudpods").await, 0);
-}
-
-/// A token for `c` with `scopes`, created through /security/tokens.
-async fn api_token(c: &TestClient, scopes: &[&str]) -> String {
-    let expires = mpanel::db::Timestamp::now()
-        .plus_secs(30 * 86_400)
-        .to_string();
-    let mut form: Vec<(String, String)> = vec![
-        ("name".into(), "hardening".into()),
-        ("expires_on".into(), expires.chars().take(10).collect()),
-    ];
-    for s in scopes {
-        form.push((format!("scope_{}", s.to_lowercase()), "on".into()));
-    }
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let html = c
-        .post("/security/tokens", &form)
-        .await
-        .text()
-        .await
-        .unwrap();
-    between(
-        &html,
-        "id=\"new-token\" type=\"text\" readonly value=\"",
-        "\"",
-    )
-    .expect("token shown")
-    .to_string()
 }
 
 /// Two OWNERs demote (or deactivate) each other at the same moment, many times over: exactly

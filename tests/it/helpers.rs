@@ -538,3 +538,31 @@ impl TestApp {
         .await
     }
 }
+
+/// A token for `c` with `scopes`, created through /security/tokens.
+pub async fn token_for(c: &TestClient, scopes: &[&str]) -> String {
+    let expires = mpanel::db::Timestamp::now()
+        .plus_secs(30 * 86_400)
+        .to_string();
+    let mut form: Vec<(String, String)> = vec![
+        ("name".into(), "pods api".into()),
+        ("expires_on".into(), expires.chars().take(10).collect()),
+    ];
+    for s in scopes {
+        form.push((format!("scope_{}", s.to_lowercase()), "on".into()));
+    }
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let html = c
+        .post("/security/tokens", &form)
+        .await
+        .text()
+        .await
+        .unwrap();
+    between(
+        &html,
+        "id=\"new-token\" type=\"text\" readonly value=\"",
+        "\"",
+    )
+    .expect("token shown")
+    .to_string()
+}
