@@ -224,6 +224,12 @@ static NAV: &[NavEntry] = &[
         "Plans",
         billing::catalog::service::can_read,
     ),
+    NavEntry::new(
+        "Billing",
+        "/billing/tax-rules",
+        "Tax rules",
+        billing::invoices::service::can_bill,
+    ),
     NavEntry::new("Billing", "/catalog", "Catalog", |_| true),
     NavEntry::new(
         "CloudPods",

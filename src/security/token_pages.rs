@@ -77,8 +77,11 @@ pub async fn list(
     layout: Layout,
     actor: Actor,
 ) -> AppResult<Response> {
+    // A sensible default a person can change: 90 days ahead (the field is required).
+    let in_90_days = Timestamp::now().plus_secs(90 * 86_400).to_string();
     let form = TokenInput {
         scope_read: Some("on".into()),
+        expires_on: in_90_days.chars().take(10).collect(),
         ..TokenInput::default()
     };
     let page = tokens_page(&state, layout, &actor, form, FieldErrors::new()).await?;

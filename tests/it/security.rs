@@ -1413,3 +1413,18 @@ async fn a_changed_secret_key_refuses_totp_codes_without_failing_and_recovery_co
     assert_eq!(c.get("/security/mfa").await.status(), StatusCode::OK);
     drop(first);
 }
+
+#[tokio::test]
+async fn the_token_form_offers_an_expiry_90_days_ahead() {
+    let app = TestApp::spawn().await;
+    let owner = app.setup_owner().await;
+    let html = owner.get("/security/tokens").await.text().await.unwrap();
+    let expected: String = mpanel::db::Timestamp::now()
+        .plus_secs(90 * 86_400)
+        .to_string()
+        .chars()
+        .take(10)
+        .collect();
+    let field = between(&html, "id=\"f-expires_on\"", ">").expect("expiry field");
+    assert!(field.contains(&format!("value=\"{expected}\"")), "{field}");
+}

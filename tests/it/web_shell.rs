@@ -279,3 +279,26 @@ async fn error_pages_keep_the_navigation_and_sign_out() {
         .unwrap();
     assert!(!html.contains("Sign out"), "{html}");
 }
+
+#[tokio::test]
+async fn the_tax_rules_page_is_in_the_navigation_of_those_who_may_open_it() {
+    let app = TestApp::spawn().await;
+    let owner = app.setup_owner().await;
+    let operator = app.operator_tenant_id().await;
+    app.create_user(&owner, &operator, "bill@operator.test", "BILLING")
+        .await;
+    let tenant = app.create_tenant(&owner, "acme").await;
+    app.create_user(&owner, &tenant, "boss@acme.test", "OWNER")
+        .await;
+    let link = "href=\"/billing/tax-rules\"";
+    let billing = app.signed_in("bill@operator.test").await;
+    let html = billing.get("/").await.text().await.unwrap();
+    assert!(html.contains(link), "billing staff see Tax rules");
+    assert_eq!(
+        billing.get("/billing/tax-rules").await.status(),
+        StatusCode::OK
+    );
+    let customer = app.signed_in("boss@acme.test").await;
+    let html = customer.get("/").await.text().await.unwrap();
+    assert!(!html.contains(link), "customers do not");
+}
