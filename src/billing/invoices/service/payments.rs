@@ -129,18 +129,10 @@ pub async fn record_payment(
     let inv = lock(&mut tx, db, actor, id).await?;
     let mut e = FieldErrors::new();
     let key = idempotency_key(&mut e, &input.idempotency_key);
-    if let Some(existing) = store::payment_by_key(&mut tx, &key).await? {
-        return if existing.invoice_id == inv.id {
-            Ok(existing)
-        } else {
-            Err(AppError::refused("This form belongs to another invoice."))
-        };
+    if let Some(earlier) = replayed(&mut tx, &inv.id, &key).await? {
+        return Ok(earlier);
     }
-    let cur = money::currency(&inv.currency)
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("bad currency")))?;
-    let amount = money::parse_amount(&input.amount, cur)
-        .map_err(|m| e.add("amount", m))
-        .unwrap_or(0);
+    let amount = form_amount(&mut e, &inv.currency, &input.amount)?;
     let method = input.method.trim().to_string();
     if !METHODS.contains(&method.as_str()) {
         e.add("method", "Choose a payment method.");
@@ -217,6 +209,25 @@ pub struct RefundInput {
     pub idempotency_key: String,
 }
 
+/// The payment or refund this form already recorded (a repeated submit answers it again);
+/// refused when the key belongs to another invoice's form.
+async fn replayed(tx: &mut Tx, invoice_id: &str, key: &str) -> AppResult<Option<PaymentRow>> {
+    match store::payment_by_key(tx, key).await? {
+        Some(existing) if existing.invoice_id == invoice_id => Ok(Some(existing)),
+        Some(_) => Err(AppError::refused("This form belongs to another invoice.")),
+        None => Ok(None),
+    }
+}
+
+/// The form's amount in the invoice's currency (0 with a field error when it does not parse).
+fn form_amount(e: &mut FieldErrors, currency: &str, raw: &str) -> AppResult<i64> {
+    let cur = money::currency(currency)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("bad currency {currency}")))?;
+    Ok(money::parse_amount(raw, cur)
+        .map_err(|m| e.add("amount", m))
+        .unwrap_or(0))
+}
+
 pub async fn refund(
     db: &Db,
     actor: &Actor,
@@ -228,18 +239,10 @@ pub async fn refund(
     let inv = lock(&mut tx, db, actor, id).await?;
     let mut e = FieldErrors::new();
     let key = idempotency_key(&mut e, &input.idempotency_key);
-    if let Some(existing) = store::payment_by_key(&mut tx, &key).await? {
-        return if existing.invoice_id == inv.id {
-            Ok(existing)
-        } else {
-            Err(AppError::refused("This form belongs to another invoice."))
-        };
+    if let Some(earlier) = replayed(&mut tx, &inv.id, &key).await? {
+        return Ok(earlier);
     }
-    let cur = money::currency(&inv.currency)
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("bad currency")))?;
-    let amount = money::parse_amount(&input.amount, cur)
-        .map_err(|m| e.add("amount", m))
-        .unwrap_or(0);
+    let amount = form_amount(&mut e, &inv.currency, &input.amount)?;
     e.into_result().map_err(AppError::Invalid)?;
     let all = store::payments(&mut *tx, &inv.id).await?;
     let original = all
