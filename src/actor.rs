@@ -2,84 +2,56 @@
 //! their tenant's kind, and the client it came from. Shared ground: every feature reads it;
 //! it imports nothing but the tenant scope.
 
-use std::fmt;
 use std::str::FromStr;
 
 use crate::db::TenantScope;
 
-/// Roles, highest first: OWNER > ADMIN > BILLING > MEMBER > VIEWER (the derive order is the rank).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Role {
-    Viewer,
-    Member,
-    Billing,
-    Admin,
-    Owner,
-}
+// Roles, highest first: OWNER > ADMIN > BILLING > MEMBER > VIEWER (`ALL` order is the rank).
+crate::text_enum!(Role {
+    Owner => "OWNER" / "Owner",
+    Admin => "ADMIN" / "Admin",
+    Billing => "BILLING" / "Billing",
+    Member => "MEMBER" / "Member",
+    Viewer => "VIEWER" / "Viewer",
+});
 
 impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::Owner,
-        Role::Admin,
-        Role::Billing,
-        Role::Member,
-        Role::Viewer,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "OWNER",
-            Role::Admin => "ADMIN",
-            Role::Billing => "BILLING",
-            Role::Member => "MEMBER",
-            Role::Viewer => "VIEWER",
-        }
+    /// Higher roles rank higher (VIEWER is 0).
+    fn rank(self) -> usize {
+        Role::ALL.len() - 1 - Role::ALL.iter().position(|r| *r == self).unwrap_or(0)
     }
 
     /// The roles `self` may hand out: its own and those below it.
     pub fn grantable(self) -> Vec<Role> {
-        Role::ALL.into_iter().filter(|r| *r <= self).collect()
+        Role::ALL.iter().copied().filter(|r| *r <= self).collect()
     }
 }
 
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+impl PartialOrd for Role {
+    fn partial_cmp(&self, other: &Role) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Role {
+    fn cmp(&self, other: &Role) -> std::cmp::Ordering {
+        self.rank().cmp(&other.rank())
     }
 }
 
 impl FromStr for Role {
     type Err = ();
     fn from_str(s: &str) -> Result<Role, ()> {
-        Role::ALL
-            .into_iter()
-            .find(|r| r.as_str().eq_ignore_ascii_case(s.trim()))
-            .ok_or(())
+        Role::parse(s).ok_or(())
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TenantKind {
-    /// The hosting company itself; its members are platform staff.
-    Operator,
-    Customer,
-}
-
-impl TenantKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TenantKind::Operator => "OPERATOR",
-            TenantKind::Customer => "CUSTOMER",
-        }
-    }
-    pub fn parse(s: &str) -> TenantKind {
-        if s == "OPERATOR" {
-            TenantKind::Operator
-        } else {
-            TenantKind::Customer
-        }
-    }
-}
+// The operator tenant is the hosting company itself (its members are platform staff); every
+// other tenant is a customer. An unknown stored kind is an error, never a customer.
+crate::text_enum!(TenantKind {
+    Operator => "OPERATOR" / "Operator",
+    Customer => "CUSTOMER" / "Customer",
+});
 
 /// The signed-in user making a request, with where the request came from.
 #[derive(Clone, Debug)]

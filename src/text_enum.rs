@@ -46,6 +46,18 @@ macro_rules! text_enum {
                 })
             }
         }
+        /// Serialised as its stored text (e.g. in a session record).
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<$name, D::Error> {
+                let s = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+                $name::from_stored(&s).map_err(serde::de::Error::custom)
+            }
+        }
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
@@ -71,5 +83,11 @@ mod tests {
         assert_eq!(Colour::from_stored("RED").unwrap().label(), "Red");
         let e = Colour::from_stored("BLUE").unwrap_err();
         assert_eq!(e.to_string(), "unknown Colour \"BLUE\"");
+        assert_eq!(serde_json::to_string(&Colour::Red).unwrap(), "\"RED\"");
+        assert_eq!(
+            serde_json::from_str::<Colour>("\"RED\"").unwrap(),
+            Colour::Red
+        );
+        assert!(serde_json::from_str::<Colour>("\"BLUE\"").is_err());
     }
 }

@@ -202,10 +202,7 @@ async fn authenticate(
     if row.last_used_at.is_none_or(|t| now.0 - t > 60_000) {
         token_store::touch(&state.db.pool, &row.token_id, now).await?;
     }
-    let role: Role = row
-        .role
-        .parse()
-        .map_err(|()| ApiError::forbidden("invalid_role", "Unknown role."))?;
+    let role: Role = row.role;
     Ok(ApiActor {
         actor: Actor {
             user_id: row.user_id,
@@ -214,7 +211,7 @@ async fn authenticate(
             tenant_id: row.tenant_id,
             tenant_name: row.tenant_name,
             role,
-            is_staff: TenantKind::parse(&row.tenant_kind) == TenantKind::Operator,
+            is_staff: row.tenant_kind == TenantKind::Operator,
             session_id: String::new(),
             must_change_password: false,
             client,

@@ -1,6 +1,7 @@
 //! The audit log: one table, one helper every service action calls inside its transaction.
 
 pub mod pages;
+pub mod service;
 pub mod store;
 
 use crate::actor::{Actor, ClientInfo};

@@ -5,13 +5,14 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::store::{self, EntryRow, Filter};
+use super::service::{self, LogQuery};
+use super::store::EntryRow;
 use crate::actor::Actor;
 use crate::db::Timestamp;
 use crate::page;
 use crate::state::AppState;
 use crate::web::pagination::{PageRequest, Pager, filter_query, parse_page};
-use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout};
+use crate::web::{AppResult, FieldErrors, Hx, Layout};
 
 #[derive(Deserialize, Default)]
 pub struct AuditQuery {
@@ -45,9 +46,6 @@ pub async fn list(
     actor: Actor,
     Query(q): Query<AuditQuery>,
 ) -> AppResult<Response> {
-    if !actor.can_view_audit() {
-        return Err(AppError::Forbidden);
-    }
     let mut errors = FieldErrors::new();
     let mut date = |field: &'static str, raw: &str| -> Option<Timestamp> {
         let raw = raw.trim();
@@ -63,21 +61,18 @@ pub async fn list(
     let from = date("from", &q.from);
     // "until" is inclusive for people: entries of that whole day.
     let until = date("until", &q.until).map(|t| t.plus_secs(86_400));
-    let scope = actor.scope();
-    let filter = Filter {
-        scope: &scope,
+    let query = LogQuery {
         actor: &q.actor,
         action: &q.action,
         from,
         until,
     };
     let req = PageRequest::new(parse_page(q.page.as_deref()));
-    let (entries, total) = store::list(&state.db.pool, &filter, req.size, req.offset()).await?;
-    let actions = store::actions(&state.db.pool, &scope).await?;
+    let log = service::log(&state.db, &actor, &query, req).await?;
     let pager = Pager::new(
         "/audit",
         req,
-        total,
+        log.total,
         filter_query(&[
             ("actor", &q.actor),
             ("action", &q.action),
@@ -89,8 +84,8 @@ pub async fn list(
         hx,
         AuditPage {
             layout,
-            entries,
-            actions,
+            entries: log.entries,
+            actions: log.actions,
             q,
             errors,
             pager,

@@ -201,10 +201,7 @@ async fn open_for_change(tx: &mut Tx, actor: &Actor, id: &str) -> AppResult<(Inv
             "This invitation has already been accepted or revoked.",
         ));
     }
-    let role: Role = row
-        .role
-        .parse()
-        .map_err(|()| AppError::Internal(anyhow::anyhow!("unknown role {}", row.role)))?;
+    let role: Role = row.role;
     if role > actor.role {
         return Err(AppError::refused(
             "You cannot change an invitation for a role above your own.",
@@ -332,7 +329,7 @@ pub async fn accept(
             email: &inv.email,
             name: &name,
             password_hash: &hash,
-            role: &inv.role,
+            role: inv.role.as_str(),
             must_change_password: false,
         },
     )

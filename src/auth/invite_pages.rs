@@ -10,9 +10,9 @@ use serde::Deserialize;
 
 use super::invitations::{self, AcceptInput, Accepted, InviteInput};
 use super::invite_model::InvitationState;
-use super::invite_store::{self, InvitationRow};
+use super::invite_store::InvitationRow;
 use super::model::{Actor, ClientInfo, Role};
-use super::store;
+use super::reads;
 use crate::db::Timestamp;
 use crate::page;
 use crate::state::AppState;
@@ -22,7 +22,7 @@ use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash};
 pub struct InvitationView {
     pub row: InvitationRow,
     pub expires: String,
-    pub state: &'static str,
+    pub state: InvitationState,
 }
 
 /// Open invitations the actor manages (one tenant, or all for staff when `tenant_id` is empty).
@@ -32,13 +32,12 @@ pub async fn open_invitations(
     tenant_id: &str,
 ) -> AppResult<Vec<InvitationView>> {
     let now = Timestamp::now().0;
-    let rows = invite_store::list_open(&state.db.pool, &actor.scope(), tenant_id).await?;
+    let rows = reads::open_invitations(&state.db, actor, tenant_id).await?;
     Ok(rows
         .into_iter()
         .map(|row| InvitationView {
             expires: Timestamp(row.expires_at).to_string(),
-            state: InvitationState::at(row.expires_at, row.accepted_at, row.revoked_at, now)
-                .label(),
+            state: InvitationState::at(row.expires_at, row.accepted_at, row.revoked_at, now),
             row,
         })
         .collect())
@@ -68,11 +67,7 @@ async fn invite_page(
     form: InviteInput,
     errors: FieldErrors,
 ) -> AppResult<InvitePage> {
-    let tenants = if actor.is_staff {
-        store::tenant_choices(&state.db.pool).await?
-    } else {
-        Vec::new()
-    };
+    let tenants = reads::tenant_choices(&state.db, actor).await?;
     Ok(InvitePage {
         layout,
         form,
@@ -167,7 +162,7 @@ struct AcceptPage {
     token: String,
     email: String,
     tenant_name: String,
-    role: String,
+    role: Role,
     full_name: String,
     min_length: usize,
     errors: FieldErrors,
@@ -191,9 +186,7 @@ async fn accept_page(
     name: String,
     errors: FieldErrors,
 ) -> AppResult<AcceptPage> {
-    let rules = crate::security::store::policy(&state.db.pool, &inv.tenant_id)
-        .await?
-        .password_rules();
+    let rules = crate::security::reads::password_rules(&state.db, &inv.tenant_id).await?;
     Ok(AcceptPage {
         layout,
         token,

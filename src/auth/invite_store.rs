@@ -13,7 +13,7 @@ pub struct InvitationRow {
     pub tenant_name: String,
     pub email: String,
     pub name: String,
-    pub role: String,
+    pub role: crate::actor::Role,
     pub invited_by_email: String,
     pub expires_at: i64,
     pub accepted_at: Option<i64>,

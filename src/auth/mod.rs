@@ -8,6 +8,7 @@ pub mod invite_store;
 pub mod model;
 pub mod pages;
 pub mod password;
+pub mod reads;
 pub mod service;
 pub mod session;
 pub mod signin;

@@ -39,7 +39,7 @@ pub async fn setup_form(
     hx: Hx,
     layout: Layout,
 ) -> AppResult<Response> {
-    if super::store::count_users(&state.db.pool).await? > 0 {
+    if !super::reads::setup_open(&state.db).await? {
         return Err(AppError::NotFound);
     }
     Ok(page!(
@@ -142,9 +142,8 @@ struct PasswordPage {
 }
 
 async fn min_password_length(state: &AppState, actor: &Actor) -> AppResult<usize> {
-    Ok(security::store::policy(&state.db.pool, &actor.tenant_id)
+    Ok(security::reads::password_rules(&state.db, &actor.tenant_id)
         .await?
-        .password_rules()
         .min_length)
 }
 

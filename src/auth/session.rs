@@ -167,10 +167,7 @@ async fn load_actor(
     if now.0 - row.last_seen_at.0 > 60_000 {
         store::touch_session(&state.db.pool, &row.id, now).await?;
     }
-    let role: Role = row
-        .role
-        .parse()
-        .map_err(|()| AppError::Internal(anyhow::anyhow!("unknown role {}", row.role)))?;
+    let role: Role = row.role;
     let actor = Actor {
         user_id: row.user_id,
         email: row.email,
@@ -178,7 +175,7 @@ async fn load_actor(
         tenant_id: row.tenant_id,
         tenant_name: row.tenant_name,
         role,
-        is_staff: TenantKind::parse(&row.tenant_kind) == TenantKind::Operator,
+        is_staff: row.tenant_kind == TenantKind::Operator,
         session_id: row.id,
         must_change_password: row.must_change_password == 1,
         client,

@@ -8,7 +8,8 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::model::Actor;
-use super::store::{self, TenantRow, UserFilter, UserRow};
+use super::reads;
+use super::store::{TenantRow, UserRow};
 use super::tenants::{self, TenantInput};
 use crate::page;
 use crate::state::AppState;
@@ -39,12 +40,9 @@ pub async fn list(
     actor: Actor,
     Query(query): Query<ListQuery>,
 ) -> AppResult<Response> {
-    if !actor.can_view_tenants() {
-        return Err(AppError::Forbidden);
-    }
     let q = query.q.trim().to_string();
     let req = PageRequest::new(parse_page(query.page.as_deref()));
-    let (tenants, total) = store::list_tenants(&state.db.pool, &q, req.size, req.offset()).await?;
+    let (tenants, total) = reads::list_tenants(&state.db, &actor, &q, req).await?;
     let pager = Pager::new("/tenants", req, total, filter_query(&[("q", &q)]));
     Ok(page!(
         hx,
@@ -138,21 +136,9 @@ pub async fn show(
     Path(id): Path<String>,
     Query(query): Query<ListQuery>,
 ) -> AppResult<Response> {
-    if !actor.can_view_tenants() {
-        return Err(AppError::Forbidden);
-    }
-    let tenant = store::get_tenant(&state.db.pool, &actor.scope(), &id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let tenant = reads::get_tenant(&state.db, &actor, &id).await?;
     let req = PageRequest::new(parse_page(query.page.as_deref()));
-    let scope = actor.scope();
-    let filter = UserFilter {
-        scope: &scope,
-        tenant_id: &tenant.id,
-        search: "",
-    };
-    let (members, total) =
-        store::list_users(&state.db.pool, &filter, req.size, req.offset()).await?;
+    let (members, total) = reads::tenant_members(&state.db, &actor, &tenant, req).await?;
     let pager = Pager::new(format!("/tenants/{}", tenant.id), req, total, String::new());
     let can_manage = actor.can_manage_members_of(&tenant.id);
     Ok(page!(
@@ -208,12 +194,7 @@ pub async fn edit_form(
     actor: Actor,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    if !actor.can_manage_tenants() {
-        return Err(AppError::Forbidden);
-    }
-    let t = store::get_tenant(&state.db.pool, &actor.scope(), &id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let t = reads::tenant_for_edit(&state.db, &actor, &id).await?;
     let form = TenantInput {
         name: t.name,
         slug: t.slug,

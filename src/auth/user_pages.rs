@@ -8,7 +8,8 @@ use serde::Deserialize;
 
 use super::invite_pages::{self, InvitationView};
 use super::model::{Actor, Role};
-use super::store::{self, UserFilter, UserRow};
+use super::reads;
+use super::store::UserRow;
 use super::tenants;
 use crate::page;
 use crate::state::AppState;
@@ -45,9 +46,6 @@ pub async fn list(
     actor: Actor,
     Query(query): Query<ListQuery>,
 ) -> AppResult<Response> {
-    if !actor.can_view_members() {
-        return Err(AppError::Forbidden);
-    }
     let q = query.q.trim().to_string();
     let tenant_id = if actor.is_staff {
         query.tenant_id.trim().to_string()
@@ -55,18 +53,8 @@ pub async fn list(
         String::new()
     };
     let req = PageRequest::new(parse_page(query.page.as_deref()));
-    let scope = actor.scope();
-    let filter = UserFilter {
-        scope: &scope,
-        tenant_id: &tenant_id,
-        search: &q,
-    };
-    let (users, total) = store::list_users(&state.db.pool, &filter, req.size, req.offset()).await?;
-    let tenants = if actor.is_staff {
-        store::tenant_choices(&state.db.pool).await?
-    } else {
-        Vec::new()
-    };
+    let (users, total) = reads::list_users(&state.db, &actor, &q, &tenant_id, req).await?;
+    let tenants = reads::tenant_choices(&state.db, &actor).await?;
     let invitations = invite_pages::open_invitations(&state, &actor, &tenant_id).await?;
     let pager = Pager::new(
         "/users",
@@ -120,12 +108,7 @@ pub async fn show(
     actor: Actor,
     Path(id): Path<String>,
 ) -> AppResult<Response> {
-    let user = store::get_user(&state.db.pool, &actor.scope(), &id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if !actor.can_view_members() && user.id != actor.user_id {
-        return Err(AppError::Forbidden);
-    }
+    let user = reads::get_user(&state.db, &actor, &id).await?;
     Ok(page!(hx, user_page(layout, &actor, user, None))?.into_response())
 }
 

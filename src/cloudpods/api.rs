@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::model::Action;
 use super::service::{self, CreateInput, DeleteInput, ResizeInput};
-use super::store::{self, PodFilter, PodRow};
+use super::store::{PodFilter, PodRow};
 use crate::api::{ApiActor, ApiError, ApiJson};
 use crate::security::model::Scope;
 use crate::state::AppState;
@@ -107,17 +107,13 @@ async fn list(
     let status = super::model::PodStatus::parse(&q.status)
         .map(|s| s.as_str())
         .unwrap_or_default();
-    let (pods, total) = store::list(
-        &state.db.pool,
-        &api.actor.scope(),
-        &PodFilter {
-            status,
-            ..PodFilter::default()
-        },
-        req.size,
-        req.offset(),
-    )
-    .await?;
+    let filter = PodFilter {
+        status,
+        ..PodFilter::default()
+    };
+    let (pods, total) = super::reads::list_pods(&state.db, &api.actor, &filter, req)
+        .await
+        .map_err(api_error)?;
     Ok(Json(json!({
         "pods": pods.iter().map(pod_json).collect::<Vec<_>>(),
         "page": req.page,

@@ -98,11 +98,8 @@ async fn run(ctx: JobContext, driver: Driver) -> HandlerResult {
         tracing::info!(pod = %pod.id, job = %ctx.job.id, "superseded cloudpod job: nothing to do");
         return Ok(());
     }
-    let Some(action) = Action::parse(&pod.operation) else {
-        return Err(JobError::permanent(format!(
-            "unknown pod operation {:?}",
-            pod.operation
-        )));
+    let Some(action) = pod.operation else {
+        return Err(JobError::permanent("the pod names no operation"));
     };
     let outcome = if pod.provisioner == driver.name() {
         ctx.progress(&format!(

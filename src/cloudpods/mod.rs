@@ -6,6 +6,7 @@ pub mod api;
 pub mod handlers;
 pub mod model;
 pub mod pages;
+pub mod reads;
 pub mod service;
 pub mod store;
 

@@ -9,10 +9,12 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::model::{self, Action, PodStatus};
+use super::reads;
 use super::service::{self, CreateInput, DeleteInput, ResizeInput};
-use super::store::{self, PodFilter, PodRow};
+use super::store::{PodFilter, PodRow};
 use crate::auth::model::Actor;
 use crate::billing::catalog::store::PlanRow;
+use crate::jobs::JobState;
 use crate::jobs::read::JobRow;
 use crate::page;
 use crate::state::AppState;
@@ -105,7 +107,7 @@ impl PodRow {
         if let Some(p) = self.op_progress.as_deref().filter(|p| !p.is_empty()) {
             text.push_str(&format!(" · {p}"));
         }
-        if self.op_job_state.as_deref() == Some("available") {
+        if self.op_job_state == Some(JobState::Available) {
             text.push_str(" · waiting for a worker");
         }
         text
@@ -161,29 +163,19 @@ pub async fn list(
         f.tenant_id.clear();
     }
     let req = PageRequest::new(parse_page(f.page.as_deref()));
-    let (pods, total) = store::list(
-        &state.db.pool,
-        &actor.scope(),
-        &PodFilter {
-            tenant_id: f.tenant_id.trim(),
-            status: &f.status,
-            q: &f.q,
-            include_deleted: false,
-        },
-        req.size,
-        req.offset(),
-    )
-    .await?;
+    let filter = PodFilter {
+        tenant_id: f.tenant_id.trim(),
+        status: &f.status,
+        q: &f.q,
+        include_deleted: false,
+    };
+    let (pods, total) = reads::list_pods(&state.db, &actor, &filter, req).await?;
     let query = filter_query(&[
         ("tenant_id", &f.tenant_id),
         ("status", &f.status),
         ("q", &f.q),
     ]);
-    let tenants = if actor.is_staff {
-        crate::auth::store::tenant_choices(&state.db.pool).await?
-    } else {
-        Vec::new()
-    };
+    let tenants = crate::auth::reads::tenant_choices(&state.db, &actor).await?;
     let page = ListPage {
         layout,
         pods,
@@ -210,12 +202,9 @@ struct NewPage {
     manual: bool,
 }
 
-async fn customer_tenants(state: &AppState) -> AppResult<Vec<(String, String)>> {
-    Ok(crate::auth::store::customer_tenant_choices(&state.db.pool).await?)
-}
-
 async fn new_page(
     state: &AppState,
+    actor: &Actor,
     layout: Layout,
     form: CreateInput,
     errors: FieldErrors,
@@ -224,7 +213,7 @@ async fn new_page(
         layout,
         form,
         errors,
-        tenants: customer_tenants(state).await?,
+        tenants: reads::customer_choices(&state.db, actor).await?,
         plans: service::plan_choices(&state.db).await?,
         manual: state.provisioner.name() == "manual",
     })
@@ -237,10 +226,7 @@ pub async fn new_form(
     actor: Actor,
     Query(form): Query<CreateInput>,
 ) -> AppResult<Response> {
-    if !service::can_manage(&actor) {
-        return Err(AppError::Forbidden);
-    }
-    let page = new_page(&state, layout, form, FieldErrors::new()).await?;
+    let page = new_page(&state, &actor, layout, form, FieldErrors::new()).await?;
     Ok(page!(hx, page)?.into_response())
 }
 
@@ -258,7 +244,7 @@ pub async fn create(
             "Pod created; provisioning has started.",
         )),
         Err(AppError::Invalid(errors)) => {
-            let page = new_page(&state, layout, form, errors).await?;
+            let page = new_page(&state, &actor, layout, form, errors).await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page!(hx, page)?).into_response())
         }
         Err(e) => Err(e),
@@ -290,13 +276,7 @@ async fn show_page(
     id: &str,
 ) -> AppResult<ShowPage> {
     let pod = service::get(&state.db, actor, id).await?;
-    let jobs = crate::jobs::read::list_for_subject(
-        &state.db.pool,
-        &actor.scope(),
-        &service::subject(&pod.id),
-        20,
-    )
-    .await?;
+    let jobs = reads::pod_jobs(&state.db, actor, &pod, 20).await?;
     Ok(ShowPage {
         layout,
         plans: service::plan_choices(&state.db).await?,

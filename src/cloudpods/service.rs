@@ -85,10 +85,10 @@ async fn settle_stale(db: &Db, pod: &PodRow) -> AppResult<()> {
         return Ok(());
     };
     let job = jobs::read::get(&db.pool, &TenantScope::All, job_id).await?;
-    let (state, why) = job.map_or(("missing".to_string(), String::new()), |j| {
-        (j.state, j.last_error.unwrap_or_default())
+    let (state, why) = job.map_or(("missing", String::new()), |j| {
+        (j.state.as_str(), j.last_error.unwrap_or_default())
     });
-    let action = Action::parse(&pod.operation).unwrap_or(Action::Provision);
+    let action = pod.operation.unwrap_or(Action::Provision);
     let mut message = format!("{} stopped: its job was {state}", action.label());
     if !why.is_empty() {
         message.push_str(&format!(" (last error: {why})"));
@@ -120,7 +120,7 @@ fn plan_specs(p: &PlanRow) -> Specs {
 }
 
 fn sellable(p: &PlanRow) -> bool {
-    catalog::ProductStatus::parse(&p.product_status).is_some_and(catalog::can_be_sold)
+    catalog::can_be_sold(p.product_status)
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -152,9 +152,13 @@ pub async fn create(
         e.add("subscription_id", "Use at most 100 characters.");
     }
     let mut tx = db.begin_write().await?;
-    let tenant = crate::auth::store::get_tenant_tx(&mut tx, input.tenant_id.trim())
-        .await?
-        .filter(|t| t.kind == "CUSTOMER");
+    let tenant = crate::auth::store::get_tenant(
+        &mut *tx,
+        &crate::db::TenantScope::All,
+        input.tenant_id.trim(),
+    )
+    .await?
+    .filter(|t| t.kind == crate::actor::TenantKind::Customer);
     if tenant.is_none() {
         e.add("tenant_id", "Choose a customer tenant.");
     }

@@ -6,6 +6,7 @@ use sqlx::{AnyPool, FromRow};
 use super::model::{Action, PodStatus, PowerState};
 use crate::db::filter::Where;
 use crate::db::{Backend, Scoped, TenantScope, Timestamp, Tx};
+use crate::jobs::model::JobState;
 
 #[derive(Clone, Debug, FromRow)]
 pub struct PodRow {
@@ -19,7 +20,8 @@ pub struct PodRow {
     pub subscription_id: Option<String>,
     pub status: PodStatus,
     pub failure_reason: String,
-    pub operation: String,
+    /// The running operation (stored as '' when idle, read as `None`).
+    pub operation: Option<Action>,
     pub operation_job_id: Option<String>,
     pub last_error: String,
     pub power_state: PowerState,
@@ -41,7 +43,7 @@ pub struct PodRow {
     pub updated_at: Timestamp,
     pub deleted_at: Option<Timestamp>,
     /// State of the job named by `operation_job_id` (NULL when idle).
-    pub op_job_state: Option<String>,
+    pub op_job_state: Option<JobState>,
     pub op_attempt: Option<i64>,
     pub op_max_attempts: Option<i64>,
     pub op_progress: Option<String>,
@@ -57,24 +59,20 @@ impl PodRow {
     /// The action whose job is still open; an operation whose job ended without reporting
     /// back (cancelled on /ops/jobs, out of attempts after timeouts) no longer blocks.
     pub fn busy(&self) -> Option<Action> {
-        let open = matches!(
-            self.op_job_state.as_deref(),
-            Some("available" | "running" | "retryable")
-        );
-        if open {
-            Action::parse(&self.operation)
+        if self.op_job_state.is_some_and(JobState::is_open) {
+            self.operation
         } else {
             None
         }
     }
     /// The operation's job ended without the handler settling the pod.
     pub fn stale_operation(&self) -> bool {
-        !self.operation.is_empty() && self.busy().is_none()
+        self.operation.is_some() && self.busy().is_none()
     }
 }
 
 const POD_SELECT: &str = "SELECT c.id, c.tenant_id, t.name AS tenant_name, c.name, c.region, \
-    c.plan_code, c.target_plan_code, c.subscription_id, c.status, c.failure_reason, c.operation, \
+    c.plan_code, c.target_plan_code, c.subscription_id, c.status, c.failure_reason, NULLIF(c.operation, '') AS operation, \
     c.operation_job_id, c.last_error, c.power_state, c.cpu_cores, c.ram_mb, c.disk_gb, \
     c.max_websites, c.max_email_accounts, c.pending_reboot, c.provisioner, c.vmid, c.node, \
     c.task_upid, c.ip_address, c.mem_used_mb, c.disk_used_gb, c.usage_at, c.created_at, \

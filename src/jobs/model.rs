@@ -5,51 +5,31 @@ use std::time::Duration;
 
 use crate::actor::{Actor, Role};
 
+crate::text_enum!(JobState {
+    // Waiting for a worker (possibly scheduled: `run_at` in the future).
+    Available => "available" / "Waiting",
+    Running => "running" / "Running",
+    // Failed; runs again at `run_at`.
+    Retryable => "retryable" / "Waiting to retry",
+    Completed => "completed" / "Done",
+    // Gave up: a permanent error, or `max_attempts` used.
+    Discarded => "discarded" / "Failed",
+    Cancelled => "cancelled" / "Cancelled",
+});
+
 /// available → running → completed | retryable → … | discarded | cancelled.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum JobState {
-    /// Waiting for a worker (possibly scheduled: `run_at` in the future).
-    Available,
-    Running,
-    Completed,
-    /// Failed; runs again at `run_at`.
-    Retryable,
-    /// Gave up: a permanent error, or `max_attempts` used.
-    Discarded,
-    Cancelled,
-}
-
 impl JobState {
-    pub const ALL: [JobState; 6] = [
-        JobState::Available,
-        JobState::Running,
-        JobState::Retryable,
-        JobState::Completed,
-        JobState::Discarded,
-        JobState::Cancelled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            JobState::Available => "available",
-            JobState::Running => "running",
-            JobState::Completed => "completed",
-            JobState::Retryable => "retryable",
-            JobState::Discarded => "discarded",
-            JobState::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<JobState> {
-        JobState::ALL.into_iter().find(|st| st.as_str() == s)
-    }
-
     /// Final states never change again on their own (only a person's retry reopens them).
     pub fn is_final(self) -> bool {
         matches!(
             self,
             JobState::Completed | JobState::Discarded | JobState::Cancelled
         )
+    }
+
+    /// Still to run or running: waiting, running or waiting to retry.
+    pub fn is_open(self) -> bool {
+        !self.is_final()
     }
 
     /// Cancel applies to jobs that are waiting; a running attempt is left to finish.
@@ -63,12 +43,6 @@ impl JobState {
             self,
             JobState::Retryable | JobState::Discarded | JobState::Cancelled
         )
-    }
-}
-
-impl fmt::Display for JobState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -198,6 +172,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn states_round_trip_their_stored_text_and_know_their_rules() {
+        for st in JobState::ALL {
+            assert_eq!(JobState::from_stored(st.as_str()).unwrap(), *st);
+            assert_eq!(st.is_open(), !st.is_final());
+        }
+        assert!(JobState::from_stored("paused").is_err());
+        assert_eq!(JobState::Available.as_str(), "available");
+        let open: Vec<_> = JobState::ALL.iter().filter(|s| s.is_open()).collect();
+        assert_eq!(
+            open,
+            [
+                &JobState::Available,
+                &JobState::Running,
+                &JobState::Retryable
+            ]
+        );
+        assert!(JobState::Retryable.can_retry() && JobState::Retryable.can_cancel());
+        assert!(!JobState::Running.can_retry() && !JobState::Running.can_cancel());
+        assert!(JobState::Discarded.can_retry() && !JobState::Completed.can_retry());
+    }
+
+    #[test]
     fn backoff_is_attempt_to_the_fourth_plus_bounded_jitter() {
         let secs = |attempt, unit| backoff(attempt, unit).as_millis() as u64;
         // no jitter: exactly attempt⁴ seconds
@@ -234,9 +230,9 @@ mod tests {
     #[test]
     fn states_parse_and_allow_the_right_actions() {
         for s in JobState::ALL {
-            assert_eq!(JobState::parse(s.as_str()), Some(s));
+            assert_eq!(JobState::parse(s.as_str()), Some(*s));
         }
-        assert_eq!(JobState::parse("RUNNING"), None);
+        assert_eq!(JobState::parse("paused"), None);
         assert!(JobState::Available.can_cancel() && JobState::Retryable.can_cancel());
         assert!(!JobState::Running.can_cancel() && !JobState::Completed.can_cancel());
         assert!(JobState::Discarded.can_retry() && JobState::Cancelled.can_retry());

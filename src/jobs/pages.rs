@@ -8,8 +8,8 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::model::{self, JobState};
-use super::service;
-use super::store::{self, ErrorRow, Filter, JobRow};
+use super::service::{self, KindCounts, QueueFilter};
+use super::store::{ErrorRow, JobRow};
 use crate::actor::Actor;
 use crate::page;
 use crate::state::AppState;
@@ -48,19 +48,11 @@ pub async fn index(
     layout: Layout,
     actor: Actor,
 ) -> AppResult<Response> {
-    require_staff(&actor)?;
-    let counts = store::counts(&state.db.pool, &actor.scope()).await?;
-    let sum = |states: &[&str]| -> i64 {
-        counts
-            .iter()
-            .filter(|(_, s, _)| states.contains(&s.as_str()))
-            .map(|(_, _, n)| n)
-            .sum()
-    };
+    let o = service::overview(&state.db, &actor).await?;
     let page = OpsPage {
         layout,
-        waiting: sum(&["available", "running"]),
-        failing: sum(&["retryable", "discarded"]),
+        waiting: o.waiting,
+        failing: o.failing,
     };
     Ok(page!(hx, page)?.into_response())
 }
@@ -76,18 +68,12 @@ pub struct ListQuery {
     page: Option<String>,
 }
 
-/// One row of the counts table: a kind and its number of jobs in each state.
-struct KindCounts {
-    kind: String,
-    counts: Vec<i64>,
-    total: i64,
-}
-
 #[derive(Template)]
 #[template(path = "ops/jobs.html", blocks = ["main"])]
 struct JobsPage {
     layout: Layout,
-    states: Vec<&'static str>,
+    states: &'static [JobState],
+    selected: Option<JobState>,
     by_kind: Vec<KindCounts>,
     totals: Vec<i64>,
     jobs: Vec<JobRow>,
@@ -103,52 +89,31 @@ pub async fn list(
     actor: Actor,
     Query(mut q): Query<ListQuery>,
 ) -> AppResult<Response> {
-    require_staff(&actor)?;
-    if JobState::parse(q.state.trim()).is_none() {
-        q.state.clear();
-    }
+    let selected = JobState::parse(&q.state);
+    q.state = selected.map(|s| s.as_str().to_string()).unwrap_or_default();
     q.kind = q.kind.trim().chars().take(model::MAX_KIND).collect();
     q.q = q.q.trim().chars().take(100).collect();
-    let scope = actor.scope();
-    let states: Vec<&'static str> = JobState::ALL.iter().map(|s| s.as_str()).collect();
-    let mut by_kind: Vec<KindCounts> = Vec::new();
-    for (kind, st, n) in store::counts(&state.db.pool, &scope).await? {
-        if by_kind.last().is_none_or(|k| k.kind != kind) {
-            by_kind.push(KindCounts {
-                kind: kind.clone(),
-                counts: vec![0; states.len()],
-                total: 0,
-            });
-        }
-        if let (Some(row), Some(i)) = (by_kind.last_mut(), states.iter().position(|s| *s == st)) {
-            row.counts[i] += n;
-            row.total += n;
-        }
-    }
-    let totals = (0..states.len())
-        .map(|i| by_kind.iter().map(|k| k.counts[i]).sum())
-        .collect();
-    let kinds = by_kind.iter().map(|k| k.kind.clone()).collect();
     let req = PageRequest::new(parse_page(q.page.as_deref()));
-    let filter = Filter {
-        scope: &scope,
-        state: &q.state,
+    let filter = QueueFilter {
+        state: selected,
         kind: &q.kind,
         search: &q.q,
     };
-    let (jobs, total) = store::list(&state.db.pool, &filter, req.size, req.offset()).await?;
+    let queue = service::queue(&state.db, &actor, &filter, req).await?;
+    let kinds = queue.by_kind.iter().map(|k| k.kind.clone()).collect();
     let pager = Pager::new(
         "/ops/jobs",
         req,
-        total,
+        queue.total,
         filter_query(&[("state", &q.state), ("kind", &q.kind), ("q", &q.q)]),
     );
     let page = JobsPage {
         layout,
-        states,
-        by_kind,
-        totals,
-        jobs,
+        states: JobState::ALL,
+        selected,
+        by_kind: queue.by_kind,
+        totals: queue.totals,
+        jobs: queue.jobs,
         kinds,
         q,
         pager,
@@ -178,16 +143,16 @@ async fn job_page(
     job: JobRow,
     notice: Option<Flash>,
 ) -> AppResult<JobPage> {
-    let errors = store::errors(&state.db.pool, &job.id).await?;
-    let st = JobState::parse(&job.state);
+    let errors = service::errors(&state.db, actor, &job).await?;
+    let st = job.state;
     Ok(JobPage {
         layout,
         payload: model::display_payload(&job.payload),
         errors,
         can_manage: model::can_manage(actor),
-        can_retry: st.is_some_and(JobState::can_retry),
-        can_cancel: st.is_some_and(JobState::can_cancel),
-        live: st.is_some_and(|s| !s.is_final()),
+        can_retry: st.can_retry(),
+        can_cancel: st.can_cancel(),
+        live: st.is_open(),
         job,
         notice,
     })
@@ -207,10 +172,7 @@ pub async fn show(
     Path(id): Path<String>,
     Query(sq): Query<ShowQuery>,
 ) -> AppResult<Response> {
-    require_staff(&actor)?;
-    let job = store::get(&state.db.pool, &actor.scope(), &id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let job = service::job(&state.db, &actor, &id).await?;
     let page = job_page(&state, layout, &actor, job, None).await?;
     // The status section polls itself with ?part=job.
     if hx.wants_fragment() && sq.part == "job" {

@@ -116,7 +116,7 @@ pub async fn rescue_expired(db: &Db) -> sqlx::Result<usize> {
             job.locked_by.as_deref().unwrap_or("?")
         );
         let run_at = Timestamp(now.0 + delay.as_millis() as i64);
-        if store::rescue(db, &job, state.as_str(), run_at, &message, now).await? {
+        if store::rescue(db, &job, state, run_at, &message, now).await? {
             tracing::warn!(job = %job.id, state = %state, "rescued a job with an expired lease");
             rescued += 1;
         }

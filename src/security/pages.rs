@@ -7,10 +7,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::event_store::{self, EventFilter, EventRow};
+use super::event_store::EventRow;
 use super::model::{EventKind, PolicyInput, describe_user_agent};
-use super::store;
-use super::{can_edit_policy, can_view_events, mfa, service, token_store};
+use super::{can_edit_policy, can_view_events, mfa, reads, service};
 use crate::actor::Actor;
 use crate::db::Timestamp;
 use crate::page;
@@ -36,22 +35,16 @@ pub async fn overview(
     layout: Layout,
     actor: Actor,
 ) -> AppResult<Response> {
-    let pool = &state.db.pool;
-    let now = Timestamp::now();
     let sessions = service::live_sessions(&state, &actor, &actor.user_id)
         .await?
         .len();
-    let active_tokens = token_store::list(pool, &actor.scope(), &actor.user_id)
-        .await?
-        .iter()
-        .filter(|t| t.status(&now) == "Active")
-        .count();
+    let active_tokens = reads::active_token_count(&state.db, &actor).await?;
     let page = OverviewPage {
         layout,
         mfa_on: mfa::is_enabled(&state, &actor.user_id).await?,
         sessions,
         active_tokens,
-        events: event_store::recent_user_events(pool, &actor.user_id, 10).await?,
+        events: reads::recent_own_events(&state.db, &actor, 10).await?,
         can_view_events: can_view_events(&actor),
         can_edit_policy: can_edit_policy(&actor),
     };
@@ -220,9 +213,6 @@ pub async fn events(
     actor: Actor,
     Query(q): Query<EventsQuery>,
 ) -> AppResult<Response> {
-    if !can_view_events(&actor) {
-        return Err(AppError::Forbidden);
-    }
     let mut errors = FieldErrors::new();
     let mut date = |field: &'static str, raw: &str| -> Option<Timestamp> {
         let raw = raw.trim();
@@ -239,17 +229,14 @@ pub async fn events(
     // "until" is inclusive for people: events of that whole day.
     let until = date("until", &q.until).map(|t| t.plus_secs(86_400));
     let event_type = EventKind::parse(&q.event_type).map_or("", EventKind::as_str);
-    let scope = actor.scope();
-    let filter = EventFilter {
-        scope: &scope,
+    let filter = reads::EventsQuery {
         event_type,
         user: &q.user,
         from,
         until,
     };
     let req = PageRequest::new(parse_page(q.page.as_deref()));
-    let (events, total) =
-        event_store::list_events(&state.db.pool, &filter, req.size, req.offset()).await?;
+    let (events, total) = reads::events(&state.db, &actor, &filter, req).await?;
     let pager = Pager::new(
         "/security/events",
         req,
@@ -309,10 +296,7 @@ pub async fn policy_form(
     layout: Layout,
     actor: Actor,
 ) -> AppResult<Response> {
-    if !can_edit_policy(&actor) {
-        return Err(AppError::Forbidden);
-    }
-    let policy = store::policy(&state.db.pool, &actor.tenant_id).await?;
+    let policy = reads::policy_for_edit(&state.db, &actor).await?;
     let page = policy_page(
         &state,
         layout,

@@ -8,16 +8,11 @@ use super::model::{
 use super::store::{self, SessionListRow};
 use super::token_store::{self, NewToken, TokenRow};
 use super::{SecurityEvent, can_edit_policy, record};
-use crate::auth::model::{self, Actor, Role};
+use crate::auth::model::{self, Actor};
 use crate::auth::store::{self as auth_store, UserRow};
 use crate::db::{Timestamp, Tx, new_id};
 use crate::state::AppState;
 use crate::web::{AppError, AppResult, FieldErrors};
-
-fn role_of(raw: &str) -> AppResult<Role> {
-    raw.parse()
-        .map_err(|()| AppError::Internal(anyhow::anyhow!("unknown role {raw}")))
-}
 
 /// Another user's row for a security action: out of scope is 404, too low a role 403, a
 /// target ranked above the actor is refused.
@@ -28,7 +23,7 @@ async fn member_in_reach(tx: &mut Tx, actor: &Actor, user_id: &str) -> AppResult
     if !actor.can_manage_members_of(&target.tenant_id) {
         return Err(AppError::Forbidden);
     }
-    if role_of(&target.role)? > actor.role {
+    if target.role > actor.role {
         return Err(AppError::refused(
             "You cannot act on a member whose role is above your own.",
         ));
@@ -84,7 +79,7 @@ pub async fn live_sessions(
 /// Ends one session: the actor's own, or a member's (OWNER/ADMIN). Returns its owner's id.
 pub async fn revoke_session(state: &AppState, actor: &Actor, id: &str) -> AppResult<String> {
     let mut tx = state.db.begin_write().await?;
-    let row = store::session_tx(&mut tx, &actor.scope(), id)
+    let row = store::session(&mut *tx, &actor.scope(), id)
         .await?
         .ok_or(AppError::NotFound)?;
     let subject = if row.user_id == actor.user_id {

@@ -8,8 +8,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::model::Scope;
+use super::reads;
 use super::service::{self, TokenInput};
-use super::token_store::{self, TokenRow};
+use super::token_store::TokenRow;
 use crate::actor::Actor;
 use crate::db::Timestamp;
 use crate::page;
@@ -39,19 +40,11 @@ async fn tokens_page(
     form: TokenInput,
     errors: FieldErrors,
 ) -> AppResult<TokensPage> {
-    let pool = &state.db.pool;
-    let scope = actor.scope();
-    let own = token_store::list(pool, &scope, &actor.user_id).await?;
-    let show_members = actor.can_view_members();
-    let members = if show_members {
-        token_store::list(pool, &scope, "")
-            .await?
-            .into_iter()
-            .filter(|t| t.user_id != actor.user_id)
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let reads::TokenLists {
+        own,
+        members,
+        show_members,
+    } = reads::tokens(&state.db, actor).await?;
     let now = Timestamp::now();
     let date = |t: Timestamp| t.to_string().chars().take(10).collect::<String>();
     Ok(TokensPage {

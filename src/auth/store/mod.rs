@@ -16,8 +16,8 @@ pub use sessions::{
 };
 pub use tenants::{
     NewTenant, TenantDetails, TenantRow, customer_tenant_choices, dashboard_counts, get_tenant,
-    get_tenant_tx, insert_tenant, list_tenants, lock_tenant, operator_tenant, operator_tenant_id,
-    set_tenant_beta, tenant_choices, update_tenant,
+    insert_tenant, list_tenants, lock_tenant, operator_tenant, operator_tenant_id, set_tenant_beta,
+    tenant_choices, update_tenant,
 };
 pub use throttle::{throttle_clear, throttle_refund, throttle_reserve, throttle_tat};
 pub use users::{

@@ -20,11 +20,11 @@ pub struct SessionRow {
     pub user_id: String,
     pub email: String,
     pub name: String,
-    pub role: String,
+    pub role: crate::actor::Role,
     pub must_change_password: i64,
     pub tenant_id: String,
     pub tenant_name: String,
-    pub tenant_kind: String,
+    pub tenant_kind: crate::actor::TenantKind,
     pub created_at: Timestamp,
     pub last_seen_at: Timestamp,
     /// The tenant's security policy (see `security::model::Policy`); 0 / "" when it has none.

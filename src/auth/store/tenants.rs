@@ -2,14 +2,14 @@
 
 use sqlx::{AnyPool, FromRow};
 
-use crate::auth::model::TenantScope;
+use crate::auth::model::{TenantKind, TenantScope};
 use crate::db::filter::Where;
 use crate::db::{Scoped, Timestamp, Tx};
 
 #[derive(Clone, Debug, FromRow)]
 pub struct TenantRow {
     pub id: String,
-    pub kind: String,
+    pub kind: TenantKind,
     pub name: String,
     pub slug: String,
     pub billing_email: String,
@@ -29,7 +29,7 @@ pub struct TenantRow {
 impl TenantRow {
     /// The operator's own tenant (platform staff), not a customer.
     pub fn is_operator(&self) -> bool {
-        crate::actor::TenantKind::parse(&self.kind) == crate::actor::TenantKind::Operator
+        self.kind == TenantKind::Operator
     }
 }
 
@@ -42,15 +42,6 @@ pub struct NewTenant<'a> {
     pub country: &'a str,
     pub region: &'a str,
     pub currency: &'a str,
-}
-
-pub async fn get_tenant_tx(tx: &mut Tx, id: &str) -> sqlx::Result<Option<TenantRow>> {
-    sqlx::query_as(&format!(
-        "SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(&mut **tx)
-    .await
 }
 
 pub async fn operator_tenant(tx: &mut Tx) -> sqlx::Result<Option<TenantRow>> {
@@ -121,18 +112,22 @@ pub async fn insert_tenant(tx: &mut Tx, t: &NewTenant<'_>) -> sqlx::Result<()> {
 const TENANT_COLUMNS: &str = "id, kind, name, slug, billing_email, country, region, currency, beta, address, tax_id, \
      net_terms_days, created_at";
 
-pub async fn get_tenant(
-    pool: &AnyPool,
+/// One tenant in the scope (`TenantScope::All` for any); `ex` is `&db.pool` or `&mut *tx`.
+pub async fn get_tenant<'e, E>(
+    ex: E,
     scope: &TenantScope,
     id: &str,
-) -> sqlx::Result<Option<TenantRow>> {
+) -> sqlx::Result<Option<TenantRow>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query_as(&format!(
         "SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1{}",
         scope.and("id", 2)
     ))
     .bind(id)
     .scoped(scope)
-    .fetch_optional(pool)
+    .fetch_optional(ex)
     .await
 }
 

@@ -13,7 +13,7 @@ pub struct UserRow {
     pub tenant_name: String,
     pub email: String,
     pub name: String,
-    pub role: String,
+    pub role: crate::actor::Role,
     pub active: i64,
     pub must_change_password: i64,
     pub created_at: Timestamp,

@@ -11,7 +11,7 @@ use super::model::{
     self, BillingModel, Category, Period, ProductStatus, TaxCategory, TierMode, Visibility,
 };
 use super::service::{self, OverrideInput, PriceInput, ProductInput, TierInput};
-use super::store::{self, PlanRow, ProductFilter, ProductRow};
+use super::store::{PlanRow, ProductFilter, ProductRow};
 use crate::auth::model::Actor;
 use crate::billing::money;
 use crate::page;
@@ -25,22 +25,22 @@ impl ProductRow {
         self.status.label()
     }
     pub fn category_label(&self) -> &'static str {
-        Category::parse(&self.category).map_or("Unknown", Category::label)
+        self.category.label()
     }
     pub fn model_label(&self) -> &'static str {
-        BillingModel::parse(&self.billing_model).map_or("Unknown", BillingModel::label)
+        self.billing_model.label()
     }
     pub fn visibility_label(&self) -> &'static str {
-        Visibility::parse(&self.visibility).map_or("Unknown", Visibility::label)
+        self.visibility.label()
     }
     pub fn tax_label(&self) -> &'static str {
-        TaxCategory::parse(&self.tax_category).map_or("Unknown", TaxCategory::label)
+        self.tax_category.label()
     }
     pub fn tier_mode_label(&self) -> &'static str {
-        TierMode::parse(&self.tier_mode).map_or("Unknown", TierMode::label)
+        self.tier_mode.label()
     }
     pub fn is_tiered(&self) -> bool {
-        self.billing_model == BillingModel::UsageTiered.as_str()
+        self.billing_model == BillingModel::UsageTiered
     }
     pub fn is_deprecated(&self) -> bool {
         self.status == ProductStatus::Deprecated
@@ -84,7 +84,6 @@ pub async fn list(
     actor: Actor,
     Query(mut f): Query<ListQuery>,
 ) -> AppResult<Response> {
-    service::require_read(&actor)?;
     f.q = f.q.trim().to_string();
     // unknown filter values are ignored rather than matching nothing
     f.category = Category::parse(&f.category)
@@ -104,7 +103,7 @@ pub async fn list(
         visibility: &f.visibility,
     };
     let (products, total) =
-        store::list_products(&state.db, &filter, &f.sort, req.size, req.offset()).await?;
+        service::list_products(&state.db, &actor, &filter, &f.sort, req).await?;
     let query = filter_query(&[
         ("q", &f.q),
         ("category", &f.category),
@@ -293,20 +292,23 @@ pub async fn show_page(
     actor: &Actor,
     id: &str,
 ) -> AppResult<ShowPage> {
-    let product = service::get_product(&state.db, actor, id).await?;
-    let pool = &state.db.pool;
-    let prices = store::prices(pool, id)
-        .await?
+    let service::ProductDetail {
+        product,
+        prices,
+        tiers: tier_rows,
+        overrides,
+        plan,
+    } = service::product_detail(&state.db, actor, id).await?;
+    let prices = prices
         .into_iter()
         .map(|r| PriceView {
-            period: Period::parse(&r.period).map_or("?", Period::label),
+            period: r.period.label(),
             amount: money::format_money(r.amount_minor, &r.currency),
             setup_fee: money::format_money(r.setup_fee_minor, &r.currency),
             id: r.id,
             currency: r.currency,
         })
         .collect();
-    let tier_rows = store::tiers(pool, id).await?;
     let mut currencies_with_tiers: Vec<&str> =
         tier_rows.iter().map(|t| t.currency.as_str()).collect();
     currencies_with_tiers.dedup();
@@ -331,8 +333,7 @@ pub async fn show_page(
             flat: money::format_money(t.flat_minor, &t.currency),
         })
         .collect();
-    let overrides = store::overrides(pool, id)
-        .await?
+    let overrides = overrides
         .into_iter()
         .map(|o| OverrideView {
             scope: match (&o.tenant_name, o.region.as_str()) {
@@ -341,7 +342,7 @@ pub async fn show_page(
                 (None, "") => "Everyone (currency-wide)".into(),
                 (None, r) => format!("Region {r}"),
             },
-            period: Period::parse(&o.period).map_or("?", Period::label),
+            period: o.period.label(),
             amount: money::format_money(o.amount_minor, &o.currency),
             setup_fee: money::format_money(o.setup_fee_minor, &o.currency),
             window: service::window_label(o.valid_from, o.valid_until),
@@ -349,14 +350,14 @@ pub async fn show_page(
             currency: o.currency,
         })
         .collect();
-    let billing = BillingModel::parse(&product.billing_model).unwrap_or(BillingModel::Recurring);
+    let billing = product.billing_model;
     Ok(ShowPage {
         layout,
-        plan: store::plan_for_product(pool, id).await?,
+        plan,
         can_write: service::can_write(actor),
         currencies: money::currency_codes(),
         periods: model::periods_for(billing),
-        tenants: crate::auth::store::tenant_choices(pool).await?,
+        tenants: crate::auth::reads::tenant_choices(&state.db, actor).await?,
         price_form: PriceInput {
             currency: "USD".into(),
             period: model::periods_for(billing)[0].as_str().into(),

@@ -10,9 +10,9 @@ use serde::Deserialize;
 use super::model::{BillingModel, Period, PriceQuery};
 use super::pages::{ShowPage, show_page};
 use super::service::{self, OverrideInput, PriceInput, TierInput};
-use super::store::{self, ProductRow};
+use super::store::ProductRow;
 use super::{model, pricing};
-use crate::auth::model::{Actor, TenantScope};
+use crate::auth::model::Actor;
 use crate::billing::money;
 use crate::db::Timestamp;
 use crate::page;
@@ -214,14 +214,13 @@ pub async fn pricing(
     Query(mut q): Query<PricingQuery>,
 ) -> AppResult<Response> {
     let product = service::get_product(&state.db, &actor, &id).await?;
-    let pool = &state.db.pool;
-    let billing = BillingModel::parse(&product.billing_model).unwrap_or(BillingModel::Recurring);
+    let billing = product.billing_model;
     let mut errors = FieldErrors::new();
     // A chosen tenant brings its region and currency unless others were typed.
     let tenant = if q.tenant_id.is_empty() {
         None
     } else {
-        crate::auth::store::get_tenant(pool, &TenantScope::All, &q.tenant_id).await?
+        crate::auth::reads::find_tenant(&state.db, &actor, &q.tenant_id).await?
     };
     if !q.tenant_id.is_empty() && tenant.is_none() {
         errors.add("tenant_id", "Choose a tenant from the list.");
@@ -257,10 +256,10 @@ pub async fn pricing(
     if let (Some(cur), true) = (currency, errors.is_empty()) {
         q.currency = cur.code.into();
         if billing == BillingModel::UsageTiered {
-            let tiers = service::tier_set(&store::tiers(pool, &id).await?, cur.code);
+            let rows = service::product_tiers(&state.db, &actor, &product).await?;
+            let tiers = service::tier_set(&rows, cur.code);
             let quantity = q.quantity.trim().parse::<i64>().unwrap_or(0);
-            let mode =
-                model::TierMode::parse(&product.tier_mode).unwrap_or(model::TierMode::Graduated);
+            let mode = product.tier_mode;
             result = match model::tiered_charge(&tiers, mode, quantity) {
                 Ok(total) => format!(
                     "{quantity} {} cost {}",
@@ -310,7 +309,7 @@ pub async fn pricing(
         product,
         q,
         errors,
-        tenants: crate::auth::store::tenant_choices(pool).await?,
+        tenants: crate::auth::reads::tenant_choices(&state.db, &actor).await?,
         currencies: money::currency_codes(),
         periods: model::periods_for(billing),
         result,

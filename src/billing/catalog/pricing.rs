@@ -46,7 +46,7 @@ pub async fn price_lines(
     // most pages have no tiered product: skip the query then
     let tiered: Vec<String> = products
         .iter()
-        .filter(|p| p.billing_model == BillingModel::UsageTiered.as_str())
+        .filter(|p| p.billing_model == BillingModel::UsageTiered)
         .map(|p| p.id.clone())
         .collect();
     let tiers = store::tiers_for(&db.pool, &tiered, &ctx.currency).await?;
@@ -63,12 +63,10 @@ fn lines_for(
     tiers: &[TierRow],
     ctx: &PriceContext,
 ) -> Vec<PriceLine> {
-    let Some(billing) = BillingModel::parse(&p.billing_model) else {
-        return Vec::new();
-    };
+    let billing = p.billing_model;
     if billing == BillingModel::UsageTiered {
         let mine: Vec<&TierRow> = tiers.iter().filter(|t| t.product_id == p.id).collect();
-        let mode = TierMode::parse(&p.tier_mode).unwrap_or(TierMode::Graduated);
+        let mode = p.tier_mode;
         return mine
             .iter()
             .map(|t| t.unit_minor)
@@ -94,14 +92,14 @@ fn lines_for(
     let rules: Vec<Override> = overrides
         .iter()
         .filter(|o| o.product_id == p.id)
-        .filter_map(OverrideRow::rule)
+        .map(OverrideRow::rule)
         .collect();
     model::periods_for(billing)
         .iter()
         .filter_map(|period| {
             let base = prices
                 .iter()
-                .find(|r| r.product_id == p.id && r.period == period.as_str())
+                .find(|r| r.product_id == p.id && r.period == *period)
                 .map(|r| (r.amount_minor, r.setup_fee_minor));
             let q = PriceQuery {
                 tenant_id: &ctx.tenant_id,
@@ -166,12 +164,12 @@ pub async fn resolve_one(
     let base = store::prices(&db.pool, product_id)
         .await?
         .into_iter()
-        .find(|r| r.currency == q.currency && r.period == q.period.as_str())
+        .find(|r| r.currency == q.currency && r.period == q.period)
         .map(|r| (r.amount_minor, r.setup_fee_minor));
     let rules: Vec<Override> = store::overrides(&db.pool, product_id)
         .await?
         .iter()
-        .filter_map(OverrideRow::rule)
+        .map(OverrideRow::rule)
         .collect();
     Ok(model::resolve_price(base, &rules, q))
 }

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::model::{self, Category, Viewer, Visibility};
+use super::model::{self, Category, Period, Viewer, Visibility};
 use super::pricing::{self, PriceContext, PriceLine};
 use super::service::{self, PlanInput};
 use super::store::{self, PlanRow};
@@ -98,10 +98,7 @@ pub async fn catalog(
         at: Timestamp::now().0,
     };
     let mut lines = pricing::price_lines(&state.db, &products, &ctx).await?;
-    let plans = if products
-        .iter()
-        .any(|p| p.category == Category::Cloudpod.as_str())
-    {
+    let plans = if products.iter().any(|p| p.category == Category::Cloudpod) {
         store::plans(pool).await?
     } else {
         Vec::new()
@@ -115,8 +112,8 @@ pub async fn catalog(
                 .map(PlanRow::specs)
                 .unwrap_or_default(),
             lines: lines.remove(&p.id).unwrap_or_default(),
-            category: Category::parse(&p.category).map_or("Other", Category::label),
-            beta: p.visibility == Visibility::Beta.as_str(),
+            category: p.category.label(),
+            beta: p.visibility == Visibility::Beta,
             name: p.name,
             code: p.code,
             description: p.description,
@@ -248,7 +245,7 @@ async fn plans_page(
         .map(|plan| {
             let price = prices
                 .iter()
-                .find(|r| r.product_id == plan.product_id && r.period == "MONTHLY")
+                .find(|r| r.product_id == plan.product_id && r.period == Period::Monthly)
                 .map_or_else(
                     || "no USD monthly price".to_string(),
                     |r| format!("{} per month", money::format_money(r.amount_minor, "USD")),

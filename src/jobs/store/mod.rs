@@ -6,6 +6,7 @@ use sqlx::{AnyPool, FromRow};
 pub mod read;
 
 use crate::db::{Backend, Db, Timestamp, Tx, new_id};
+use crate::jobs::model::JobState;
 pub use read::*;
 
 /// States a unique key is held in; must match the partial index `jobs_unique_key`.
@@ -177,7 +178,7 @@ pub struct Failure<'a> {
 /// false when the job is no longer this worker's (its lease was rescued meanwhile).
 pub async fn fail(db: &Db, f: &Failure<'_>) -> sqlx::Result<bool> {
     let mut tx = db.begin_write().await?;
-    let finished = (f.state == "discarded").then_some(f.now.0);
+    let finished = (f.state == JobState::Discarded.as_str()).then_some(f.now.0);
     let updated = sqlx::query(
         "UPDATE jobs SET state = $1, run_at = $2, last_error = $3, finished_at = $4, \
          locked_by = NULL, lease_until = NULL, updated_at = $5 \
@@ -246,19 +247,19 @@ pub async fn expired_leases(pool: &AnyPool, now: Timestamp) -> sqlx::Result<Vec<
 pub async fn rescue(
     db: &Db,
     job: &ExpiredLease,
-    state: &str,
+    state: JobState,
     run_at: Timestamp,
     error: &str,
     now: Timestamp,
 ) -> sqlx::Result<bool> {
     let mut tx = db.begin_write().await?;
-    let finished = (state == "discarded").then_some(now.0);
+    let finished = (state == JobState::Discarded).then_some(now.0);
     let updated = sqlx::query(
         "UPDATE jobs SET state = $1, run_at = $2, last_error = $3, finished_at = $4, \
          locked_by = NULL, lease_until = NULL, updated_at = $5 \
          WHERE id = $6 AND state = 'running' AND lease_until < $5",
     )
-    .bind(state)
+    .bind(state.as_str())
     .bind(run_at.0)
     .bind(error)
     .bind(finished)

@@ -11,7 +11,7 @@ use crate::jobs::model::JobState;
 pub struct JobRow {
     pub id: String,
     pub kind: String,
-    pub state: String,
+    pub state: JobState,
     pub payload: String,
     pub unique_key: Option<String>,
     pub subject: Option<String>,
@@ -32,21 +32,21 @@ pub struct JobRow {
 impl JobRow {
     /// Failed and waiting for its next attempt (`run_at` is then when it runs again).
     pub fn waits_to_retry(&self) -> bool {
-        JobState::parse(&self.state) == Some(JobState::Retryable)
+        self.state == JobState::Retryable
     }
 
     /// Gave up (out of attempts, or a permanent error).
     pub fn failed(&self) -> bool {
-        JobState::parse(&self.state) == Some(JobState::Discarded)
+        self.state == JobState::Discarded
     }
 
     /// The outcome in plain words, for people who never see the queue: Done, Failed,
     /// Cancelled, or In progress… while it waits, runs or retries.
     pub fn plain_outcome(&self) -> &'static str {
-        match JobState::parse(&self.state) {
-            Some(JobState::Completed) => "Done",
-            Some(JobState::Discarded) => "Failed",
-            Some(JobState::Cancelled) => "Cancelled",
+        match self.state {
+            JobState::Completed => "Done",
+            JobState::Discarded => "Failed",
+            JobState::Cancelled => "Cancelled",
             _ => "In progress…",
         }
     }
@@ -112,8 +112,8 @@ pub async fn list_for_subject(
 
 pub struct Filter<'a> {
     pub scope: &'a TenantScope,
-    /// "" = any state.
-    pub state: &'a str,
+    /// None = any state.
+    pub state: Option<JobState>,
     /// "" = any kind.
     pub kind: &'a str,
     /// Substring of the id, unique key or subject ("" = any).
@@ -128,7 +128,7 @@ pub async fn list(
 ) -> sqlx::Result<(Vec<JobRow>, i64)> {
     let mut w = Where::new();
     w.scope("tenant_id", f.scope)
-        .eq("state", f.state)
+        .eq("state", f.state.map_or("", JobState::as_str))
         .eq("kind", f.kind)
         .contains(&["id", "unique_key", "subject"], f.search);
     let n = w.next();
@@ -154,7 +154,7 @@ pub async fn list(
 pub async fn counts(
     pool: &AnyPool,
     scope: &TenantScope,
-) -> sqlx::Result<Vec<(String, String, i64)>> {
+) -> sqlx::Result<Vec<(String, JobState, i64)>> {
     sqlx::query_as(&format!(
         "SELECT kind, state, CAST(COUNT(*) AS BIGINT) FROM jobs{} \
          GROUP BY kind, state ORDER BY kind, state",

@@ -4,14 +4,15 @@ mod overrides;
 mod plans;
 mod prices;
 mod products;
+mod reads;
 
 pub use overrides::{OverrideInput, add_override, delete_override, scope_label, window_label};
 pub use plans::{PlanInput, update_plan};
 pub use prices::{PriceInput, TierInput, add_tier, delete_price, delete_tier, set_price, tier_set};
 pub use products::{ProductInput, change_status, create_product, get_product, update_product};
+pub use reads::{ProductDetail, list_products, product_detail, product_tiers};
 
 use super::model::{self, BillingModel, Period};
-use super::store::ProductRow;
 use crate::audit::AuditEvent;
 use crate::auth::model::{Actor, Role};
 use crate::billing::money::{self, Currency};
@@ -98,9 +99,4 @@ fn parse_money(
         e.add(field, m);
         0
     })
-}
-
-fn product_model(p: &ProductRow) -> AppResult<BillingModel> {
-    BillingModel::parse(&p.billing_model)
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("bad billing model {}", p.billing_model)))
 }

@@ -2,9 +2,7 @@
 
 use serde::Deserialize;
 
-use super::{
-    parse_currency, parse_money, parse_period, product_event, product_model, require_write,
-};
+use super::{parse_currency, parse_money, parse_period, product_event, require_write};
 use crate::audit;
 use crate::auth::model::{Actor, TenantScope};
 use crate::billing::catalog::model::Override;
@@ -53,7 +51,7 @@ pub async fn add_override(
         e.add("region", "Use at most 40 plain characters.");
     }
     let cur = parse_currency(&mut e, &input.currency);
-    let period = parse_period(&mut e, &input.period, product_model(&product)?);
+    let period = parse_period(&mut e, &input.period, product.billing_model);
     let amount = parse_money(&mut e, "amount", &input.amount, cur, false);
     let setup = parse_money(&mut e, "setup_fee", &input.setup_fee, cur, true);
     let mut date = |field: &'static str, raw: &str, default: i64, day_end: bool| -> i64 {
@@ -94,7 +92,7 @@ pub async fn add_override(
     };
     // the product row lock (or BEGIN IMMEDIATE) makes this check-then-insert race-free
     for existing in store::overrides_in_scope(&mut tx, &rule, product_id).await? {
-        if existing.rule().is_some_and(|x| x.overlaps(&rule)) {
+        if existing.rule().overlaps(&rule) {
             return Err(AppError::Invalid(FieldErrors::one(
                 "valid_from",
                 format!(

@@ -2,9 +2,7 @@
 
 use serde::Deserialize;
 
-use super::{
-    parse_currency, parse_money, parse_period, product_event, product_model, require_write,
-};
+use super::{parse_currency, parse_money, parse_period, product_event, require_write};
 use crate::audit;
 use crate::auth::model::Actor;
 use crate::billing::catalog::model::{self, BillingModel, Tier};
@@ -36,7 +34,7 @@ pub async fn set_price(
         .ok_or(AppError::NotFound)?;
     let mut e = FieldErrors::new();
     let cur = parse_currency(&mut e, &input.currency);
-    let period = parse_period(&mut e, &input.period, product_model(&product)?);
+    let period = parse_period(&mut e, &input.period, product.billing_model);
     let amount = parse_money(&mut e, "amount", &input.amount, cur, false);
     let setup = parse_money(&mut e, "setup_fee", &input.setup_fee, cur, true);
     e.into_result().map_err(AppError::Invalid)?;
@@ -124,7 +122,7 @@ pub async fn add_tier(
         .await?
         .ok_or(AppError::NotFound)?;
     let mut e = FieldErrors::new();
-    if product_model(&product)? != BillingModel::UsageTiered {
+    if product.billing_model != BillingModel::UsageTiered {
         e.add("up_to", "Only usage-tiered products have tiers.");
     }
     let cur = parse_currency(&mut e, &input.currency);

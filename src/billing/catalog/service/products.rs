@@ -6,7 +6,7 @@ use super::{product_event, require_read, require_write};
 use crate::audit;
 use crate::auth::model::{Actor, required_text};
 use crate::billing::catalog::model::{
-    self, BillingModel, Category, Period, ProductStatus, TaxCategory, TierMode, Visibility,
+    self, BillingModel, Category, ProductStatus, TaxCategory, TierMode, Visibility,
 };
 use crate::billing::catalog::store::{self, ProductFields, ProductRow};
 use crate::db::{Db, new_id};
@@ -36,13 +36,13 @@ impl ProductInput {
             code: p.code.clone(),
             name: p.name.clone(),
             description: p.description.clone(),
-            category: p.category.clone(),
-            billing_model: p.billing_model.clone(),
+            category: p.category.as_str().into(),
+            billing_model: p.billing_model.as_str().into(),
             status: p.status.as_str().into(),
-            visibility: p.visibility.clone(),
-            tax_category: p.tax_category.clone(),
+            visibility: p.visibility.as_str().into(),
+            tax_category: p.tax_category.as_str().into(),
             unit_name: p.unit_name.clone(),
-            tier_mode: p.tier_mode.clone(),
+            tier_mode: p.tier_mode.as_str().into(),
             stripe_price_id: p.stripe_price_id.clone(),
             whmcs_product_id: p.whmcs_product_id.clone(),
         }
@@ -250,14 +250,11 @@ pub async fn update_product(
     let current = store::lock_product(&mut tx, db.backend, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    if current.billing_model != p.model.as_str() {
+    if current.billing_model != p.model {
         let misfits = store::prices(&db.pool, id)
             .await?
             .into_iter()
-            .filter(|r| {
-                Period::parse(&r.period)
-                    .is_none_or(|per| !model::periods_for(p.model).contains(&per))
-            })
+            .filter(|r| !model::periods_for(p.model).contains(&r.period))
             .count();
         if misfits > 0 {
             return Err(AppError::Invalid(FieldErrors::one(

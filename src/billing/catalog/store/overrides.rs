@@ -14,7 +14,7 @@ pub struct OverrideRow {
     pub tenant_name: Option<String>,
     pub region: String,
     pub currency: String,
-    pub period: String,
+    pub period: Period,
     pub amount_minor: i64,
     pub setup_fee_minor: i64,
     pub valid_from: i64,
@@ -22,18 +22,18 @@ pub struct OverrideRow {
 }
 
 impl OverrideRow {
-    pub fn rule(&self) -> Option<Override> {
-        Some(Override {
+    pub fn rule(&self) -> Override {
+        Override {
             id: self.id.clone(),
             tenant_id: self.tenant_id.clone(),
             region: self.region.clone(),
             currency: self.currency.clone(),
-            period: Period::parse(&self.period)?,
+            period: self.period,
             amount_minor: self.amount_minor,
             setup_fee_minor: self.setup_fee_minor,
             valid_from: self.valid_from,
             valid_until: self.valid_until,
-        })
+        }
     }
 }
 

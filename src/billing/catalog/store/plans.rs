@@ -2,6 +2,7 @@
 
 use sqlx::{AnyPool, FromRow};
 
+use crate::billing::catalog::model::ProductStatus;
 use crate::db::{Timestamp, Tx};
 
 #[derive(Clone, Debug, FromRow)]
@@ -9,7 +10,7 @@ pub struct PlanRow {
     pub code: String,
     pub product_id: String,
     pub product_name: String,
-    pub product_status: String,
+    pub product_status: ProductStatus,
     pub cpu_cores: i64,
     pub ram_mb: i64,
     pub disk_gb: i64,

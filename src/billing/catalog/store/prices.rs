@@ -3,7 +3,7 @@
 use sqlx::{AnyPool, FromRow};
 
 use super::placeholders;
-use crate::billing::catalog::model::Tier;
+use crate::billing::catalog::model::{Period, Tier};
 use crate::db::Tx;
 
 #[derive(Clone, Debug, FromRow)]
@@ -11,7 +11,7 @@ pub struct PriceRow {
     pub id: String,
     pub product_id: String,
     pub currency: String,
-    pub period: String,
+    pub period: Period,
     pub amount_minor: i64,
     pub setup_fee_minor: i64,
 }

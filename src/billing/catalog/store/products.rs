@@ -2,7 +2,9 @@
 
 use sqlx::{AnyPool, FromRow};
 
-use super::super::model::ProductStatus;
+use super::super::model::{
+    BillingModel, Category, ProductStatus, TaxCategory, TierMode, Visibility,
+};
 use crate::db::filter::Where;
 use crate::db::{Backend, Timestamp, Tx};
 
@@ -12,13 +14,13 @@ pub struct ProductRow {
     pub code: String,
     pub name: String,
     pub description: String,
-    pub category: String,
-    pub billing_model: String,
+    pub category: Category,
+    pub billing_model: BillingModel,
     pub status: ProductStatus,
-    pub visibility: String,
-    pub tax_category: String,
+    pub visibility: Visibility,
+    pub tax_category: TaxCategory,
     pub unit_name: String,
-    pub tier_mode: String,
+    pub tier_mode: TierMode,
     pub stripe_price_id: String,
     pub whmcs_product_id: String,
     pub created_at: Timestamp,

@@ -37,7 +37,9 @@ struct ListPage {
     f: ListQuery,
     errors: FieldErrors,
     tenants: Vec<(String, String)>,
-    statuses: &'static [InvoiceStatus],
+    /// The statuses the actor can filter on (customers never see drafts).
+    statuses: Vec<InvoiceStatus>,
+    selected: Option<InvoiceStatus>,
     pager: Pager,
     can_bill: bool,
     is_staff: bool,
@@ -63,10 +65,14 @@ pub async fn list(
             *value = v;
         }
     }
-    f.status = InvoiceStatus::parse(&f.status)
-        .map(|s| s.as_str().to_string())
-        .unwrap_or_default();
+    let selected = InvoiceStatus::parse(&f.status);
+    f.status = selected.map(|s| s.as_str().to_string()).unwrap_or_default();
     let (scope, hide_drafts) = service::visibility(&actor);
+    let statuses = InvoiceStatus::ALL
+        .iter()
+        .copied()
+        .filter(|s| !(hide_drafts && *s == InvoiceStatus::Draft))
+        .collect();
     let req = PageRequest::new(parse_page(f.page.as_deref()));
     let filter = InvoiceFilter {
         tenant_id: f.tenant_id.trim(),
@@ -106,7 +112,8 @@ pub async fn list(
         f,
         errors,
         tenants,
-        statuses: InvoiceStatus::ALL,
+        statuses,
+        selected,
         pager: Pager::new("/billing/invoices", req, total, query),
         can_bill: service::can_bill(&actor),
         is_staff: actor.is_staff,

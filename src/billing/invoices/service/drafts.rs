@@ -21,9 +21,10 @@ pub async fn create_draft(
 ) -> AppResult<String> {
     require(can_bill(actor))?;
     let mut tx = db.begin_write().await?;
-    let Some(tenant) = crate::auth::store::get_tenant_tx(&mut tx, tenant_id)
-        .await?
-        .filter(|t| t.kind == "CUSTOMER")
+    let Some(tenant) =
+        crate::auth::store::get_tenant(&mut *tx, &crate::db::TenantScope::All, tenant_id)
+            .await?
+            .filter(|t| t.kind == crate::actor::TenantKind::Customer)
     else {
         return Err(AppError::Invalid(FieldErrors::one(
             "tenant_id",
@@ -204,9 +205,10 @@ pub async fn add_product_line(
         );
     }
     let period = Period::parse(&input.period).unwrap_or(Period::Monthly);
-    let tenant = crate::auth::store::get_tenant_tx(&mut tx, &inv.tenant_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let tenant =
+        crate::auth::store::get_tenant(&mut *tx, &crate::db::TenantScope::All, &inv.tenant_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
     let query = PriceQuery {
         tenant_id: &tenant.id,
         region: &tenant.region,
@@ -357,9 +359,10 @@ pub async fn preview_totals(
     lines: &[LineRow],
 ) -> AppResult<(Result<model::Totals, model::CalcError>, Option<TaxRuleRow>)> {
     let mut tx = db.pool.begin().await?;
-    let tenant = crate::auth::store::get_tenant_tx(&mut tx, &inv.tenant_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let tenant =
+        crate::auth::store::get_tenant(&mut *tx, &crate::db::TenantScope::All, &inv.tenant_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
     let rule = store::tax_rule_for(&mut tx, &tenant.region).await?;
     tx.rollback().await?;
     let rate = super::rule_rate(rule.as_ref())?;

@@ -127,9 +127,10 @@ pub async fn issue_in(
         return Err(AppError::refused("Add at least one item before issuing."));
     }
     if !cache.buyers.contains_key(&inv.tenant_id) {
-        let buyer = crate::auth::store::get_tenant_tx(tx, &inv.tenant_id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let buyer =
+            crate::auth::store::get_tenant(&mut **tx, &crate::db::TenantScope::All, &inv.tenant_id)
+                .await?
+                .ok_or(AppError::NotFound)?;
         cache.buyers.insert(inv.tenant_id.clone(), buyer);
     }
     let buyer = cache.buyers[&inv.tenant_id].clone();

@@ -14,7 +14,11 @@ pub(super) async fn send_invoice_mail(
     seller: &crate::auth::store::TenantRow,
 ) -> AppResult<()> {
     // read back with the number and totals this transaction just gave it
-    let inv = store::invoice_tx(tx, invoice_id)
+    let all = store::Visibility {
+        scope: &crate::db::TenantScope::All,
+        hide_drafts: false,
+    };
+    let inv = store::get_invoice(&mut **tx, &all, invoice_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let lines = store::lines(&mut **tx, invoice_id).await?;

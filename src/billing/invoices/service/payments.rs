@@ -26,6 +26,13 @@ pub struct PaymentInput {
     pub idempotency_key: String,
 }
 
+impl PaymentInput {
+    /// The form asks to record a failed attempt (the status select's choice).
+    pub fn records_failure(&self) -> bool {
+        PaymentStatus::parse(&self.status) == Some(PaymentStatus::Failed)
+    }
+}
+
 impl PaymentRow {
     pub fn is_refund(&self) -> bool {
         self.kind == PaymentKind::Refund

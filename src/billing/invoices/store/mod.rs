@@ -20,8 +20,7 @@ pub use lifecycle::{
 pub use lines::{LineRow, delete_line, insert_line, lines};
 pub use payments::{PaymentRow, insert_payment, payment_by_key, payments};
 pub use reads::{
-    CurrencySum, InvoiceFilter, get_invoice, invoice_tx, issuable_draft_ids, list_invoices,
-    lock_invoice,
+    CurrencySum, InvoiceFilter, get_invoice, issuable_draft_ids, list_invoices, lock_invoice,
 };
 pub use tax_rules::{TaxRuleRow, delete_tax_rule, insert_tax_rule, tax_rule_for, tax_rules};
 

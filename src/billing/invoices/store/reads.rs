@@ -7,11 +7,16 @@ use super::{INVOICE_SELECT, InvoiceRow, Visibility};
 use crate::db::filter::Where;
 use crate::db::{Backend, Scoped, TenantScope, Tx};
 
-pub async fn get_invoice(
-    pool: &AnyPool,
+/// One invoice the visibility allows; `ex` is `&db.pool` or `&mut *tx` (inside a transaction
+/// it sees that transaction's own changes).
+pub async fn get_invoice<'e, E>(
+    ex: E,
     v: &Visibility<'_>,
     id: &str,
-) -> sqlx::Result<Option<InvoiceRow>> {
+) -> sqlx::Result<Option<InvoiceRow>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query_as(&format!(
         "{INVOICE_SELECT} WHERE i.id = $1{}{}",
         if v.hide_drafts {
@@ -23,7 +28,7 @@ pub async fn get_invoice(
     ))
     .bind(id)
     .scoped(v.scope)
-    .fetch_optional(pool)
+    .fetch_optional(ex)
     .await
 }
 
@@ -48,14 +53,6 @@ pub async fn lock_invoice(
     .scoped(scope)
     .fetch_optional(&mut **tx)
     .await
-}
-
-/// The invoice as this transaction sees it (after its own changes), without locking.
-pub async fn invoice_tx(tx: &mut Tx, id: &str) -> sqlx::Result<Option<InvoiceRow>> {
-    sqlx::query_as(&format!("{INVOICE_SELECT} WHERE i.id = $1"))
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await
 }
 
 pub struct InvoiceFilter<'a> {

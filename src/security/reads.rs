@@ -1,0 +1,99 @@
+//! What people read in the security centre (their tokens and recent events, the events log,
+//! the policy form) and the tenant password rules other features' pages show. Each read makes
+//! the permission decision and reads in the actor's scope.
+
+use super::event_store::{self, EventFilter, EventRow};
+use super::model::PasswordRules;
+use super::policy::Policy;
+use super::token_store::{self, TokenRow};
+use super::{can_edit_policy, can_view_events, store};
+use crate::actor::Actor;
+use crate::db::{Db, Timestamp};
+use crate::web::pagination::PageRequest;
+use crate::web::{AppError, AppResult};
+
+/// A tenant's password rules (the defaults when it has no policy row), e.g. for the minimum
+/// length a password form shows.
+pub async fn password_rules(db: &Db, tenant_id: &str) -> AppResult<PasswordRules> {
+    Ok(store::policy(&db.pool, tenant_id).await?.password_rules())
+}
+
+/// The actor's own tenant policy, for its edit form (OWNER/ADMIN).
+pub async fn policy_for_edit(db: &Db, actor: &Actor) -> AppResult<Policy> {
+    if !can_edit_policy(actor) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(store::policy(&db.pool, &actor.tenant_id).await?)
+}
+
+/// How many of the actor's own API tokens are usable now.
+pub async fn active_token_count(db: &Db, actor: &Actor) -> AppResult<usize> {
+    let now = Timestamp::now();
+    Ok(token_store::list(&db.pool, &actor.scope(), &actor.user_id)
+        .await?
+        .iter()
+        .filter(|t| t.is_active(&now))
+        .count())
+}
+
+/// The actor's own latest security events.
+pub async fn recent_own_events(db: &Db, actor: &Actor, limit: i64) -> AppResult<Vec<EventRow>> {
+    Ok(event_store::recent_user_events(&db.pool, &actor.user_id, limit).await?)
+}
+
+/// The tokens page's lists: the actor's own tokens, and other members' tokens for those who
+/// may see members (their tenant; staff ADMIN+ everyone).
+pub struct TokenLists {
+    pub own: Vec<TokenRow>,
+    pub members: Vec<TokenRow>,
+    pub show_members: bool,
+}
+
+pub async fn tokens(db: &Db, actor: &Actor) -> AppResult<TokenLists> {
+    let scope = actor.scope();
+    let own = token_store::list(&db.pool, &scope, &actor.user_id).await?;
+    let show_members = actor.can_view_members();
+    let members = if show_members {
+        token_store::list(&db.pool, &scope, "")
+            .await?
+            .into_iter()
+            .filter(|t| t.user_id != actor.user_id)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(TokenLists {
+        own,
+        members,
+        show_members,
+    })
+}
+
+/// The security events log, one page (OWNER/ADMIN their tenant, staff everyone). The
+/// filter's scope is the actor's.
+pub struct EventsQuery<'a> {
+    pub event_type: &'a str,
+    pub user: &'a str,
+    pub from: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+}
+
+pub async fn events(
+    db: &Db,
+    actor: &Actor,
+    q: &EventsQuery<'_>,
+    req: PageRequest,
+) -> AppResult<(Vec<EventRow>, i64)> {
+    if !can_view_events(actor) {
+        return Err(AppError::Forbidden);
+    }
+    let scope = actor.scope();
+    let filter = EventFilter {
+        scope: &scope,
+        event_type: q.event_type,
+        user: q.user,
+        from: q.from,
+        until: q.until,
+    };
+    Ok(event_store::list_events(&db.pool, &filter, req.size, req.offset()).await?)
+}
