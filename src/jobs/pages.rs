@@ -15,7 +15,7 @@ use crate::page;
 use crate::state::AppState;
 use crate::web::flash::Flash;
 use crate::web::pagination::{PageRequest, Pager, filter_query, parse_page};
-use crate::web::{AppError, AppResult, Hx, Layout, flash};
+use crate::web::{AppResult, Hx, Layout, flash};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -24,14 +24,6 @@ pub fn routes() -> Router<AppState> {
         .route("/ops/jobs/{id}", get(show))
         .route("/ops/jobs/{id}/retry", post(retry))
         .route("/ops/jobs/{id}/cancel", post(cancel))
-}
-
-fn require_staff(actor: &Actor) -> AppResult<()> {
-    if model::can_view(actor) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
 }
 
 #[derive(Template)]
@@ -231,16 +223,7 @@ pub async fn cancel(
     Path(id): Path<String>,
     Form(form): Form<ConfirmForm>,
 ) -> AppResult<Response> {
-    require_staff(&actor)?;
-    if !model::can_manage(&actor) {
-        return Err(AppError::Forbidden);
-    }
-    if form.confirm != "yes" {
-        return Err(AppError::refused(
-            "Tick the confirmation box to cancel this job.",
-        ));
-    }
-    let job = service::cancel(&state.db, &actor, &id).await?;
+    let job = service::cancel(&state.db, &actor, &id, form.confirm == "yes").await?;
     let msg = format!("Job {} was cancelled; it will not run.", job.kind);
     after_change(&state, hx, layout, &actor, job, msg).await
 }

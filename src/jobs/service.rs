@@ -55,10 +55,16 @@ pub async fn retry(db: &Db, actor: &Actor, id: &str) -> AppResult<JobRow> {
 }
 
 /// Cancels a job that is waiting (available, scheduled or retryable). A running attempt is
-/// not interrupted: cancelling it would leave half-done work behind without a retry.
-pub async fn cancel(db: &Db, actor: &Actor, id: &str) -> AppResult<JobRow> {
+/// not interrupted: cancelling it would leave half-done work behind without a retry. The
+/// person must have confirmed it (`confirmed`).
+pub async fn cancel(db: &Db, actor: &Actor, id: &str, confirmed: bool) -> AppResult<JobRow> {
     if !model::can_manage(actor) {
         return Err(AppError::Forbidden);
+    }
+    if !confirmed {
+        return Err(AppError::refused(
+            "Tick the confirmation box to cancel this job.",
+        ));
     }
     let mut tx = db.begin_write().await?;
     let job = store::get(&mut *tx, &actor.scope(), id)

@@ -10,8 +10,8 @@ use serde::Deserialize;
 use super::model::{self, Category, Period, Viewer, Visibility};
 use super::pricing::{self, PriceContext, PriceLine};
 use super::service::{self, PlanInput};
-use super::store::{self, PlanRow};
-use crate::auth::model::{Actor, TenantScope};
+use super::store::PlanRow;
+use crate::auth::model::Actor;
 use crate::auth::session::MaybeActor;
 use crate::billing::money;
 use crate::db::Timestamp;
@@ -59,16 +59,8 @@ pub async fn catalog(
     MaybeActor(actor): MaybeActor,
     Query(q): Query<CatalogQuery>,
 ) -> AppResult<Response> {
-    let pool = &state.db.pool;
     let tenant = match actor.as_ref().filter(|a| !a.is_staff) {
-        Some(a) => {
-            crate::auth::store::get_tenant(
-                pool,
-                &TenantScope::Tenant(a.tenant_id.clone()),
-                &a.tenant_id,
-            )
-            .await?
-        }
+        Some(a) => crate::auth::reads::find_tenant(&state.db, a, &a.tenant_id).await?,
         None => None,
     };
     let viewer = match &tenant {
@@ -87,7 +79,7 @@ pub async fn catalog(
     if let Some(body) = cache_key.as_deref().and_then(|k| state.db.pages.get(k)) {
         return Ok(public_response(body));
     }
-    let (products, more) = store::list_catalog(pool, include_beta, req.size, req.offset()).await?;
+    let (products, more) = service::catalog_page(&state.db, include_beta, req).await?;
     let ctx = PriceContext {
         tenant_id: tenant.as_ref().map(|t| t.id.clone()).unwrap_or_default(),
         region: tenant
@@ -99,7 +91,7 @@ pub async fn catalog(
     };
     let mut lines = pricing::price_lines(&state.db, &products, &ctx).await?;
     let plans = if products.iter().any(|p| p.category == Category::Cloudpod) {
-        store::plans(pool).await?
+        service::plans(&state.db).await?
     } else {
         Vec::new()
     };
@@ -235,10 +227,7 @@ async fn plans_page(
     actor: &Actor,
     failed: Option<(String, PlanInput, FieldErrors)>,
 ) -> AppResult<PlansPage> {
-    service::require_read(actor)?;
-    let rows = store::plans(&state.db.pool).await?;
-    let ids: Vec<String> = rows.iter().map(|p| p.product_id.clone()).collect();
-    let prices = store::prices_for(&state.db.pool, &ids, "USD").await?;
+    let (rows, prices) = service::plans_with_prices(&state.db, actor, "USD").await?;
     let mut failed = failed;
     let plans = rows
         .into_iter()

@@ -1,5 +1,5 @@
-//! What staff read in the catalog (BILLING+): the product list and one product with its
-//! prices, tiers, overrides and plan.
+//! What staff read in the catalog (BILLING+): the product list, one product with its
+//! prices, tiers, overrides and plan, the plans; and the public catalog's page of products.
 
 use super::require_read;
 use crate::auth::model::Actor;
@@ -51,4 +51,38 @@ pub async fn product_tiers(
 ) -> AppResult<Vec<TierRow>> {
     require_read(actor)?;
     Ok(store::tiers(&db.pool, &product.id).await?)
+}
+
+/// Active products as (id, "name (code)") for a picker, e.g. adding a product line to a draft.
+pub async fn active_product_choices(db: &Db, actor: &Actor) -> AppResult<Vec<(String, String)>> {
+    require_read(actor)?;
+    Ok(store::active_product_choices(&db.pool).await?)
+}
+
+/// One page of the public catalog: ACTIVE products offered to everyone (and BETA ones when
+/// `include_beta`), and whether more follow. Anyone may read it.
+pub async fn catalog_page(
+    db: &Db,
+    include_beta: bool,
+    req: PageRequest,
+) -> AppResult<(Vec<ProductRow>, bool)> {
+    Ok(store::list_catalog(&db.pool, include_beta, req.size, req.offset()).await?)
+}
+
+/// Every CloudPod plan with its specs (public: the catalog shows them with the products).
+pub async fn plans(db: &Db) -> AppResult<Vec<PlanRow>> {
+    Ok(store::plans(&db.pool).await?)
+}
+
+/// Every plan and the base prices of their products in one currency (the staff plans page).
+pub async fn plans_with_prices(
+    db: &Db,
+    actor: &Actor,
+    currency: &str,
+) -> AppResult<(Vec<PlanRow>, Vec<PriceRow>)> {
+    require_read(actor)?;
+    let rows = store::plans(&db.pool).await?;
+    let ids: Vec<String> = rows.iter().map(|p| p.product_id.clone()).collect();
+    let prices = store::prices_for(&db.pool, &ids, currency).await?;
+    Ok((rows, prices))
 }

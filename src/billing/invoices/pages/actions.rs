@@ -8,10 +8,10 @@ use serde::Deserialize;
 
 use super::show::respond;
 use crate::auth::model::Actor;
+use crate::billing::invoices::service::reads;
 use crate::billing::invoices::service::{
     self, CreditInput, LineInput, PaymentInput, ProductLineInput, RefundInput,
 };
-use crate::billing::invoices::store::{self};
 use crate::state::AppState;
 use crate::web::actions::ActionRequest as Req;
 use crate::web::{AppError, AppResult, flash};
@@ -199,8 +199,8 @@ pub async fn pdf(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let inv = service::get(&state.db, &actor, &id).await?;
-    let lines = store::lines(&state.db.pool, &inv.id).await?;
-    let credits = store::credit_notes(&state.db.pool, &inv.id).await?;
+    let lines = reads::lines(&state.db, &inv).await?;
+    let credits = reads::credit_notes(&state.db, &inv).await?;
     let bytes = crate::billing::invoices::pdf::render(&inv, &lines, &credits, &inv.status_text())?;
     let filename = format!(
         "{}.pdf",

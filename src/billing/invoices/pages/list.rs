@@ -9,8 +9,9 @@ use serde::Deserialize;
 
 use crate::auth::model::Actor;
 use crate::billing::invoices::model::InvoiceStatus;
+use crate::billing::invoices::service::reads;
 use crate::billing::invoices::service::{self};
-use crate::billing::invoices::store::{self, CurrencySum, InvoiceFilter, InvoiceRow, Visibility};
+use crate::billing::invoices::store::{CurrencySum, InvoiceFilter, InvoiceRow};
 use crate::billing::money;
 use crate::page;
 use crate::state::AppState;
@@ -52,9 +53,6 @@ pub async fn list(
     actor: Actor,
     Query(mut f): Query<ListQuery>,
 ) -> AppResult<Response> {
-    if !service::can_read(&actor) {
-        return Err(AppError::Forbidden);
-    }
     let mut errors = FieldErrors::new();
     for (field, value) in [("from", &mut f.from), ("until", &mut f.until)] {
         let v = value.trim().to_string();
@@ -67,7 +65,7 @@ pub async fn list(
     }
     let selected = InvoiceStatus::parse(&f.status);
     f.status = selected.map(|s| s.as_str().to_string()).unwrap_or_default();
-    let (scope, hide_drafts) = service::visibility(&actor);
+    let (_, hide_drafts) = service::visibility(&actor);
     let statuses = InvoiceStatus::ALL
         .iter()
         .copied()
@@ -81,17 +79,7 @@ pub async fn list(
         until: &f.until,
         number: &f.number,
     };
-    let (invoices, sums) = store::list_invoices(
-        &state.db.pool,
-        &Visibility {
-            scope: &scope,
-            hide_drafts,
-        },
-        &filter,
-        req.size,
-        req.offset(),
-    )
-    .await?;
+    let (invoices, sums) = reads::list(&state.db, &actor, &filter, req).await?;
     let total = sums.iter().map(|s| s.count).sum();
     let query = filter_query(&[
         ("tenant_id", &f.tenant_id),
@@ -100,11 +88,7 @@ pub async fn list(
         ("until", &f.until),
         ("number", &f.number),
     ]);
-    let tenants = if actor.is_staff {
-        crate::auth::store::tenant_choices(&state.db.pool).await?
-    } else {
-        Vec::new()
-    };
+    let tenants = crate::auth::reads::tenant_choices(&state.db, &actor).await?;
     let page = ListPage {
         layout,
         invoices,
@@ -138,8 +122,8 @@ struct NewPage {
     currencies: Vec<&'static str>,
 }
 
-async fn customer_tenants(state: &AppState) -> AppResult<Vec<(String, String)>> {
-    Ok(crate::auth::store::customer_tenant_choices(&state.db.pool).await?)
+async fn customer_tenants(state: &AppState, actor: &Actor) -> AppResult<Vec<(String, String)>> {
+    crate::auth::reads::customer_tenant_choices(&state.db, actor).await
 }
 
 pub async fn new_form(
@@ -156,7 +140,7 @@ pub async fn new_form(
         layout,
         form,
         errors: FieldErrors::new(),
-        tenants: customer_tenants(&state).await?,
+        tenants: customer_tenants(&state, &actor).await?,
         currencies: money::currency_codes(),
     };
     Ok(page!(hx, page)?.into_response())
@@ -180,7 +164,7 @@ pub async fn create(
                 layout,
                 form,
                 errors,
-                tenants: customer_tenants(&state).await?,
+                tenants: customer_tenants(&state, &actor).await?,
                 currencies: money::currency_codes(),
             };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page!(hx, page)?).into_response())

@@ -9,10 +9,11 @@ use super::today;
 use crate::auth::model::Actor;
 use crate::billing::catalog::model::Period;
 use crate::billing::invoices::model::LineKind;
+use crate::billing::invoices::service::reads;
 use crate::billing::invoices::service::{
     self, CreditInput, LineInput, PaymentInput, ProductLineInput,
 };
-use crate::billing::invoices::store::{self, CreditNoteRow, InvoiceRow, PaymentRow};
+use crate::billing::invoices::store::{CreditNoteRow, InvoiceRow, PaymentRow};
 use crate::billing::money;
 use crate::db::new_id;
 use crate::page;
@@ -78,8 +79,7 @@ pub(super) async fn show_page(
     id: &str,
 ) -> AppResult<ShowPage> {
     let inv = service::get(&state.db, actor, id).await?;
-    let pool = &state.db.pool;
-    let line_rows = store::lines(pool, &inv.id).await?;
+    let line_rows = reads::lines(&state.db, &inv).await?;
     let lines = line_rows
         .iter()
         .map(|l| LineView {
@@ -95,7 +95,7 @@ pub(super) async fn show_page(
             }),
         })
         .collect();
-    let payment_rows = store::payments(pool, &inv.id).await?;
+    let payment_rows = reads::payments(&state.db, &inv).await?;
     let payments = payment_rows
         .iter()
         .map(|p| {
@@ -132,7 +132,7 @@ pub(super) async fn show_page(
         String::new()
     };
     let products = if inv.is_draft() {
-        crate::billing::catalog::store::active_product_choices(pool).await?
+        crate::billing::catalog::service::active_product_choices(&state.db, actor).await?
     } else {
         Vec::new()
     };
@@ -142,7 +142,7 @@ pub(super) async fn show_page(
         seller_text: super::party_text(inv.seller()?),
         lines,
         payments,
-        credits: store::credit_notes(pool, &inv.id).await?,
+        credits: reads::credit_notes(&state.db, &inv).await?,
         preview,
         can_bill: service::can_bill(actor),
         can_correct: service::can_correct(actor),

@@ -7,8 +7,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use crate::auth::model::Actor;
+use crate::billing::invoices::service::reads;
 use crate::billing::invoices::service::{self, TaxRuleInput};
-use crate::billing::invoices::store::{self, TaxRuleRow};
+use crate::billing::invoices::store::TaxRuleRow;
 use crate::page;
 use crate::state::AppState;
 use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash};
@@ -29,12 +30,9 @@ pub async fn tax_rules(
     layout: Layout,
     actor: Actor,
 ) -> AppResult<Response> {
-    if !service::can_bill(&actor) {
-        return Err(AppError::Forbidden);
-    }
     let page = TaxRulesPage {
         layout,
-        rules: store::tax_rules(&state.db.pool).await?,
+        rules: reads::tax_rules(&state.db, &actor).await?,
         form: TaxRuleInput::default(),
         errors: FieldErrors::new(),
         can_write: service::can_correct(&actor),
@@ -58,7 +56,7 @@ pub async fn add_tax_rule(
         Err(AppError::Invalid(errors)) => {
             let page = TaxRulesPage {
                 layout,
-                rules: store::tax_rules(&state.db.pool).await?,
+                rules: reads::tax_rules(&state.db, &actor).await?,
                 form,
                 errors,
                 can_write: true,

@@ -8,6 +8,7 @@ mod drafts;
 mod issuing;
 mod mail;
 mod payments;
+pub mod reads;
 mod tax_rules;
 
 pub use corrections::{CreditInput, credit, void};
