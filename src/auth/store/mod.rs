@@ -15,9 +15,9 @@ pub use sessions::{
     save_session_data, session_user, touch_session,
 };
 pub use tenants::{
-    NewTenant, TenantDetails, TenantRow, customer_tenant_choices, dashboard_counts, get_tenant,
-    get_tenant_tx, insert_tenant, list_tenants, lock_tenant, operator_tenant, operator_tenant_id,
-    set_tenant_beta, tenant_choices, update_tenant,
+    NewTenant, TenantDetails, TenantRow, customer_tenant_choices, get_tenant, get_tenant_tx,
+    insert_tenant, list_tenants, lock_tenant, operator_tenant, operator_tenant_id, set_tenant_beta,
+    tenant_choices, update_tenant,
 };
 pub use throttle::{throttle_clear, throttle_refund, throttle_reserve, throttle_tat};
 pub use users::{
