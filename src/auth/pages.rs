@@ -1,4 +1,4 @@
-//! Handlers for first-run setup and the own-password form (the dashboard is `crate::dashboard`).
+//! Handlers for first-run setup and the own-password form (the home page is `src/dashboard`).
 
 use askama::Template;
 use axum::Form;
