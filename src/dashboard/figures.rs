@@ -88,6 +88,20 @@ const LISTED: i64 = 10;
 /// How many recent security events staff see.
 const RECENT_EVENTS: i64 = 5;
 
+impl Dashboard {
+    /// Whether any figure tile is shown (customers have lists and the checklist only).
+    pub fn has_figures(&self) -> bool {
+        self.revenue_month.is_some()
+            || self.payments_today.is_some()
+            || self.open_invoices.is_some()
+            || self.overdue_invoices.is_some()
+            || self.drafts.is_some()
+            || self.pod_counts.is_some()
+            || self.jobs.is_some()
+            || self.events.is_some()
+    }
+}
+
 pub fn rights(actor: &Actor) -> Rights {
     Rights {
         invoices: crate::billing::invoices::service::can_read(actor),

@@ -50,10 +50,14 @@ async fn assert_count(c: &TestClient, html: &str, id: &str, n: i64) {
 }
 
 async fn issued_invoice(staff: &TestClient, tenant: &str, unit: &str) -> String {
+    issued_invoice_in(staff, tenant, "EUR", unit).await
+}
+
+async fn issued_invoice_in(staff: &TestClient, tenant: &str, currency: &str, unit: &str) -> String {
     let res = staff
         .post(
             "/billing/invoices",
-            &[("tenant_id", tenant), ("currency", "EUR")],
+            &[("tenant_id", tenant), ("currency", currency)],
         )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
@@ -181,10 +185,23 @@ async fn staff_figures_follow_the_data_and_match_their_lists() {
     assert_eq!(revenue, "EUR 25.00");
     assert_eq!(list_count(&owner, &href).await, 2, "a payment and a refund");
 
+    // Money in another currency is its own figure, never added to the euros.
+    let usd = issued_invoice_in(&owner, &tenant, "USD", "7.00").await;
+    pay(&owner, &usd, "5.00").await;
+    let html = home(&owner).await;
+    let revenue = &html[html.find("id=\"fig-revenue\"").unwrap()..];
+    let revenue = &revenue[..revenue.find("</article>").unwrap()];
+    assert!(
+        revenue.contains(">EUR 25.00<") && revenue.contains(">USD 5.00<"),
+        "{revenue}"
+    );
+    assert!(revenue.contains("3 payment(s) and refund(s)"));
+    assert_count(&owner, &html, "open", 2).await;
+
     // The billing desk: drafts to issue, overdue, payments today.
     let html = home(&billing).await;
     assert_count(&billing, &html, "drafts", 0).await;
-    assert_count(&billing, &html, "payments-today", 2).await;
+    assert_count(&billing, &html, "payments-today", 3).await;
     assert_count(&billing, &html, "overdue", 0).await;
     assert!(figure(&html, "jobs-failed").is_none() && figure(&html, "pods-active").is_none());
     let res = billing
@@ -205,8 +222,8 @@ async fn staff_figures_follow_the_data_and_match_their_lists() {
     assert_count(&billing, &home(&billing).await, "overdue", 1).await;
     let html = home(&owner).await;
     assert_count(&owner, &html, "overdue", 1).await;
-    assert_count(&owner, &html, "open", 1).await;
-    assert_eq!(list_count(&owner, "/billing/invoices").await, 2);
+    assert_count(&owner, &html, "open", 2).await;
+    assert_eq!(list_count(&owner, "/billing/invoices").await, 3);
 
     // A pod whose provisioning fails: a failing pod and a failed job.
     let pod = create_pod(&owner, &tenant, "web-01").await;
@@ -293,6 +310,7 @@ async fn customers_see_their_own_pods_invoices_and_checklist_only() {
     for id in ["revenue", "open", "pods-active", "jobs-failed", "events"] {
         assert!(figure(&html, id).is_none(), "customers see no {id}");
     }
+    assert!(!html.contains("dash-tiles"), "no empty figure grid");
     assert!(html.contains("Turn on MFA") && html.contains("badge-muted\">Off</span>"));
 
     // A member may see pods, not invoices.
