@@ -24,13 +24,13 @@ use crate::config::Config;
 use crate::db::{Db, Timestamp};
 use crate::web::layout::{Nav, NavEntry};
 use crate::web::{client, flash, middleware as mw};
-use crate::{api, audit, billing, cloudpods, jobs, security, static_files};
+use crate::{api, audit, billing, cloudpods, dashboard, jobs, security, static_files};
 
 pub use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
     let pages = Router::new()
-        .route("/", get(auth::pages::dashboard))
+        .route("/", get(dashboard::pages::dashboard))
         .route(
             "/setup",
             get(auth::pages::setup_form).post(auth::pages::setup_submit),
@@ -210,6 +210,12 @@ static NAV: &[NavEntry] = &[
         "Billing",
         "/billing/invoices",
         "Invoices",
+        billing::invoices::service::can_read,
+    ),
+    NavEntry::new(
+        "Billing",
+        "/billing/payments",
+        "Payments",
         billing::invoices::service::can_read,
     ),
     NavEntry::new(

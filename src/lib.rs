@@ -9,6 +9,7 @@ pub mod billing;
 pub mod cli;
 pub mod cloudpods;
 pub mod config;
+pub mod dashboard;
 pub mod db;
 pub mod jobs;
 pub mod mail;

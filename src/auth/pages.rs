@@ -1,4 +1,4 @@
-//! Handlers for first-run setup, sign-in/out, the dashboard and the own-password form.
+//! Handlers for first-run setup and the own-password form (the home page is `src/dashboard`).
 
 use askama::Template;
 use axum::Form;
@@ -90,35 +90,6 @@ pub async fn setup_submit(
         }
         Err(e) => Err(e),
     }
-}
-
-#[derive(Template)]
-#[template(path = "home/dashboard.html", blocks = ["main"])]
-struct DashboardPage {
-    layout: Layout,
-    actor: Actor,
-    tenant_count: i64,
-    user_count: i64,
-}
-
-pub async fn dashboard(
-    State(state): State<AppState>,
-    hx: Hx,
-    layout: Layout,
-    actor: Actor,
-) -> AppResult<Response> {
-    let scope = actor.scope();
-    let (tenant_count, user_count) = super::store::dashboard_counts(&state.db.pool, &scope).await?;
-    Ok(page!(
-        hx,
-        DashboardPage {
-            layout,
-            actor,
-            tenant_count,
-            user_count
-        }
-    )?
-    .into_response())
 }
 
 #[derive(Deserialize, Default)]

@@ -59,6 +59,13 @@ impl Where {
         self
     }
 
+    /// `column < value` (text or number compared as the column's type).
+    pub fn less_than(&mut self, column: &str, value: &str) -> &mut Where {
+        let n = self.bind(value);
+        self.clauses.push(format!("{column} < {n}"));
+        self
+    }
+
     /// `column <= value`.
     pub fn at_most(&mut self, column: &str, value: &str) -> &mut Where {
         let n = self.bind(value);

@@ -16,9 +16,10 @@ pub fn tone(status: impl AsRef<str>) -> &'static str {
     match key.as_str() {
         "active" | "paid" | "running" | "completed" | "done" | "success" | "succeeded"
         | "enabled" | "ok" => "ok",
-        "failed" | "discarded" | "overdue" | "dead" | "error" | "refused" | "revoked" => "err",
+        "failed" | "discarded" | "overdue" | "dead" | "error" | "refused" | "revoked"
+        | "missing" => "err",
         "suspended" | "retryable" | "partiallypaid" | "pendingreboot" | "deprecated"
-        | "expiring" => "warn",
+        | "expiring" | "low" => "warn",
         "issued" | "provisioning" | "available" | "queued" | "pending" | "inprogress"
         | "resizing" | "rebooting" | "starting" | "stopping" | "deleting" => "info",
         _ => "muted",
@@ -40,5 +41,6 @@ mod tests {
         assert_eq!(tone("Draft"), "muted");
         assert_eq!(tone("Void"), "muted");
         assert_eq!(tone("something new"), "muted");
+        assert_eq!((tone("Missing"), tone("Low")), ("err", "warn"));
     }
 }

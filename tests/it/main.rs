@@ -12,6 +12,7 @@ mod auth;
 mod catalog;
 mod cli;
 mod cloudpods;
+mod dashboard;
 mod jobs;
 mod jobs_pages;
 mod jobs_worker;

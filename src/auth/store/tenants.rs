@@ -131,25 +131,6 @@ where
     .await
 }
 
-/// Tenants and active users the scope sees (the dashboard's figures).
-pub async fn dashboard_counts(pool: &AnyPool, scope: &TenantScope) -> sqlx::Result<(i64, i64)> {
-    let tenants = sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM tenants{}",
-        scope.where_("id", 1)
-    ))
-    .scoped(scope)
-    .fetch_one(pool)
-    .await?;
-    let users = sqlx::query_scalar(&format!(
-        "SELECT COUNT(*) FROM users WHERE active = 1{}",
-        scope.and("tenant_id", 1)
-    ))
-    .scoped(scope)
-    .fetch_one(pool)
-    .await?;
-    Ok((tenants, users))
-}
-
 /// Tenants matching `search` in name or slug, newest first.
 pub async fn list_tenants(
     pool: &AnyPool,

@@ -15,6 +15,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/billing/invoices", get(pages::list).post(pages::create))
         .route("/billing/invoices/new", get(pages::new_form))
+        .route("/billing/payments", get(pages::payments))
         .route("/billing/invoices/issue-drafts", post(pages::issue_drafts))
         .route("/billing/invoices/{id}", get(pages::show))
         .route("/billing/invoices/{id}/lines", post(pages::add_line))

@@ -18,6 +18,9 @@ use crate::state::AppState;
 use crate::web::pagination::{PageRequest, Pager, filter_query, parse_page};
 use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash};
 
+/// The list's `status` value for overdue invoices (`/billing/invoices?status=OVERDUE`).
+pub const OVERDUE: &str = "OVERDUE";
+
 #[derive(Deserialize, Default)]
 #[serde(default)]
 pub struct ListQuery {
@@ -27,6 +30,13 @@ pub struct ListQuery {
     until: String,
     number: String,
     page: Option<String>,
+}
+
+impl ListQuery {
+    /// The overdue choice is the one selected.
+    pub fn overdue_selected(&self) -> bool {
+        self.status == OVERDUE
+    }
 }
 
 #[derive(Template)]
@@ -63,8 +73,19 @@ pub async fn list(
             *value = v;
         }
     }
-    let selected = InvoiceStatus::parse(&f.status);
-    f.status = selected.map(|s| s.as_str().to_string()).unwrap_or_default();
+    // "Overdue" is not a stored status: issued, still due, due date passed (as shown).
+    let overdue = f.status.trim().eq_ignore_ascii_case(OVERDUE);
+    let selected = if overdue {
+        None
+    } else {
+        InvoiceStatus::parse(&f.status)
+    };
+    f.status = if overdue {
+        OVERDUE.to_string()
+    } else {
+        selected.map(|s| s.as_str().to_string()).unwrap_or_default()
+    };
+    let today = super::today();
     let (_, hide_drafts) = service::visibility(&actor);
     let statuses = InvoiceStatus::ALL
         .iter()
@@ -74,10 +95,11 @@ pub async fn list(
     let req = PageRequest::new(parse_page(f.page.as_deref()));
     let filter = InvoiceFilter {
         tenant_id: f.tenant_id.trim(),
-        status: &f.status,
+        status: if overdue { "" } else { &f.status },
         from: &f.from,
         until: &f.until,
         number: &f.number,
+        overdue_on: if overdue { &today } else { "" },
     };
     let (invoices, sums) = reads::list(&state.db, &actor, &filter, req).await?;
     let total = sums.iter().map(|s| s.count).sum();

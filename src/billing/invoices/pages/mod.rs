@@ -3,6 +3,7 @@
 
 mod actions;
 mod list;
+mod payments;
 mod show;
 mod tax_rules;
 
@@ -10,7 +11,8 @@ pub use actions::{
     ConfirmForm, NotesForm, add_line, add_product_line, credit, delete_draft, delete_line, issue,
     pay, pdf, refund, set_notes, void,
 };
-pub use list::{BillingRunForm, ListQuery, NewForm, create, issue_drafts, list, new_form};
+pub use list::{BillingRunForm, ListQuery, NewForm, OVERDUE, create, issue_drafts, list, new_form};
+pub use payments::{PaymentsQuery, payments};
 pub use show::{LineView, PaymentView, ShowPage, show};
 pub use tax_rules::{add_tax_rule, delete_tax_rule, tax_rules};
 

@@ -8,6 +8,7 @@
 mod credit_notes;
 mod lifecycle;
 mod lines;
+mod payment_list;
 mod payments;
 mod reads;
 mod tax_rules;
@@ -18,6 +19,7 @@ pub use lifecycle::{
     set_amounts, touch_draft,
 };
 pub use lines::{LineRow, delete_line, insert_line, lines};
+pub use payment_list::{PaymentFilter, PaymentListRow, PaymentSum, list_payments, payment_sums};
 pub use payments::{PaymentRow, insert_payment, payment_by_key, payments};
 pub use reads::{
     CurrencySum, InvoiceFilter, get_invoice, issuable_draft_ids, list_invoices, lock_invoice,

@@ -64,6 +64,9 @@ pub struct InvoiceFilter<'a> {
     /// Number prefix, e.g. `INV-2026-0001` (a prefix match can use an index; a substring
     /// match would read every invoice).
     pub number: &'a str,
+    /// `YYYY-MM-DD` (today): only overdue invoices, i.e. issued, an amount still due and the
+    /// due date before that day (the rule of `model::display_status`); "" = no such filter.
+    pub overdue_on: &'a str,
 }
 
 fn invoice_where(v: &Visibility<'_>, f: &InvoiceFilter<'_>) -> Where {
@@ -81,6 +84,12 @@ fn invoice_where(v: &Visibility<'_>, f: &InvoiceFilter<'_>) -> Where {
         w.at_most("i.issue_date", f.until);
     }
     w.starts_with("i.number", &f.number.trim().to_uppercase());
+    if !f.overdue_on.is_empty() {
+        w.raw("i.status = 'ISSUED'")
+            .raw("i.due_minor > 0")
+            .raw("i.due_date <> ''")
+            .less_than("i.due_date", f.overdue_on);
+    }
     w
 }
 
@@ -119,7 +128,11 @@ pub async fn list_invoices(
         q = q.bind(p);
     }
     let rows = q.bind(limit).bind(offset).fetch_all(pool).await?;
-    if f.from.is_empty() && f.until.is_empty() && f.number.trim().is_empty() {
+    if f.from.is_empty()
+        && f.until.is_empty()
+        && f.number.trim().is_empty()
+        && f.overdue_on.is_empty()
+    {
         return Ok((rows, summary_sums(pool, v, f).await?));
     }
     let sums_sql = format!(
