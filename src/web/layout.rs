@@ -4,6 +4,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use super::flash::Flash;
+use super::theme::Theme;
 use crate::actor::{Actor, Role};
 
 #[derive(Clone, Debug)]
@@ -60,6 +61,10 @@ pub struct Layout {
     /// The area of each entry of `nav`, index for index.
     pub nav_areas: Vec<&'static str>,
     pub flash: Option<Flash>,
+    /// The colour scheme chosen in this browser (`<html data-theme>`).
+    pub theme: Theme,
+    /// This page's path and query: where the theme switch comes back to.
+    pub here: String,
 }
 
 impl Layout {
@@ -88,7 +93,29 @@ impl Layout {
             tenant_name: actor.tenant_name.clone(),
             is_staff: actor.is_staff,
             flash,
+            ..Layout::default()
         }
+    }
+
+    /// The layout with the theme and the current page of this request.
+    pub fn with_request(self, parts: &Parts) -> Layout {
+        Layout {
+            theme: Theme::from_headers(&parts.headers),
+            here: parts
+                .uri
+                .path_and_query()
+                .map_or("/", |p| p.as_str())
+                .to_string(),
+            ..self
+        }
+    }
+
+    /// The theme switch's choices: (value, label, the one in force).
+    pub fn theme_choices(&self) -> Vec<(&'static str, &'static str, bool)> {
+        Theme::ALL
+            .iter()
+            .map(|t| (t.as_str(), t.label(), *t == self.theme))
+            .collect()
     }
 
     /// The navigation grouped by area, in the order the areas first appear.
@@ -135,7 +162,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Layout {
             entries,
             parts.uri.path(),
             parts.extensions.get::<Flash>().cloned(),
-        ))
+        )
+        .with_request(parts))
     }
 }
 

@@ -25,4 +25,5 @@ mod security;
 mod sessions;
 mod setup;
 mod stylesheet;
+mod theme;
 mod web_shell;
