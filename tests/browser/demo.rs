@@ -71,14 +71,41 @@ async fn pod(staff: &TestClient, tenant: &str, name: &str, plan: &str) {
     assert_eq!(res.status(), StatusCode::SEE_OTHER, "pod {name}");
 }
 
+async fn tenant(staff: &TestClient, name: &str, slug: &str, country: &str) -> String {
+    let res = staff
+        .post(
+            "/tenants",
+            &[
+                ("name", name),
+                ("slug", slug),
+                ("billing_email", &format!("billing@{slug}.test")),
+                ("country", country),
+                ("region", "eu-central"),
+                ("currency", "EUR"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "tenant {slug}");
+    location(&res).trim_start_matches("/tenants/").to_string()
+}
+
 pub async fn seed() -> Demo {
     let app = TestApp::spawn().await;
     let staff = app.setup_owner().await;
-    let acme = app.create_tenant(&staff, "acme").await;
-    let globex = app.create_tenant(&staff, "globex").await;
-    app.create_user(&staff, &acme, CUSTOMER, "OWNER").await;
-    app.create_user(&staff, &acme, "billing@acme.test", "BILLING")
-        .await;
+    let acme = tenant(&staff, "Acme Web GmbH", "acme", "DE").await;
+    let globex = tenant(&staff, "Globex Studio", "globex", "NL").await;
+    for (email, role, name) in [
+        (CUSTOMER, "OWNER", "Anna Becker"),
+        ("billing@acme.test", "BILLING", "Jonas Weber"),
+    ] {
+        app.create_user(&staff, &acme, email, role).await;
+        sqlx::query("UPDATE users SET name = $1 WHERE email = $2")
+            .bind(name)
+            .bind(email)
+            .execute(&app.state.db.pool)
+            .await
+            .unwrap();
+    }
 
     let paid = invoice(
         &staff,
@@ -237,13 +264,21 @@ pub async fn js(b: &Browser, script: &str) -> serde_json::Value {
     b.client.execute(script, vec![]).await.unwrap()
 }
 
-/// Resizes the window so that the page's viewport is `width` CSS pixels wide.
+/// Resizes the window so that the page's viewport is `width` × `height` CSS pixels (the
+/// window's frame takes some of the window: made up once).
 pub async fn viewport(b: &Browser, width: u32, height: u32) {
     b.client.set_window_size(width, height).await.unwrap();
-    let inner = js(b, "return window.innerWidth").await.as_u64().unwrap() as u32;
-    if inner != width {
+    let inner = js(b, "return [window.innerWidth, window.innerHeight]").await;
+    let (w, h) = (
+        inner[0].as_u64().unwrap() as u32,
+        inner[1].as_u64().unwrap() as u32,
+    );
+    if (w, h) != (width, height) {
         b.client
-            .set_window_size(width + (width.max(inner) - inner), height)
+            .set_window_size(
+                width + width.saturating_sub(w),
+                height + height.saturating_sub(h),
+            )
             .await
             .unwrap();
     }

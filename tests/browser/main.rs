@@ -14,6 +14,7 @@ mod demo;
 mod invoices;
 mod jobs;
 mod journeys;
+mod screenshots;
 mod security;
 mod shell;
 mod theme;
