@@ -104,6 +104,8 @@ pub fn router(state: AppState) -> Router {
     let mut app = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        // Outside the page routes: needs no session, so it works before sign-in as well.
+        .route("/preferences/theme", post(crate::web::theme::set_theme))
         .nest("/static", static_files::service())
         .merge(api::routes(state.clone(), cloudpods::api::routes()))
         .merge(pages)

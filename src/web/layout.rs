@@ -4,6 +4,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use super::flash::Flash;
+use super::theme::Theme;
 use crate::actor::{Actor, Role};
 
 #[derive(Clone, Debug)]
@@ -60,6 +61,10 @@ pub struct Layout {
     /// The area of each entry of `nav`, index for index.
     pub nav_areas: Vec<&'static str>,
     pub flash: Option<Flash>,
+    /// The colour scheme chosen in this browser (`<html data-theme>`).
+    pub theme: Theme,
+    /// This page's path and query: where the theme switch comes back to.
+    pub here: String,
 }
 
 impl Layout {
@@ -88,7 +93,25 @@ impl Layout {
             tenant_name: actor.tenant_name.clone(),
             is_staff: actor.is_staff,
             flash,
+            ..Layout::default()
         }
+    }
+
+    /// The layout with the theme and the current page of this request.
+    pub fn with_request(self, parts: &Parts) -> Layout {
+        Layout {
+            theme: Theme::from_headers(&parts.headers),
+            here: here(&parts.uri),
+            ..self
+        }
+    }
+
+    /// The theme switch's choices: (value, label, the one in force).
+    pub fn theme_choices(&self) -> Vec<(&'static str, &'static str, bool)> {
+        Theme::ALL
+            .iter()
+            .map(|t| (t.as_str(), t.label(), *t == self.theme))
+            .collect()
     }
 
     /// The navigation grouped by area, in the order the areas first appear.
@@ -108,6 +131,29 @@ impl Layout {
 
     pub fn is_owner(&self) -> bool {
         self.user_role == Role::Owner.as_str()
+    }
+}
+
+/// Where the theme switch comes back to: this page with its query (filters, the sign-in page's
+/// `next`), as long as it is a safe local path and any `next` in it is one too; else the
+/// page's path alone.
+fn here(uri: &axum::http::Uri) -> String {
+    let path = super::safe_next(Some(uri.path()));
+    let Some(query) = uri.query() else {
+        return path.to_string();
+    };
+    let pairs = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(uri)
+        .map(|q| q.0)
+        .unwrap_or_default();
+    let nexts_safe = pairs
+        .iter()
+        .filter(|(k, _)| k == "next")
+        .all(|(_, v)| super::safe_next(Some(v)) == v);
+    let whole = format!("{path}?{query}");
+    if nexts_safe && super::safe_next(Some(&whole)) == whole {
+        whole
+    } else {
+        path.to_string()
     }
 }
 
@@ -135,13 +181,28 @@ impl<S: Send + Sync> FromRequestParts<S> for Layout {
             entries,
             parts.uri.path(),
             parts.extensions.get::<Flash>().cloned(),
-        ))
+        )
+        .with_request(parts))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_theme_switch_comes_back_only_to_safe_local_pages() {
+        let here = |u: &str| here(&u.parse().unwrap());
+        assert_eq!(
+            here("/billing/invoices?status=ISSUED&page=2"),
+            "/billing/invoices?status=ISSUED&page=2"
+        );
+        assert_eq!(here("/login?next=%2Fusers"), "/login?next=%2Fusers");
+        assert_eq!(here("/login?next=/%2F/evil.example"), "/login");
+        assert_eq!(here("/login?next=%2F%2Fevil.example"), "/login");
+        assert_eq!(here("/login?next=/%09/evil.example"), "/login");
+        assert_eq!(here("/x?q=%0d%0a"), "/x");
+    }
 
     #[test]
     fn nav_groups_keep_the_order_areas_first_appear_in() {

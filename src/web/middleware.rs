@@ -30,6 +30,8 @@ struct ErrorToastTemplate<'a> {
 /// retargeted into the page's `#toasts` region.
 pub async fn render_error_pages(req: Request, next: Next) -> Response {
     let hx = Hx::from_headers(req.headers());
+    // Refused before the page routes (CSRF, body limit, NUL): no layout, but the chosen theme.
+    let theme = super::theme::Theme::from_headers(req.headers());
     let res = next.run(req).await;
     let Some(page) = res.extensions().get::<ErrorPage>().cloned() else {
         return res;
@@ -39,7 +41,10 @@ pub async fn render_error_pages(req: Request, next: Next) -> Response {
         .extensions()
         .get::<Layout>()
         .cloned()
-        .unwrap_or_default();
+        .unwrap_or_else(|| Layout {
+            theme,
+            ..Layout::default()
+        });
     let (mut parts, _) = res.into_parts();
     let html = if hx.wants_fragment() {
         parts

@@ -9,6 +9,7 @@ pub mod forms;
 pub mod layout;
 pub mod middleware;
 pub mod pagination;
+pub mod theme;
 
 use askama::Template;
 use axum::extract::FromRequestParts;

@@ -6,11 +6,15 @@
 #[path = "../it/helpers.rs"]
 mod helpers;
 
+mod a11y;
 mod browser;
 mod catalog;
 mod cloudpods;
+mod demo;
 mod invoices;
 mod jobs;
 mod journeys;
+mod screenshots;
 mod security;
 mod shell;
+mod theme;

@@ -26,4 +26,5 @@ mod security;
 mod sessions;
 mod setup;
 mod stylesheet;
+mod theme;
 mod web_shell;
