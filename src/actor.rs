@@ -122,3 +122,27 @@ impl Actor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_and_tenant_kinds_round_trip_their_stored_text() {
+        for r in Role::ALL {
+            assert_eq!(Role::from_stored(r.as_str()).unwrap(), *r);
+        }
+        for k in TenantKind::ALL {
+            assert_eq!(TenantKind::from_stored(k.as_str()).unwrap(), *k);
+        }
+        // an unknown kind is an error, never a customer
+        assert!(TenantKind::from_stored("PARTNER").is_err());
+        assert!(Role::from_stored("ROOT").is_err());
+        // ALL is highest first, and the order is the rank
+        assert!(Role::ALL.windows(2).all(|w| w[0] > w[1]));
+        assert_eq!(
+            Role::Admin.grantable(),
+            [Role::Admin, Role::Billing, Role::Member, Role::Viewer]
+        );
+    }
+}

@@ -50,6 +50,8 @@ struct InvitePage {
     form: InviteInput,
     errors: FieldErrors,
     roles: Vec<Role>,
+    /// The role the form asks for, if it is one.
+    selected_role: Option<Role>,
     tenants: Vec<(String, String)>,
     is_staff: bool,
 }
@@ -70,6 +72,7 @@ async fn invite_page(
     let tenants = reads::tenant_choices(&state.db, actor).await?;
     Ok(InvitePage {
         layout,
+        selected_role: Role::parse(&form.role),
         form,
         errors,
         roles: actor.role.grantable(),

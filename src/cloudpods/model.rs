@@ -277,6 +277,16 @@ mod tests {
     }
 
     #[test]
+    fn stored_operations_round_trip_and_unknown_ones_are_errors() {
+        for &a in Action::ALL {
+            assert_eq!(Action::from_stored(a.as_str()).unwrap(), a);
+        }
+        // an idle pod stores '' (read as no operation), never a made-up action
+        assert!(Action::from_stored("").is_err());
+        assert!(Action::from_stored("explode").is_err());
+    }
+
+    #[test]
     fn nothing_is_allowed_on_a_deleted_pod() {
         for &a in Action::ALL {
             let err = check_action(S::Deleted, Stopped, None, a).unwrap_err();

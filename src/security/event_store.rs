@@ -44,7 +44,7 @@ pub struct EventRow {
     pub tenant_id: Option<String>,
     pub tenant_name: Option<String>,
     pub email: String,
-    pub event_type: String,
+    pub event_type: super::model::EventKind,
     pub summary: String,
     pub ip: String,
     pub user_agent: String,

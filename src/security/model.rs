@@ -3,69 +3,28 @@
 
 pub use super::policy::*;
 
-use std::fmt;
-
 use crate::auth::model::{MIN_PASSWORD, Role};
 
-/// What the security events log records. The names are the stored values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EventKind {
-    LoginSuccess,
-    LoginFailed,
-    LoginLocked,
-    MfaEnabled,
-    MfaDisabled,
-    MfaFailed,
-    MfaReplay,
-    RecoveryCodeUsed,
-    RecoveryCodesRegenerated,
-    SessionRevoked,
-    TokenCreated,
-    TokenRevoked,
-    PasswordChanged,
-    PolicyUpdated,
-    IpBlocked,
-}
+// What the security events log records. The texts are the stored values.
+crate::text_enum!(EventKind {
+    LoginSuccess => "LOGIN_SUCCESS" / "Signed in",
+    LoginFailed => "LOGIN_FAILED" / "Sign-in failed",
+    LoginLocked => "LOGIN_LOCKED" / "Sign-in locked (too many failures)",
+    MfaEnabled => "MFA_ENABLED" / "Two-factor authentication turned on",
+    MfaDisabled => "MFA_DISABLED" / "Two-factor authentication turned off",
+    MfaFailed => "MFA_FAILED" / "Wrong authentication code",
+    MfaReplay => "MFA_REPLAY" / "Authentication code replayed",
+    RecoveryCodeUsed => "RECOVERY_CODE_USED" / "Recovery code used",
+    RecoveryCodesRegenerated => "RECOVERY_CODES_REGENERATED" / "Recovery codes replaced",
+    SessionRevoked => "SESSION_REVOKED" / "Session ended",
+    TokenCreated => "TOKEN_CREATED" / "API token created",
+    TokenRevoked => "TOKEN_REVOKED" / "API token revoked",
+    PasswordChanged => "PASSWORD_CHANGED" / "Password changed",
+    PolicyUpdated => "POLICY_UPDATED" / "Security policy updated",
+    IpBlocked => "IP_BLOCKED" / "Refused: address not allowed",
+});
 
 impl EventKind {
-    pub const ALL: [EventKind; 15] = [
-        EventKind::LoginSuccess,
-        EventKind::LoginFailed,
-        EventKind::LoginLocked,
-        EventKind::MfaEnabled,
-        EventKind::MfaDisabled,
-        EventKind::MfaFailed,
-        EventKind::MfaReplay,
-        EventKind::RecoveryCodeUsed,
-        EventKind::RecoveryCodesRegenerated,
-        EventKind::SessionRevoked,
-        EventKind::TokenCreated,
-        EventKind::TokenRevoked,
-        EventKind::PasswordChanged,
-        EventKind::PolicyUpdated,
-        EventKind::IpBlocked,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventKind::LoginSuccess => "LOGIN_SUCCESS",
-            EventKind::LoginFailed => "LOGIN_FAILED",
-            EventKind::LoginLocked => "LOGIN_LOCKED",
-            EventKind::MfaEnabled => "MFA_ENABLED",
-            EventKind::MfaDisabled => "MFA_DISABLED",
-            EventKind::MfaFailed => "MFA_FAILED",
-            EventKind::MfaReplay => "MFA_REPLAY",
-            EventKind::RecoveryCodeUsed => "RECOVERY_CODE_USED",
-            EventKind::RecoveryCodesRegenerated => "RECOVERY_CODES_REGENERATED",
-            EventKind::SessionRevoked => "SESSION_REVOKED",
-            EventKind::TokenCreated => "TOKEN_CREATED",
-            EventKind::TokenRevoked => "TOKEN_REVOKED",
-            EventKind::PasswordChanged => "PASSWORD_CHANGED",
-            EventKind::PolicyUpdated => "POLICY_UPDATED",
-            EventKind::IpBlocked => "IP_BLOCKED",
-        }
-    }
-
     /// The matching audit-log action: the foundation's names are kept for sign-in and password.
     pub fn audit_action(self) -> &'static str {
         match self {
@@ -85,36 +44,6 @@ impl EventKind {
             EventKind::PolicyUpdated => "security.policy_updated",
             EventKind::IpBlocked => "security.ip_blocked",
         }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            EventKind::LoginSuccess => "Signed in",
-            EventKind::LoginFailed => "Sign-in failed",
-            EventKind::LoginLocked => "Sign-in locked (too many failures)",
-            EventKind::MfaEnabled => "Two-factor authentication turned on",
-            EventKind::MfaDisabled => "Two-factor authentication turned off",
-            EventKind::MfaFailed => "Wrong authentication code",
-            EventKind::MfaReplay => "Authentication code replayed",
-            EventKind::RecoveryCodeUsed => "Recovery code used",
-            EventKind::RecoveryCodesRegenerated => "Recovery codes replaced",
-            EventKind::SessionRevoked => "Session ended",
-            EventKind::TokenCreated => "API token created",
-            EventKind::TokenRevoked => "API token revoked",
-            EventKind::PasswordChanged => "Password changed",
-            EventKind::PolicyUpdated => "Security policy updated",
-            EventKind::IpBlocked => "Refused: address not allowed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<EventKind> {
-        EventKind::ALL.into_iter().find(|k| k.as_str() == s.trim())
-    }
-}
-
-impl fmt::Display for EventKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
@@ -275,7 +204,8 @@ mod tests {
     #[test]
     fn event_kinds_round_trip() {
         for k in EventKind::ALL {
-            assert_eq!(EventKind::parse(k.as_str()), Some(k));
+            assert_eq!(EventKind::parse(k.as_str()), Some(*k));
+            assert_eq!(EventKind::from_stored(k.as_str()).unwrap(), *k);
         }
         assert_eq!(EventKind::parse("NOPE"), None);
         assert_eq!(EventKind::LoginFailed.audit_action(), "auth.login_failed");

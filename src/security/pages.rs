@@ -200,6 +200,7 @@ struct EventsPage {
     layout: Layout,
     events: Vec<EventRow>,
     kinds: Vec<EventKind>,
+    selected: Option<EventKind>,
     q: EventsQuery,
     errors: FieldErrors,
     pager: Pager,
@@ -228,7 +229,8 @@ pub async fn events(
     let from = date("from", &q.from);
     // "until" is inclusive for people: events of that whole day.
     let until = date("until", &q.until).map(|t| t.plus_secs(86_400));
-    let event_type = EventKind::parse(&q.event_type).map_or("", EventKind::as_str);
+    let selected = EventKind::parse(&q.event_type);
+    let event_type = selected.map_or("", EventKind::as_str);
     let filter = reads::EventsQuery {
         event_type,
         user: &q.user,
@@ -252,6 +254,7 @@ pub async fn events(
         layout,
         events,
         kinds: EventKind::ALL.to_vec(),
+        selected,
         q,
         errors,
         pager,

@@ -218,3 +218,38 @@ fn validity_windows_are_half_open() {
     assert!(a.same_scope(&rule("b", "t", "", 1, 0, 1)));
     assert!(!a.same_scope(&rule("b", "t", "eu", 1, 0, 1)));
 }
+
+#[test]
+fn stored_product_texts_round_trip_and_unknown_ones_are_errors() {
+    for c in Category::ALL {
+        assert_eq!(Category::from_stored(c.as_str()).unwrap(), *c);
+    }
+    for m in BillingModel::ALL {
+        assert_eq!(BillingModel::from_stored(m.as_str()).unwrap(), *m);
+        // every model offers at least one period, and each of them round-trips too
+        assert!(!periods_for(*m).is_empty());
+        for p in periods_for(*m) {
+            assert_eq!(Period::from_stored(p.as_str()).unwrap(), *p);
+        }
+    }
+    for v in Visibility::ALL {
+        assert_eq!(Visibility::from_stored(v.as_str()).unwrap(), *v);
+    }
+    for m in TierMode::ALL {
+        assert_eq!(TierMode::from_stored(m.as_str()).unwrap(), *m);
+    }
+    for t in TaxCategory::ALL {
+        assert_eq!(TaxCategory::from_stored(t.as_str()).unwrap(), *t);
+    }
+    assert!(Category::from_stored("GAMES").is_err());
+    assert!(BillingModel::from_stored("").is_err());
+    assert!(Visibility::from_stored("HIDDEN").is_err());
+    // what a visibility offers to whom
+    assert!(offered_to(Visibility::Public, Viewer::Public));
+    assert!(!offered_to(Visibility::Beta, Viewer::Public));
+    assert!(offered_to(Visibility::Beta, Viewer::Tenant { beta: true }));
+    assert!(!offered_to(
+        Visibility::Private,
+        Viewer::Tenant { beta: true }
+    ));
+}
