@@ -265,7 +265,7 @@ async fn jobs(state: &AppState, actor: &Actor) -> AppResult<Jobs> {
         Count {
             n: counts
                 .iter()
-                .filter(|(_, st, _)| JobState::parse(st) == Some(s))
+                .filter(|(_, st, _)| *st == s)
                 .map(|(_, _, n)| n)
                 .sum(),
             href: format!("/ops/jobs?state={}", s.as_str()),
