@@ -2,6 +2,7 @@
 //! the pickers of the create form. Each read makes the permission decision and reads in the
 //! actor's scope.
 
+use super::model::PodStatus;
 use super::service::{can_manage, can_read, subject};
 use super::store::{self, PodFilter, PodRow};
 use crate::auth::model::Actor;
@@ -41,4 +42,12 @@ pub async fn customer_choices(db: &Db, actor: &Actor) -> AppResult<Vec<(String, 
         return Err(AppError::Forbidden);
     }
     crate::auth::reads::customer_tenant_choices(db, actor).await
+}
+
+/// How many pods the actor sees in each status.
+pub async fn status_counts(db: &Db, actor: &Actor) -> AppResult<Vec<(PodStatus, i64)>> {
+    if !can_read(actor) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(store::status_counts(&db.pool, &actor.scope()).await?)
 }

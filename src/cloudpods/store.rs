@@ -368,7 +368,7 @@ pub async fn note_error(pool: &AnyPool, id: &str, job_id: &str, error: &str) -> 
 pub async fn status_counts(
     pool: &AnyPool,
     scope: &TenantScope,
-) -> sqlx::Result<Vec<(String, i64)>> {
+) -> sqlx::Result<Vec<(PodStatus, i64)>> {
     let mut w = Where::new();
     w.scope("tenant_id", scope);
     sqlx::query_as(&format!(

@@ -4,18 +4,20 @@
 
 use super::model::{self, Check, Focus, Rights, Tiles};
 use crate::actor::Actor;
+use crate::billing::invoices::service::reads as invoice_reads;
 use crate::billing::invoices::store::{
-    self as invoice_store, CurrencySum, InvoiceFilter, InvoiceRow, PaymentFilter, PaymentSum,
-    Visibility,
+    CurrencySum, InvoiceFilter, InvoiceRow, PaymentFilter, PaymentSum,
 };
 use crate::billing::money::format_money;
 use crate::cloudpods::model::PodStatus;
-use crate::cloudpods::store::{self as pod_store, PodFilter, PodRow};
+use crate::cloudpods::store::{PodFilter, PodRow};
+use crate::db::Db;
 use crate::db::Timestamp;
 use crate::jobs::JobState;
-use crate::security::event_store::{self, EventFilter, EventRow};
-use crate::state::AppState;
+use crate::security::event_store::EventRow;
+use crate::security::reads::{self as security_reads, EventsQuery};
 use crate::web::AppResult;
+use crate::web::pagination::PageRequest;
 
 /// A count with the list that shows those rows.
 pub struct Count {
@@ -112,7 +114,7 @@ pub fn rights(actor: &Actor) -> Rights {
     }
 }
 
-pub async fn gather(state: &AppState, actor: &Actor) -> AppResult<Dashboard> {
+pub async fn gather(db: &Db, actor: &Actor) -> AppResult<Dashboard> {
     let r = rights(actor);
     let t: Tiles = model::tiles(Focus::of(actor.is_staff, actor.role), r);
     let today_date = time::OffsetDateTime::now_utc().date();
@@ -132,59 +134,53 @@ pub async fn gather(state: &AppState, actor: &Actor) -> AppResult<Dashboard> {
         invoices_due: None,
         jobs: None,
         events: None,
-        checklist: checklist(state, actor).await?,
+        checklist: checklist(db, actor).await?,
     };
     if t.revenue_month {
-        d.revenue_month = Some(money(state, actor, &month_start, &today).await?);
+        d.revenue_month = Some(money(db, actor, &month_start, &today).await?);
     }
     if t.payments_today {
-        d.payments_today = Some(money(state, actor, &today, &today).await?);
+        d.payments_today = Some(money(db, actor, &today, &today).await?);
     }
     if t.open_invoices {
-        d.open_invoices = Some(invoices(state, actor, "ISSUED", "", 0).await?.1);
+        d.open_invoices = Some(invoices(db, actor, "ISSUED", "", 0).await?.1);
     }
     if t.overdue_invoices {
-        d.overdue_invoices = Some(invoices(state, actor, "", &today, 0).await?.1);
+        d.overdue_invoices = Some(invoices(db, actor, "", &today, 0).await?.1);
     }
     if t.drafts {
-        d.drafts = Some(invoices(state, actor, "DRAFT", "", 0).await?.1);
+        d.drafts = Some(invoices(db, actor, "DRAFT", "", 0).await?.1);
     }
     if t.invoices_due {
-        let (rows, summary) = invoices(state, actor, "ISSUED", "", LISTED).await?;
+        let (rows, summary) = invoices(db, actor, "ISSUED", "", LISTED).await?;
         d.invoices_due = Some(InvoicesDue { rows, summary });
     }
     if t.pod_counts {
-        d.pod_counts = Some(pod_counts(state, actor).await?);
+        d.pod_counts = Some(pod_counts(db, actor).await?);
     }
     if t.own_pods {
-        let (rows, total) = pod_store::list(
-            &state.db.pool,
-            &actor.scope(),
-            &PodFilter::default(),
-            LISTED,
-            0,
-        )
-        .await?;
+        let (rows, total) =
+            crate::cloudpods::reads::list_pods(db, actor, &PodFilter::default(), first(LISTED))
+                .await?;
         d.own_pods = Some(OwnPods { rows, total });
     }
     if t.failing_jobs {
-        d.jobs = Some(jobs(state, actor).await?);
+        d.jobs = Some(jobs(db, actor).await?);
     }
     if t.security_events {
-        d.events = Some(events(state, actor, &today).await?);
+        d.events = Some(events(db, actor, &today).await?);
     }
     Ok(d)
 }
 
 /// Successful payments less refunds dated `from..=until`: the payments list's own sums.
-async fn money(state: &AppState, actor: &Actor, from: &str, until: &str) -> AppResult<Money> {
+async fn money(db: &Db, actor: &Actor, from: &str, until: &str) -> AppResult<Money> {
     let f = PaymentFilter {
         from,
         until,
         tenant_id: "",
     };
-    let sums: Vec<PaymentSum> =
-        invoice_store::payment_sums(&state.db.pool, &actor.scope(), &f).await?;
+    let sums: Vec<PaymentSum> = invoice_reads::payment_sums(db, actor, &f).await?;
     Ok(Money {
         count: sums.iter().map(|s| s.count).sum(),
         amounts: sums
@@ -196,15 +192,14 @@ async fn money(state: &AppState, actor: &Actor, from: &str, until: &str) -> AppR
 }
 
 /// Invoices of one stored status, or (`overdue_on` set) the overdue ones, through the
-/// invoice list's own query; `listed` rows of them too.
+/// invoice list's own read; the first `listed` rows of them too.
 async fn invoices(
-    state: &AppState,
+    db: &Db,
     actor: &Actor,
     status: &str,
     overdue_on: &str,
     listed: i64,
 ) -> AppResult<(Vec<InvoiceRow>, Invoices)> {
-    let (scope, hide_drafts) = crate::billing::invoices::service::visibility(actor);
     let f = InvoiceFilter {
         tenant_id: "",
         status,
@@ -213,12 +208,8 @@ async fn invoices(
         number: "",
         overdue_on,
     };
-    let v = Visibility {
-        scope: &scope,
-        hide_drafts,
-    };
     let (rows, sums): (_, Vec<CurrencySum>) =
-        invoice_store::list_invoices(&state.db.pool, &v, &f, listed, 0).await?;
+        invoice_reads::list(db, actor, &f, first(listed)).await?;
     let filter = if overdue_on.is_empty() {
         status
     } else {
@@ -237,13 +228,18 @@ async fn invoices(
     ))
 }
 
-async fn pod_counts(state: &AppState, actor: &Actor) -> AppResult<PodCounts> {
-    let counts = pod_store::status_counts(&state.db.pool, &actor.scope()).await?;
+/// The first `n` rows of a list (0: none, only its count and sums).
+fn first(n: i64) -> PageRequest {
+    PageRequest { page: 1, size: n }
+}
+
+async fn pod_counts(db: &Db, actor: &Actor) -> AppResult<PodCounts> {
+    let counts = crate::cloudpods::reads::status_counts(db, actor).await?;
     let of = |s: PodStatus| -> Count {
         Count {
             n: counts
                 .iter()
-                .filter(|(st, _)| PodStatus::parse(st) == Some(s))
+                .filter(|(st, _)| *st == s)
                 .map(|(_, n)| n)
                 .sum(),
             href: format!("/cloudpods?status={}", s.as_str()),
@@ -251,7 +247,7 @@ async fn pod_counts(state: &AppState, actor: &Actor) -> AppResult<PodCounts> {
     };
     let none = counts
         .iter()
-        .all(|(st, n)| *n == 0 || PodStatus::parse(st) == Some(PodStatus::Deleted));
+        .all(|(st, n)| *n == 0 || *st == PodStatus::Deleted);
     Ok(PodCounts {
         active: of(PodStatus::Active),
         failing: of(PodStatus::Failed),
@@ -259,14 +255,14 @@ async fn pod_counts(state: &AppState, actor: &Actor) -> AppResult<PodCounts> {
     })
 }
 
-async fn jobs(state: &AppState, actor: &Actor) -> AppResult<Jobs> {
-    let counts = crate::jobs::store::counts(&state.db.pool, &actor.scope()).await?;
+async fn jobs(db: &Db, actor: &Actor) -> AppResult<Jobs> {
+    let counts = crate::jobs::service::state_counts(db, actor).await?;
     let of = |s: JobState| -> Count {
         Count {
             n: counts
                 .iter()
-                .filter(|(_, st, _)| *st == s)
-                .map(|(_, _, n)| n)
+                .filter(|(st, _)| *st == s)
+                .map(|(_, n)| n)
                 .sum(),
             href: format!("/ops/jobs?state={}", s.as_str()),
         }
@@ -278,18 +274,16 @@ async fn jobs(state: &AppState, actor: &Actor) -> AppResult<Jobs> {
 }
 
 /// Security events since midnight UTC, as the events list filtered `from` today shows them.
-async fn events(state: &AppState, actor: &Actor, today: &str) -> AppResult<Events> {
-    let scope = actor.scope();
-    let f = EventFilter {
-        scope: &scope,
+async fn events(db: &Db, actor: &Actor, today: &str) -> AppResult<Events> {
+    let q = EventsQuery {
         event_type: "",
         user: "",
         from: Timestamp::from_date(today),
         until: None,
     };
-    let (_, n) = event_store::list_events(&state.db.pool, &f, 0, 0).await?;
-    let all = EventFilter { from: None, ..f };
-    let (latest, _) = event_store::list_events(&state.db.pool, &all, RECENT_EVENTS, 0).await?;
+    let (_, n) = security_reads::events(db, actor, &q, first(0)).await?;
+    let all = EventsQuery { from: None, ..q };
+    let (latest, _) = security_reads::events(db, actor, &all, first(RECENT_EVENTS)).await?;
     Ok(Events {
         today: Count {
             n,
@@ -299,21 +293,12 @@ async fn events(state: &AppState, actor: &Actor, today: &str) -> AppResult<Event
     })
 }
 
-async fn checklist(state: &AppState, actor: &Actor) -> AppResult<Vec<Check>> {
-    let pool = &state.db.pool;
-    let mfa_on = crate::security::store::mfa(pool, &actor.user_id)
-        .await?
-        .is_some_and(|m| m.enabled == 1);
-    let codes = if mfa_on {
-        crate::security::store::unused_recovery_codes(pool, &actor.user_id).await?
-    } else {
-        0
-    };
-    let policy = crate::security::store::policy(pool, &actor.tenant_id).await?;
+async fn checklist(db: &Db, actor: &Actor) -> AppResult<Vec<Check>> {
+    let own = security_reads::own_factors(db, actor).await?;
     Ok(model::checklist(
-        mfa_on,
-        codes,
-        policy.require_mfa,
+        own.mfa_on,
+        own.recovery_codes_left,
+        own.mfa_required,
         crate::security::can_edit_policy(actor),
     ))
 }

@@ -24,6 +24,6 @@ pub async fn dashboard(
     layout: Layout,
     actor: Actor,
 ) -> AppResult<Response> {
-    let d = figures::gather(&state, &actor).await?;
+    let d = figures::gather(&state.db, &actor).await?;
     Ok(page!(hx, DashboardPage { layout, actor, d })?.into_response())
 }

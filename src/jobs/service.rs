@@ -207,3 +207,20 @@ pub async fn errors(db: &Db, actor: &Actor, job: &JobRow) -> AppResult<Vec<Error
     require_view(actor)?;
     Ok(store::errors(&db.pool, &job.id).await?)
 }
+
+/// How many jobs the actor sees in each state (every kind together).
+pub async fn state_counts(db: &Db, actor: &Actor) -> AppResult<Vec<(JobState, i64)>> {
+    require_view(actor)?;
+    let counts = store::counts(&db.pool, &actor.scope()).await?;
+    Ok(JobState::ALL
+        .iter()
+        .map(|&s| {
+            let n = counts
+                .iter()
+                .filter(|(_, st, _)| *st == s)
+                .map(|(_, _, n)| n)
+                .sum();
+            (s, n)
+        })
+        .collect())
+}

@@ -71,6 +71,7 @@ pub async fn tokens(db: &Db, actor: &Actor) -> AppResult<TokenLists> {
 
 /// The security events log, one page (OWNER/ADMIN their tenant, staff everyone). The
 /// filter's scope is the actor's.
+#[derive(Clone, Copy)]
 pub struct EventsQuery<'a> {
     pub event_type: &'a str,
     pub user: &'a str,
@@ -96,4 +97,29 @@ pub async fn events(
         until: q.until,
     };
     Ok(event_store::list_events(&db.pool, &filter, req.size, req.offset()).await?)
+}
+
+/// What the actor's own security checklist needs: second factor on, recovery codes left (0
+/// when it is off), and whether the tenant's policy requires a second factor.
+pub struct OwnFactors {
+    pub mfa_on: bool,
+    pub recovery_codes_left: i64,
+    pub mfa_required: bool,
+}
+
+pub async fn own_factors(db: &Db, actor: &Actor) -> AppResult<OwnFactors> {
+    let mfa_on = store::mfa(&db.pool, &actor.user_id)
+        .await?
+        .is_some_and(|m| m.enabled == 1);
+    let recovery_codes_left = if mfa_on {
+        store::unused_recovery_codes(&db.pool, &actor.user_id).await?
+    } else {
+        0
+    };
+    let mfa_required = store::policy(&db.pool, &actor.tenant_id).await?.require_mfa;
+    Ok(OwnFactors {
+        mfa_on,
+        recovery_codes_left,
+        mfa_required,
+    })
 }

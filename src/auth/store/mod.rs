@@ -15,8 +15,8 @@ pub use sessions::{
     save_session_data, session_user, touch_session,
 };
 pub use tenants::{
-    NewTenant, TenantDetails, TenantRow, customer_tenant_choices, get_tenant,
-    insert_tenant, list_tenants, lock_tenant, operator_tenant, operator_tenant_id, set_tenant_beta,
+    NewTenant, TenantDetails, TenantRow, customer_tenant_choices, get_tenant, insert_tenant,
+    list_tenants, lock_tenant, operator_tenant, operator_tenant_id, set_tenant_beta,
     tenant_choices, update_tenant,
 };
 pub use throttle::{throttle_clear, throttle_refund, throttle_reserve, throttle_tat};

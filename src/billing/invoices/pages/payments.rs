@@ -9,7 +9,8 @@ use serde::Deserialize;
 use crate::auth::model::Actor;
 use crate::billing::invoices::model::PaymentKind;
 use crate::billing::invoices::service;
-use crate::billing::invoices::store::{self, PaymentFilter, PaymentListRow, PaymentSum};
+use crate::billing::invoices::service::reads;
+use crate::billing::invoices::store::{PaymentFilter, PaymentListRow, PaymentSum};
 use crate::billing::money;
 use crate::db::Timestamp;
 use crate::page;
@@ -90,15 +91,13 @@ pub async fn payments(
     if !actor.is_staff {
         f.tenant_id.clear();
     }
-    let scope = actor.scope();
     let req = PageRequest::new(parse_page(f.page.as_deref()));
     let filter = PaymentFilter {
         from: &f.from,
         until: &f.until,
         tenant_id: f.tenant_id.trim(),
     };
-    let (payments, sums) =
-        store::list_payments(&state.db.pool, &scope, &filter, req.size, req.offset()).await?;
+    let (payments, sums) = reads::payments_list(&state.db, &actor, &filter, req).await?;
     let total = sums.iter().map(|s| s.count).sum();
     let query = filter_query(&[
         ("tenant_id", &f.tenant_id),
@@ -106,7 +105,7 @@ pub async fn payments(
         ("until", &f.until),
     ]);
     let tenants = if actor.is_staff {
-        crate::auth::store::tenant_choices(&state.db.pool).await?
+        crate::auth::reads::tenant_choices(&state.db, &actor).await?
     } else {
         Vec::new()
     };

@@ -6,8 +6,8 @@
 use super::{can_bill, can_read, require, visibility};
 use crate::auth::model::Actor;
 use crate::billing::invoices::store::{
-    self, CreditNoteRow, CurrencySum, InvoiceFilter, InvoiceRow, LineRow, PaymentRow, TaxRuleRow,
-    Visibility,
+    self, CreditNoteRow, CurrencySum, InvoiceFilter, InvoiceRow, LineRow, PaymentFilter,
+    PaymentListRow, PaymentRow, PaymentSum, TaxRuleRow, Visibility,
 };
 use crate::db::Db;
 use crate::web::AppResult;
@@ -49,4 +49,35 @@ pub async fn credit_notes(db: &Db, inv: &InvoiceRow) -> AppResult<Vec<CreditNote
 pub async fn tax_rules(db: &Db, actor: &Actor) -> AppResult<Vec<TaxRuleRow>> {
     require(can_bill(actor))?;
     Ok(store::tax_rules(&db.pool).await?)
+}
+
+/// One page of the successful payments and refunds the actor sees (those who may read
+/// invoices), with received/refunded/net per currency over every match. Only staff narrow by
+/// tenant.
+pub async fn payments_list(
+    db: &Db,
+    actor: &Actor,
+    filter: &PaymentFilter<'_>,
+    req: PageRequest,
+) -> AppResult<(Vec<PaymentListRow>, Vec<PaymentSum>)> {
+    require(can_read(actor))?;
+    let filter = PaymentFilter {
+        tenant_id: if actor.is_staff { filter.tenant_id } else { "" },
+        ..*filter
+    };
+    Ok(store::list_payments(&db.pool, &actor.scope(), &filter, req.size, req.offset()).await?)
+}
+
+/// The payments list's sums alone (the dashboard's money figures).
+pub async fn payment_sums(
+    db: &Db,
+    actor: &Actor,
+    filter: &PaymentFilter<'_>,
+) -> AppResult<Vec<PaymentSum>> {
+    require(can_read(actor))?;
+    let filter = PaymentFilter {
+        tenant_id: if actor.is_staff { filter.tenant_id } else { "" },
+        ..*filter
+    };
+    Ok(store::payment_sums(&db.pool, &actor.scope(), &filter).await?)
 }

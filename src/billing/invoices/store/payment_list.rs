@@ -40,6 +40,7 @@ impl PaymentSum {
     }
 }
 
+#[derive(Clone, Copy)]
 pub struct PaymentFilter<'a> {
     /// `YYYY-MM-DD` bounds on `paid_on`, inclusive ("" = open).
     pub from: &'a str,
