@@ -15,6 +15,7 @@ use crate::actor::Actor;
 use crate::db::Timestamp;
 use crate::page;
 use crate::state::AppState;
+use crate::web::confirm::{self, Confirm};
 use crate::web::pagination::{PageRequest, Pager, filter_query, parse_page};
 use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash};
 
@@ -151,8 +152,18 @@ pub async fn revoke_session(
 
 pub async fn revoke_other_sessions(
     State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
     actor: Actor,
+    Form(form): Form<ConfirmForm>,
 ) -> AppResult<Response> {
+    if !confirm::confirmed(&form.confirm) {
+        let ask = Confirm::new("Sign out all your other sessions?", "/security/sessions/revoke-others")
+            .consequence("Every other browser and device signed in as you must sign in again; this one stays signed in.")
+            .button("Sign out other sessions")
+            .back("/security/sessions");
+        return confirm::ask(hx, layout, ask);
+    }
     let ended = service::revoke_other_sessions(&state, &actor).await?;
     Ok(flash::success(
         &state,
@@ -169,14 +180,21 @@ pub struct ConfirmForm {
 
 pub async fn end_member_sessions(
     State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
     actor: Actor,
     Path(id): Path<String>,
     Form(form): Form<ConfirmForm>,
 ) -> AppResult<Response> {
-    if form.confirm != "yes" {
-        return Err(AppError::refused(
-            "Tick the confirmation box to end this member's sessions.",
-        ));
+    if !confirm::confirmed(&form.confirm) {
+        let ask = Confirm::new(
+            "End all sessions of this member?",
+            format!("/security/users/{id}/sessions/revoke"),
+        )
+        .consequence("They are signed out on every device and must sign in again.")
+        .button("End all sessions")
+        .back(format!("/security/sessions?user_id={id}"));
+        return confirm::ask(hx, layout, ask);
     }
     let (member, ended) = service::end_member_sessions(&state, &actor, &id).await?;
     Ok(flash::success(

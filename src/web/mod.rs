@@ -3,12 +3,14 @@
 pub mod actions;
 pub mod badge;
 pub mod client;
+pub mod confirm;
 pub mod error;
 pub mod flash;
 pub mod forms;
 pub mod layout;
 pub mod middleware;
 pub mod pagination;
+pub mod text;
 
 use askama::Template;
 use axum::extract::FromRequestParts;

@@ -12,6 +12,7 @@ mod auth;
 mod catalog;
 mod cli;
 mod cloudpods;
+mod confirm;
 mod jobs;
 mod jobs_pages;
 mod jobs_worker;
