@@ -13,6 +13,7 @@ mod catalog;
 mod cli;
 mod cloudpods;
 mod confirm;
+mod dead_ends;
 mod jobs;
 mod jobs_pages;
 mod jobs_worker;
