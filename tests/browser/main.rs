@@ -9,6 +9,7 @@ mod helpers;
 mod browser;
 mod catalog;
 mod cloudpods;
+mod components;
 mod invoices;
 mod jobs;
 mod journeys;
