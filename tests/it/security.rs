@@ -422,7 +422,9 @@ async fn sessions_are_listed_and_revoked_and_a_revoked_cookie_is_refused() {
         "revoked cookie refused"
     );
     assert_eq!(third.get("/").await.status(), StatusCode::OK);
-    let res = owner.post("/security/sessions/revoke-others", &[]).await;
+    let res = owner
+        .post("/security/sessions/revoke-others", &[("confirm", "yes")])
+        .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&third.get("/").await), "/login");
     assert_eq!(
