@@ -10,7 +10,6 @@ pub mod forms;
 pub mod layout;
 pub mod middleware;
 pub mod pagination;
-pub mod text;
 
 use askama::Template;
 use axum::extract::FromRequestParts;

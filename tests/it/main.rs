@@ -12,6 +12,7 @@ mod auth;
 mod catalog;
 mod cli;
 mod cloudpods;
+mod components;
 mod confirm;
 mod dead_ends;
 mod jobs;
