@@ -129,10 +129,34 @@ pub async fn sessions(
 
 pub async fn revoke_session(
     State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
     actor: Actor,
     session: tower_sessions::Session,
     Path(id): Path<String>,
+    Form(form): Form<ConfirmForm>,
 ) -> AppResult<Response> {
+    // Ending the session in use is signing out, which asks nothing; another one asks first.
+    if id != actor.session_id && !confirm::confirmed(&form.confirm) {
+        let row = store::session(&state.db.pool, &actor.scope(), &id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let mut ask = Confirm::new(
+            "End this session?",
+            format!("/security/sessions/{id}/revoke"),
+        )
+        .consequence("That browser is signed out and must sign in again.")
+        .button("End session")
+        .back("/security/sessions");
+        if row.user_id == actor.user_id {
+            let (browser, os) = describe_user_agent(&row.user_agent);
+            ask = ask.consequence(format!(
+                "{browser} on {os} ({}) is signed out and must sign in again.",
+                row.ip
+            ));
+        }
+        return confirm::ask(hx, layout, ask);
+    }
     let owner = service::revoke_session(&state, &actor, &id).await?;
     if id == actor.session_id {
         // Ending the session in use is signing out (its cookie is removed with it).

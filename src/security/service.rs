@@ -84,7 +84,7 @@ pub async fn live_sessions(
 /// Ends one session: the actor's own, or a member's (OWNER/ADMIN). Returns its owner's id.
 pub async fn revoke_session(state: &AppState, actor: &Actor, id: &str) -> AppResult<String> {
     let mut tx = state.db.begin_write().await?;
-    let row = store::session_tx(&mut tx, &actor.scope(), id)
+    let row = store::session(&mut *tx, &actor.scope(), id)
         .await?
         .ok_or(AppError::NotFound)?;
     let subject = if row.user_id == actor.user_id {

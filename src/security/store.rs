@@ -249,11 +249,15 @@ pub async fn user_sessions(
     .await
 }
 
-pub async fn session_tx(
-    tx: &mut Tx,
+/// One session in `scope`; inside a transaction (`&mut *tx`) or not (`&db.pool`).
+pub async fn session<'e, E>(
+    ex: E,
     scope: &TenantScope,
     id: &str,
-) -> sqlx::Result<Option<SessionListRow>> {
+) -> sqlx::Result<Option<SessionListRow>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query_as(&format!(
         "SELECT id, user_id, tenant_id, ip, user_agent, created_at, last_seen_at FROM sessions \
          WHERE id = $1{}",
@@ -261,7 +265,7 @@ pub async fn session_tx(
     ))
     .bind(id)
     .scoped(scope)
-    .fetch_optional(&mut **tx)
+    .fetch_optional(ex)
     .await
 }
 

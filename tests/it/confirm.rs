@@ -362,6 +362,16 @@ async fn revoking_and_deactivating_ask_first() {
 
     let other = app.client();
     other.login(OWNER_EMAIL, PASSWORD).await;
+    // one other session: asked first; the session in use signs out without a question
+    let other_id = mpanel::auth::service::session_id_for(&other.cookie("mpanel_session").unwrap());
+    let url = format!("/security/sessions/{other_id}/revoke");
+    let res = owner.post(&url, &[]).await;
+    assert_confirmation_page(res, &url, "End this session?").await;
+    assert_eq!(
+        other.get("/").await.status(),
+        StatusCode::OK,
+        "still signed in"
+    );
     let url = "/security/sessions/revoke-others";
     let res = owner.post(url, &[]).await;
     assert_confirmation_page(res, url, "Sign out all your other sessions?").await;
