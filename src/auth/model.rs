@@ -1,5 +1,6 @@
 //! Roles, the acting user, and the pure rules about who may do what.
 
+use crate::db::Timestamp;
 use crate::security::common_passwords;
 pub use crate::security::model::PasswordRules;
 use crate::web::forms::FieldErrors;
@@ -176,6 +177,24 @@ impl Gcra {
     }
 }
 
+/// How long after signing in with a temporary password its forced change may skip asking for
+/// that password again.
+pub const FRESH_SIGN_IN_SECS: i64 = 15 * 60;
+
+/// Whether changing the password asks for the current one. Not right after signing in with a
+/// temporary password (the account is flagged must-change, which blocks everything else, and
+/// this session began less than [`FRESH_SIGN_IN_SECS`] ago: the password was just typed);
+/// always otherwise, so an unattended session cannot be used to take the account over.
+pub fn current_password_needed(
+    must_change: bool,
+    session_started: Timestamp,
+    now: Timestamp,
+) -> bool {
+    !(must_change
+        && session_started.0 <= now.0
+        && session_started.plus_secs(FRESH_SIGN_IN_SECS).0 > now.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,5 +360,30 @@ mod tests {
             let admitted = g.next_tat(tat, now) - now <= g.limit_ms();
             assert_eq!(admitted, g.retry_after_ms(tat, now).is_none(), "{tat:?}");
         }
+    }
+
+    #[test]
+    fn forced_change_skips_the_current_password_only_right_after_signing_in() {
+        use super::{FRESH_SIGN_IN_SECS, current_password_needed};
+        let start = Timestamp(1_700_000_000_000);
+        assert!(!current_password_needed(true, start, start.plus_secs(60)));
+        assert!(!current_password_needed(
+            true,
+            start,
+            start.plus_secs(FRESH_SIGN_IN_SECS - 1)
+        ));
+        assert!(current_password_needed(
+            true,
+            start,
+            start.plus_secs(FRESH_SIGN_IN_SECS)
+        ));
+        assert!(
+            current_password_needed(false, start, start.plus_secs(60)),
+            "not flagged"
+        );
+        assert!(
+            current_password_needed(true, start.plus_secs(60), start),
+            "started in the future"
+        );
     }
 }

@@ -107,6 +107,9 @@ pub struct PasswordForm {
 struct PasswordPage {
     layout: Layout,
     forced: bool,
+    /// Whether the form asks for the current password (not right after signing in with a
+    /// temporary one).
+    ask_current: bool,
     /// The tenant policy's minimum, shown in the field's label.
     min_length: usize,
     errors: FieldErrors,
@@ -129,6 +132,7 @@ pub async fn password_form(
         PasswordPage {
             layout,
             forced: actor.must_change_password,
+            ask_current: service::current_password_needed(&state.db, &actor).await?,
             min_length: min_password_length(&state, &actor).await?,
             errors: FieldErrors::new()
         }
@@ -165,6 +169,7 @@ pub async fn password_submit(
             let page = PasswordPage {
                 layout,
                 forced: actor.must_change_password,
+                ask_current: service::current_password_needed(&state.db, &actor).await?,
                 min_length: min_password_length(&state, &actor).await?,
                 errors,
             };

@@ -210,9 +210,21 @@ pub struct ChangePasswordInput {
 
 /// Changes the actor's own password under their tenant's password rules; their other
 /// sessions end.
+/// Whether this actor's password change asks for the current password (see
+/// [`model::current_password_needed`]).
+pub async fn current_password_needed(db: &Db, actor: &Actor) -> AppResult<bool> {
+    if !actor.must_change_password {
+        return Ok(true);
+    }
+    let started = store::session_started_at(&db.pool, &actor.session_id).await?;
+    Ok(started
+        .is_none_or(|at| model::current_password_needed(true, at, crate::db::Timestamp::now())))
+}
+
 pub async fn change_password(db: &Db, actor: &Actor, input: ChangePasswordInput) -> AppResult<u64> {
+    let ask_current = current_password_needed(db, actor).await?;
     let mut errors = FieldErrors::new();
-    if input.current.is_empty() {
+    if ask_current && input.current.is_empty() {
         errors.add("current", "Enter your current password.");
     }
     let rules = security::store::policy(&db.pool, &actor.tenant_id)
@@ -220,7 +232,7 @@ pub async fn change_password(db: &Db, actor: &Actor, input: ChangePasswordInput)
         .password_rules();
     if let Some(p) = model::password_problem(&input.new, &actor.email, &rules) {
         errors.add("new", p);
-    } else if input.new == input.current {
+    } else if ask_current && input.new == input.current {
         errors.add("new", "Choose a password different from the current one.");
     }
     if input.confirm != input.new {
@@ -233,10 +245,18 @@ pub async fn change_password(db: &Db, actor: &Actor, input: ChangePasswordInput)
         tx.rollback().await?;
         h.ok_or(AppError::Unauthenticated)?
     };
-    if !verify_password(input.current, current_hash).await? {
+    if ask_current {
+        if !verify_password(input.current, current_hash).await? {
+            return Err(AppError::Invalid(FieldErrors::one(
+                "current",
+                "That is not your current password.",
+            )));
+        }
+    } else if verify_password(input.new.clone(), current_hash).await? {
+        // the temporary password, not asked for, may still not be kept
         return Err(AppError::Invalid(FieldErrors::one(
-            "current",
-            "That is not your current password.",
+            "new",
+            "Choose a password different from the temporary one.",
         )));
     }
     let hash = hash_password(input.new).await?;

@@ -13,6 +13,7 @@ use super::store::UserRow;
 use super::tenants;
 use crate::page;
 use crate::state::AppState;
+use crate::web::confirm::{self, Confirm};
 use crate::web::flash::Flash;
 use crate::web::pagination::{PageRequest, Pager, filter_query, parse_page};
 use crate::web::{AppError, AppResult, Hx, Layout, flash};
@@ -174,10 +175,17 @@ pub async fn deactivate(
     Path(id): Path<String>,
     Form(form): Form<ConfirmForm>,
 ) -> AppResult<Response> {
-    if form.confirm != "yes" {
-        return Err(AppError::refused(
-            "Tick the confirmation box to deactivate this member.",
-        ));
+    if !confirm::confirmed(&form.confirm) {
+        // the same refusals as the action (not found, no right), then the question
+        let user = crate::auth::reads::get_user(&state.db, &actor, &id).await?;
+        if !actor.can_manage_members_of(&user.tenant_id) {
+            return Err(AppError::Forbidden);
+        }
+        let ask = Confirm::new(format!("Deactivate {}?", user.email), format!("/users/{id}/deactivate"))
+            .consequence("They are signed out everywhere and cannot sign in until someone with the right to manage members activates them again.")
+            .button("Deactivate member")
+            .back(format!("/users/{id}"));
+        return confirm::ask(hx, layout, ask);
     }
     let user = tenants::set_active(&state.db, &actor, &id, false).await?;
     let msg = format!(

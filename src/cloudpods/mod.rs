@@ -3,6 +3,7 @@
 //! configured provisioner.
 
 pub mod api;
+pub mod confirm_pages;
 pub mod handlers;
 pub mod model;
 pub mod pages;

@@ -374,7 +374,14 @@ async fn simple_action(req: Req, id: String, action: Action) -> AppResult<Respon
     respond(req, &id, r, message, |_, _| {}).await
 }
 
-pub async fn suspend(req: Req, Path(id): Path<String>) -> AppResult<Response> {
+pub async fn suspend(
+    req: Req,
+    Path(id): Path<String>,
+    Form(form): Form<PowerForm>,
+) -> AppResult<Response> {
+    if !crate::web::confirm::confirmed(&form.confirm) {
+        return super::confirm_pages::ask(&req, &id, Action::Suspend).await;
+    }
     simple_action(req, id, Action::Suspend).await
 }
 
@@ -390,6 +397,7 @@ pub async fn retry(req: Req, Path(id): Path<String>) -> AppResult<Response> {
 #[serde(default)]
 pub struct PowerForm {
     action: String,
+    confirm: String,
 }
 
 pub async fn power(
@@ -402,5 +410,8 @@ pub async fn power(
             "Choose a power action: start, stop or reboot.",
         ));
     };
+    if super::confirm_pages::asks_first(action) && !crate::web::confirm::confirmed(&form.confirm) {
+        return super::confirm_pages::ask(&req, &id, action).await;
+    }
     simple_action(req, id, action).await
 }

@@ -14,6 +14,7 @@ use crate::actor::Actor;
 use crate::db::Timestamp;
 use crate::page;
 use crate::state::AppState;
+use crate::web::confirm::{self, Confirm};
 use crate::web::pagination::{PageRequest, Pager, filter_query, parse_page};
 use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash};
 
@@ -121,10 +122,32 @@ pub async fn sessions(
 
 pub async fn revoke_session(
     State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
     actor: Actor,
     session: tower_sessions::Session,
     Path(id): Path<String>,
+    Form(form): Form<ConfirmForm>,
 ) -> AppResult<Response> {
+    // Ending the session in use is signing out, which asks nothing; another one asks first.
+    if id != actor.session_id && !confirm::confirmed(&form.confirm) {
+        let row = super::reads::session(&state.db, &actor, &id).await?;
+        let mut ask = Confirm::new(
+            "End this session?",
+            format!("/security/sessions/{id}/revoke"),
+        )
+        .consequence("That browser is signed out and must sign in again.")
+        .button("End session")
+        .back("/security/sessions");
+        if row.user_id == actor.user_id {
+            let (browser, os) = describe_user_agent(&row.user_agent);
+            ask = ask.consequence(format!(
+                "{browser} on {os} ({}) is signed out and must sign in again.",
+                row.ip
+            ));
+        }
+        return confirm::ask(hx, layout, ask);
+    }
     let owner = service::revoke_session(&state, &actor, &id).await?;
     if id == actor.session_id {
         // Ending the session in use is signing out (its cookie is removed with it).
@@ -144,8 +167,18 @@ pub async fn revoke_session(
 
 pub async fn revoke_other_sessions(
     State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
     actor: Actor,
+    Form(form): Form<ConfirmForm>,
 ) -> AppResult<Response> {
+    if !confirm::confirmed(&form.confirm) {
+        let ask = Confirm::new("Sign out all your other sessions?", "/security/sessions/revoke-others")
+            .consequence("Every other browser and device signed in as you must sign in again; this one stays signed in.")
+            .button("Sign out other sessions")
+            .back("/security/sessions");
+        return confirm::ask(hx, layout, ask);
+    }
     let ended = service::revoke_other_sessions(&state, &actor).await?;
     Ok(flash::success(
         &state,
@@ -162,14 +195,21 @@ pub struct ConfirmForm {
 
 pub async fn end_member_sessions(
     State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
     actor: Actor,
     Path(id): Path<String>,
     Form(form): Form<ConfirmForm>,
 ) -> AppResult<Response> {
-    if form.confirm != "yes" {
-        return Err(AppError::refused(
-            "Tick the confirmation box to end this member's sessions.",
-        ));
+    if !confirm::confirmed(&form.confirm) {
+        let ask = Confirm::new(
+            "End all sessions of this member?",
+            format!("/security/users/{id}/sessions/revoke"),
+        )
+        .consequence("They are signed out on every device and must sign in again.")
+        .button("End all sessions")
+        .back(format!("/security/sessions?user_id={id}"));
+        return confirm::ask(hx, layout, ask);
     }
     let (member, ended) = service::end_member_sessions(&state, &actor, &id).await?;
     Ok(flash::success(

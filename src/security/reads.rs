@@ -6,6 +6,7 @@ use super::event_store::{self, EventFilter, EventRow};
 use super::model::PasswordRules;
 use super::policy::Policy;
 use super::token_store::{self, TokenRow};
+use super::store::SessionListRow;
 use super::{can_edit_policy, can_view_events, store};
 use crate::actor::Actor;
 use crate::db::{Db, Timestamp};
@@ -122,4 +123,20 @@ pub async fn own_factors(db: &Db, actor: &Actor) -> AppResult<OwnFactors> {
         recovery_codes_left,
         mfa_required,
     })
+}
+
+/// One session in the actor's scope, for the question before ending it (404 out of scope;
+/// ending it checks who may).
+pub async fn session(db: &Db, actor: &Actor, id: &str) -> AppResult<SessionListRow> {
+    store::session(&db.pool, &actor.scope(), id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// One API token in the actor's scope, for the question before revoking it (404 out of
+/// scope; revoking checks who may).
+pub async fn token(db: &Db, actor: &Actor, id: &str) -> AppResult<TokenRow> {
+    token_store::get(&db.pool, &actor.scope(), id)
+        .await?
+        .ok_or(AppError::NotFound)
 }

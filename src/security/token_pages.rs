@@ -15,6 +15,7 @@ use crate::actor::Actor;
 use crate::db::Timestamp;
 use crate::page;
 use crate::state::AppState;
+use crate::web::confirm::{self, Confirm};
 use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash};
 
 #[derive(Template)]
@@ -125,14 +126,20 @@ pub struct ConfirmForm {
 
 pub async fn revoke(
     State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
     actor: Actor,
     Path(id): Path<String>,
     Form(form): Form<ConfirmForm>,
 ) -> AppResult<Response> {
-    if form.confirm != "yes" {
-        return Err(AppError::refused(
-            "Tick the confirmation box to revoke this token.",
-        ));
+    if !confirm::confirmed(&form.confirm) {
+        // a token out of reach is 404 as on revoking; the service checks the rest
+        let row = super::reads::token(&state.db, &actor, &id).await?;
+        let ask = Confirm::new(format!("Revoke the token \"{}\"?", row.name), format!("/security/tokens/{id}/revoke"))
+            .consequence("Programs using it are refused from now on. A revoked token cannot be restored; create a new one if it is needed again.")
+            .button("Revoke token")
+            .back("/security/tokens");
+        return confirm::ask(hx, layout, ask);
     }
     let row = service::revoke_token(&state, &actor, &id).await?;
     Ok(flash::success(

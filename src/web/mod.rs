@@ -3,6 +3,7 @@
 pub mod actions;
 pub mod badge;
 pub mod client;
+pub mod confirm;
 pub mod error;
 pub mod flash;
 pub mod forms;

@@ -61,6 +61,7 @@ async fn staff_create_a_product_and_it_appears_on_the_catalog() {
     b.follow("Products").await;
     b.expect_heading("Products").await;
     b.choose("Status of MAIL-PRO", "Inactive").await;
+    b.press("Save status of MAIL-PRO").await;
     let mut status = String::new();
     for _ in 0..50 {
         status = sqlx::query_scalar("SELECT status FROM products WHERE code = 'MAIL-PRO'")

@@ -83,6 +83,7 @@ async fn customer_resizes_and_reboots_a_pod_watching_progress() {
     stop_worker(worker).await;
 
     b.press("Reboot").await;
+    b.press("Yes, reboot").await;
     b.expect_text("Reboot requested.").await;
     b.expect_text("Rebooting…").await;
     let worker = start_worker(&app);

@@ -10,6 +10,7 @@ mod a11y;
 mod browser;
 mod catalog;
 mod cloudpods;
+mod components;
 mod demo;
 mod invoices;
 mod jobs;

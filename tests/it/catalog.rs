@@ -292,7 +292,11 @@ async fn status_machine_inline_and_deprecated_is_final() {
     let res = owner
         .post(
             &format!("/billing/products/{id}/status"),
-            &[("status", "DEPRECATED"), ("from", "INACTIVE")],
+            &[
+                ("status", "DEPRECATED"),
+                ("from", "INACTIVE"),
+                ("confirm", "yes"),
+            ],
         )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);

@@ -109,7 +109,10 @@ async fn pod_lifecycle_end_to_end() {
     // The reboot applies it.
     let res = w
         .staff
-        .post(&format!("/cloudpods/{id}/power"), &[("action", "reboot")])
+        .post(
+            &format!("/cloudpods/{id}/power"),
+            &[("action", "reboot"), ("confirm", "yes")],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     settled(&w.app, &id).await;
@@ -117,7 +120,10 @@ async fn pod_lifecycle_end_to_end() {
 
     // Stop, then start.
     w.staff
-        .post(&format!("/cloudpods/{id}/power"), &[("action", "stop")])
+        .post(
+            &format!("/cloudpods/{id}/power"),
+            &[("action", "stop"), ("confirm", "yes")],
+        )
         .await;
     settled(&w.app, &id).await;
     assert_eq!(pod_row(&w.app, &id).await.4, "STOPPED");
@@ -137,7 +143,9 @@ async fn pod_lifecycle_end_to_end() {
     assert_eq!(pod_row(&w.app, &id).await.4, "RUNNING");
 
     // Suspend / resume.
-    w.staff.post(&format!("/cloudpods/{id}/suspend"), &[]).await;
+    w.staff
+        .post(&format!("/cloudpods/{id}/suspend"), &[("confirm", "yes")])
+        .await;
     assert_eq!(settled(&w.app, &id).await, "SUSPENDED");
     let res = w
         .staff
@@ -471,7 +479,10 @@ async fn roles_and_tenant_isolation() {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     settled(&w.app, &id).await;
     let res = member
-        .post(&format!("/cloudpods/{id}/power"), &[("action", "reboot")])
+        .post(
+            &format!("/cloudpods/{id}/power"),
+            &[("action", "reboot"), ("confirm", "yes")],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     settled(&w.app, &id).await;

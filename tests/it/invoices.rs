@@ -414,6 +414,7 @@ async fn partial_then_full_payment_idempotent_refund_void_and_credit_notes() {
                         ("amount", amount),
                         ("reference", "R"),
                         ("idempotency_key", k.as_str()),
+                        ("confirm", "yes"),
                     ],
                 )
                 .await
@@ -470,7 +471,7 @@ async fn partial_then_full_payment_idempotent_refund_void_and_credit_notes() {
             owner
                 .post(
                     &format!("/billing/invoices/{id}/credit"),
-                    &[("amount", amount), ("reason", "Outage")],
+                    &[("amount", amount), ("reason", "Outage"), ("confirm", "yes")],
                 )
                 .await
         }
@@ -700,7 +701,11 @@ async fn catalog_products_priced_for_the_tenant_and_list_filters() {
     owner
         .post(
             &format!("/billing/products/{mini}/status"),
-            &[("status", "DEPRECATED"), ("from", "ACTIVE")],
+            &[
+                ("status", "DEPRECATED"),
+                ("from", "ACTIVE"),
+                ("confirm", "yes"),
+            ],
         )
         .await;
     let res = owner
@@ -790,6 +795,7 @@ async fn two_refund_forms_on_one_page_are_two_refunds() {
                     ("payment_id", payment.as_str()),
                     ("amount", "10"),
                     ("idempotency_key", k.as_str()),
+                    ("confirm", "yes"),
                 ],
             )
             .await;

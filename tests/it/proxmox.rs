@@ -839,14 +839,19 @@ async fn proxmox_pods_end_to_end_through_the_panel() {
     );
 
     w.staff
-        .post(&format!("/cloudpods/{id}/power"), &[("action", "reboot")])
+        .post(
+            &format!("/cloudpods/{id}/power"),
+            &[("action", "reboot"), ("confirm", "yes")],
+        )
         .await;
     crate::cloudpods::settled(&w.app, &id).await;
     assert_eq!(crate::cloudpods::pod_row(&w.app, &id).await.3, 0);
     let vm = double.vm(vmid).unwrap();
     assert_eq!((vm.cores, vm.memory, vm.pending_cores), (2, 2048, None));
 
-    w.staff.post(&format!("/cloudpods/{id}/suspend"), &[]).await;
+    w.staff
+        .post(&format!("/cloudpods/{id}/suspend"), &[("confirm", "yes")])
+        .await;
     assert_eq!(crate::cloudpods::settled(&w.app, &id).await, "SUSPENDED");
     assert!(!double.vm(vmid).unwrap().running);
     w.staff.post(&format!("/cloudpods/{id}/resume"), &[]).await;

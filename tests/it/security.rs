@@ -413,7 +413,10 @@ async fn sessions_are_listed_and_revoked_and_a_revoked_cookie_is_refused() {
     let laptop_id =
         mpanel::auth::service::session_id_for(&laptop.cookie("mpanel_session").unwrap());
     let res = owner
-        .post(&format!("/security/sessions/{laptop_id}/revoke"), &[])
+        .post(
+            &format!("/security/sessions/{laptop_id}/revoke"),
+            &[("confirm", "yes")],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(
@@ -422,7 +425,9 @@ async fn sessions_are_listed_and_revoked_and_a_revoked_cookie_is_refused() {
         "revoked cookie refused"
     );
     assert_eq!(third.get("/").await.status(), StatusCode::OK);
-    let res = owner.post("/security/sessions/revoke-others", &[]).await;
+    let res = owner
+        .post("/security/sessions/revoke-others", &[("confirm", "yes")])
+        .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&third.get("/").await), "/login");
     assert_eq!(

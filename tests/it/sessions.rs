@@ -44,7 +44,10 @@ async fn a_session_revoked_on_one_instance_is_refused_by_the_other() {
     // the phone ends the laptop's session on the first instance …
     let laptop_id = mpanel::auth::service::session_id_for(&cookie);
     let res = phone
-        .post(&format!("/security/sessions/{laptop_id}/revoke"), &[])
+        .post(
+            &format!("/security/sessions/{laptop_id}/revoke"),
+            &[("confirm", "yes")],
+        )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     // … and the second instance refuses it on the next request, clearing the cookie

@@ -12,7 +12,7 @@ mod users;
 pub use sessions::{
     LiveSession, LoginRow, NewSession, SessionRow, delete_session, delete_user_sessions,
     find_live_session, find_login, insert_session, load_live_session, purge_expired,
-    save_session_data, session_user, touch_session,
+    save_session_data, session_started_at, session_user, touch_session,
 };
 pub use tenants::{
     NewTenant, TenantDetails, TenantRow, customer_tenant_choices, get_tenant, insert_tenant,

@@ -125,6 +125,14 @@ const LIVE_FROM: &str = "FROM sessions s JOIN users u ON u.id = s.user_id \
      LEFT JOIN user_mfa m ON m.user_id = s.user_id \
      WHERE s.id = $1 AND s.expires_at > $2 AND s.last_seen_at > $3 AND u.active = 1";
 
+/// When the session `id` was established (its sign-in); `None` when there is no such session.
+pub async fn session_started_at(pool: &AnyPool, id: &str) -> sqlx::Result<Option<Timestamp>> {
+    sqlx::query_scalar("SELECT created_at FROM sessions WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
 /// What the sign-in backend needs of a user: active, and the password hash its sessions are
 /// bound to.
 pub async fn session_user(pool: &AnyPool, id: &str) -> sqlx::Result<Option<(String, String)>> {

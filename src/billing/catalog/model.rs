@@ -76,6 +76,13 @@ pub fn next_statuses(from: ProductStatus) -> Vec<ProductStatus> {
         .collect()
 }
 
+impl ProductStatus {
+    /// A status with no way out (Deprecated): choosing it asks for confirmation first.
+    pub fn is_final(self) -> bool {
+        next_statuses(self).is_empty()
+    }
+}
+
 /// Only ACTIVE products can be newly sold (ordered, put on a new invoice line).
 pub fn can_be_sold(status: ProductStatus) -> bool {
     status == ProductStatus::Active

@@ -77,6 +77,27 @@ struct ListPage {
     visibilities: &'static [Visibility],
 }
 
+impl ListPage {
+    /// The sort in force (the store's default is by name).
+    fn sort_key(&self) -> &str {
+        match self.f.sort.as_str() {
+            "code" | "created" | "updated" | "status" => &self.f.sort,
+            _ => "name",
+        }
+    }
+    /// This list sorted by `key`, with the same filters.
+    fn sort_href(&self, key: &str) -> String {
+        let query = filter_query(&[
+            ("q", &self.f.q),
+            ("category", &self.f.category),
+            ("status", &self.f.status),
+            ("visibility", &self.f.visibility),
+            ("sort", key),
+        ]);
+        format!("/billing/products?{}", query.trim_start_matches('&'))
+    }
+}
+
 pub async fn list(
     State(state): State<AppState>,
     hx: Hx,
@@ -407,16 +428,35 @@ pub struct StatusForm {
     status: String,
     /// The status the person saw when choosing.
     from: String,
+    /// `yes` once the person confirmed (deprecating is final).
+    confirm: String,
 }
 
 /// Inline status change: htmx swaps the table row; without JavaScript, back to the product.
 pub async fn change_status(
     State(state): State<AppState>,
     hx: Hx,
+    layout: Layout,
     actor: Actor,
     Path(id): Path<String>,
     Form(form): Form<StatusForm>,
 ) -> AppResult<Response> {
+    if let Some(step) = super::confirm_pages::deprecation_step(
+        &state,
+        hx,
+        layout,
+        &actor,
+        &id,
+        super::confirm_pages::Change {
+            to: &form.status,
+            from: &form.from,
+            confirm: &form.confirm,
+        },
+    )
+    .await?
+    {
+        return Ok(step);
+    }
     let product = service::change_status(&state.db, &actor, &id, &form.status, &form.from).await?;
     if hx.wants_fragment() {
         return Ok(render(&RowFragment {

@@ -61,6 +61,16 @@ impl InvoiceRow {
     pub fn can_void(&self) -> bool {
         model::can_void(self.status, self.paid_minor, self.refunded_minor)
     }
+    /// Why void is not offered (the refusal `check_void` would give); empty when it is, or
+    /// when the invoice is void already.
+    pub fn why_not_void(&self) -> String {
+        if self.status == InvoiceStatus::Void {
+            return String::new();
+        }
+        model::check_void(self.status, self.paid_minor, self.refunded_minor)
+            .err()
+            .unwrap_or_default()
+    }
 }
 
 /// Name, address, country, e-mail and tax id, one per line (shown with `white-space: pre-line`);
