@@ -87,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .merge(jobs::pages::routes())
         .merge(cloudpods::routes())
         .fallback(auth::pages::not_found)
+        .method_not_allowed_fallback(crate::web::error::method_not_allowed)
         .layer(axum::middleware::from_fn(mw::attach_layout))
         // Pages hold account data: never cache them (the back button after sign-out included).
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -5,8 +5,8 @@
 use super::event_store::{self, EventFilter, EventRow};
 use super::model::PasswordRules;
 use super::policy::Policy;
-use super::token_store::{self, TokenRow};
 use super::store::SessionListRow;
+use super::token_store::{self, TokenRow};
 use super::{can_edit_policy, can_view_events, store};
 use crate::actor::Actor;
 use crate::db::{Db, Timestamp};

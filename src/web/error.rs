@@ -86,6 +86,22 @@ impl AppError {
     }
 }
 
+/// A page opened (or reloaded) at an address that only a form's button sends, e.g. the
+/// recovery codes shown once after `POST /security/mfa/recovery-codes`: a 405 inside the shell
+/// that says nothing was done and where to go, instead of the browser's bare error.
+pub async fn method_not_allowed() -> Response {
+    let mut res = StatusCode::METHOD_NOT_ALLOWED.into_response();
+    res.extensions_mut().insert(ErrorPage {
+        title: "Not a page",
+        message: "This address is an action that a button sends; it cannot be opened or \
+                  reloaded, and nothing was done. Go back to the page you came from, or \
+                  choose one from the menu. (What is shown once, such as new recovery codes \
+                  or a new token, cannot be shown again: create new ones there.)"
+            .to_string(),
+    });
+    res
+}
+
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         if let AppError::Internal(e) = &self {

@@ -177,6 +177,7 @@ async fn staff_figures_follow_the_data_and_match_their_lists() {
                 ("amount", "15.00"),
                 ("reference", "R"),
                 ("idempotency_key", &key()),
+                ("confirm", "yes"),
             ],
         )
         .await;

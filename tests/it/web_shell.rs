@@ -281,6 +281,26 @@ async fn error_pages_keep_the_navigation_and_sign_out() {
 }
 
 #[tokio::test]
+async fn reloading_an_action_address_is_a_page_in_the_shell_not_a_bare_405() {
+    let app = TestApp::spawn().await;
+    let owner = app.setup_owner().await;
+    // what a reload after generating recovery codes asks for
+    let res = owner.get("/security/mfa/recovery-codes").await;
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("nothing was done"), "{html}");
+    assert!(html.contains("cannot be shown again"), "{html}");
+    assert!(
+        html.contains("aria-label=\"Main\"") && html.contains("Sign out"),
+        "{html}"
+    );
+    // any action address behaves the same
+    let res = owner.get("/security/sessions/revoke-others").await;
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert!(res.text().await.unwrap().contains("Not a page"));
+}
+
+#[tokio::test]
 async fn the_tax_rules_page_is_in_the_navigation_of_those_who_may_open_it() {
     let app = TestApp::spawn().await;
     let owner = app.setup_owner().await;
