@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(6, "0006_cloudpods.sql"),
     migration!(7, "0007_invitations.sql"),
     migration!(8, "0008_session_data.sql"),
+    migration!(9, "0009_payment_dates.sql"),
 ];
 
 pub(super) async fn run(db: &Db) -> anyhow::Result<()> {
