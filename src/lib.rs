@@ -18,5 +18,6 @@ pub mod provision;
 pub mod security;
 pub mod state;
 pub mod static_files;
+pub mod subscriptions;
 mod text_enum;
 pub mod web;

@@ -1,0 +1,3 @@
+//! Subscriptions: what a customer ordered, its periods and its lifecycle.
+
+pub mod model;
