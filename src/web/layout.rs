@@ -54,7 +54,8 @@ pub struct Nav(pub &'static [NavEntry]);
 #[derive(Clone, Debug, Default)]
 pub struct Layout {
     pub user_email: Option<String>,
-    pub user_role: String,
+    /// The signed-in actor's role (none signed out).
+    pub user_role: Option<Role>,
     pub tenant_name: String,
     pub is_staff: bool,
     pub nav: Vec<NavLink>,
@@ -89,7 +90,7 @@ impl Layout {
             nav: nav(&links, path),
             nav_areas: visible.iter().map(|e| e.area).collect(),
             user_email: Some(actor.email.clone()),
-            user_role: actor.role.to_string(),
+            user_role: Some(actor.role),
             tenant_name: actor.tenant_name.clone(),
             is_staff: actor.is_staff,
             flash,
@@ -130,7 +131,12 @@ impl Layout {
     }
 
     pub fn is_owner(&self) -> bool {
-        self.user_role == Role::Owner.as_str()
+        self.user_role == Some(Role::Owner)
+    }
+
+    /// The role as the header shows it (`OWNER`), empty signed out.
+    pub fn role_text(&self) -> &'static str {
+        self.user_role.map(Role::as_str).unwrap_or("")
     }
 }
 
