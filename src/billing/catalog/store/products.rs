@@ -25,11 +25,13 @@ pub struct ProductRow {
     pub whmcs_product_id: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// A subscription to it starts with this many free days (0: none).
+    pub trial_days: i64,
 }
 
 const PRODUCT_COLUMNS: &str = "id, code, name, description, category, billing_model, status, \
      visibility, tax_category, unit_name, tier_mode, stripe_price_id, whmcs_product_id, \
-     created_at, updated_at";
+     created_at, updated_at, trial_days";
 
 /// Every editable column of a product, validated by the service.
 pub struct ProductFields<'a> {
@@ -131,6 +133,18 @@ pub async fn get_product(pool: &AnyPool, id: &str) -> sqlx::Result<Option<Produc
     ))
     .bind(id)
     .fetch_optional(pool)
+    .await
+}
+
+pub async fn product_by_code<'e, E>(ex: E, code: &str) -> sqlx::Result<Option<ProductRow>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query_as(&format!(
+        "SELECT {PRODUCT_COLUMNS} FROM products WHERE code = $1"
+    ))
+    .bind(code)
+    .fetch_optional(ex)
     .await
 }
 

@@ -17,9 +17,12 @@ pub use drafts::{
     delete_line, preview_totals, set_notes,
 };
 pub use issuing::{
-    BATCH, IssueCache, Issued, Party, issue, issue_all_drafts, issue_batch, issue_in,
+    BATCH, IssueCache, Issued, OrderLine, Party, SubscriptionInvoice, issue, issue_all_drafts,
+    issue_batch, issue_for_subscription, issue_in, quote_totals,
 };
-pub use payments::{METHODS, PaymentInput, RefundInput, record_payment, refund};
+pub use payments::{
+    METHODS, PaymentInput, RefundInput, SUBSCRIPTION_PAID_KIND, record_payment, refund,
+};
 pub use tax_rules::{TaxRuleInput, add_tax_rule, delete_tax_rule};
 
 use rust_decimal::Decimal;
