@@ -342,3 +342,161 @@ async fn a_concurrent_double_submit_creates_one_subscription() {
         1
     );
 }
+
+async fn pay_in_full(w: &World, sub: &str, amount: &str) {
+    let inv: String = sqlx::query_scalar("SELECT id FROM invoices WHERE subscription_id = $1")
+        .bind(sub)
+        .fetch_one(&w.app.state.db.pool)
+        .await
+        .unwrap();
+    let res = w
+        .staff
+        .post(
+            &format!("/billing/invoices/{inv}/pay"),
+            &[
+                ("amount", amount),
+                ("method", "Bank transfer"),
+                ("paid_on", ""),
+                ("status", "SUCCESS"),
+                ("idempotency_key", &format!("pay-{sub}")),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn a_failed_provisioning_fails_the_activation_and_staff_retry_it() {
+    let app = TestApp::spawn_without_worker().await;
+    let staff = app.setup_owner().await;
+    let tenant = app.create_tenant(&staff, "acme").await;
+    app.create_user(&staff, &tenant, "owner@acme.test", "OWNER")
+        .await;
+    let owner = app.signed_in("owner@acme.test").await;
+    let res = staff
+        .post(
+            "/billing/products/0192f000-0000-7000-8000-000000000001/prices",
+            &[
+                ("currency", "EUR"),
+                ("period", "MONTHLY"),
+                ("amount", "9.99"),
+                ("setup_fee", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let w = World {
+        app,
+        staff,
+        tenant,
+        owner,
+    };
+    let res = w
+        .owner
+        .post(
+            "/billing/subscriptions",
+            &[
+                ("product", "CLOUDPOD-MINI"),
+                ("period", "MONTHLY"),
+                ("quantity", "1"),
+                ("pod_name", "flaky"),
+                ("idempotency_key", &key(20)),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    let id = location(&res)
+        .trim_start_matches("/billing/subscriptions/")
+        .to_string();
+    pay_in_full(&w, &id, "9.99").await;
+    // The pod is created for a driver this panel does not run: its provisioning fails.
+    mpanel::subscriptions::service::activate(&w.app.state.db, "proxmox", &id)
+        .await
+        .unwrap();
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(mpanel::app::run_worker(w.app.state.clone(), rx));
+    let app = &w.app;
+    wait_until("the activation fails", 20, || async {
+        (sub_status(app, &id).await == "ACTIVATION_FAILED").then_some(())
+    })
+    .await;
+    let page = w
+        .staff
+        .get(&format!("/billing/subscriptions/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("created with the proxmox provisioner"),
+        "{page}"
+    );
+    assert!(page.contains("Retry activation"));
+    // the customer cannot retry
+    assert_eq!(
+        w.owner
+            .post(&format!("/billing/subscriptions/{id}/retry"), &[])
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    sqlx::query("UPDATE cloudpods SET provisioner = 'manual' WHERE subscription_id = $1")
+        .bind(&id)
+        .execute(&w.app.state.db.pool)
+        .await
+        .unwrap();
+    let res = w
+        .staff
+        .post(&format!("/billing/subscriptions/{id}/retry"), &[])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    wait_until("the retried activation succeeds", 20, || async {
+        (sub_status(app, &id).await == "ACTIVE").then_some(())
+    })
+    .await;
+    let _ = &w.tenant;
+    stop.send(true).unwrap();
+    worker.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_trial_activates_at_once_without_an_invoice() {
+    let w = world().await;
+    sqlx::query("UPDATE products SET trial_days = 14 WHERE code = 'CLOUDPOD-PRO'")
+        .execute(&w.app.state.db.pool)
+        .await
+        .unwrap();
+    let res = order(&w.owner, "trial", &key(30), false).await;
+    assert!(res.text().await.unwrap().contains("14-day trial"));
+    let res = order(&w.owner, "trial", &key(30), true).await;
+    let id = location(&res)
+        .trim_start_matches("/billing/subscriptions/")
+        .to_string();
+    let app = &w.app;
+    wait_until("the trial is active", 20, || async {
+        (sub_status(app, &id).await == "ACTIVE").then_some(())
+    })
+    .await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM invoices WHERE source = 'SUBSCRIPTION'")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn the_catalog_links_to_ordering() {
+    let w = world().await;
+    let visitor = w.app.client();
+    let page = visitor.get("/catalog").await.text().await.unwrap();
+    assert!(page.contains("Sign in to order"), "{page}");
+    assert!(
+        page.contains("/login?next=/billing/subscriptions/new%3Fproduct%3DCLOUDPOD-PRO"),
+        "{page}"
+    );
+    let page = w.owner.get("/catalog").await.text().await.unwrap();
+    assert!(
+        page.contains("/billing/subscriptions/new?product=CLOUDPOD-PRO"),
+        "{page}"
+    );
+}
