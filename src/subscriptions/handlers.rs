@@ -9,6 +9,7 @@ use crate::jobs::{JobError, Registry};
 use crate::state::AppState;
 use crate::web::AppError;
 
+/// The payload of the jobs that name only their subscription.
 #[derive(Deserialize)]
 struct Activate {
     subscription_id: String,
@@ -38,6 +39,13 @@ pub fn register(r: &mut Registry, state: &AppState) {
                 .await
                 .map_err(job_error)
         }
+    });
+    r.register(service::EXPIRE_KIND, |ctx| async move {
+        let p: Activate = ctx.parse()?;
+        service::expire(&ctx.db, &p.subscription_id, crate::db::Timestamp::now())
+            .await
+            .map(|_| ())
+            .map_err(job_error)
     });
     r.register(POD_SETTLED_KIND, |ctx| async move {
         let p: PodSettled = ctx.parse()?;

@@ -344,3 +344,13 @@ pub async fn pod_name_pending(tx: &mut Tx, tenant_id: &str, name: &str) -> sqlx:
     .await?;
     Ok(n > 0)
 }
+
+/// The first invoice of a subscription (the order's), if one was issued.
+pub async fn first_invoice(tx: &mut Tx, subscription_id: &str) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "SELECT id FROM invoices WHERE subscription_id = $1 AND billing_reason = 'FIRST'",
+    )
+    .bind(subscription_id)
+    .fetch_optional(&mut **tx)
+    .await
+}

@@ -500,3 +500,82 @@ async fn the_catalog_links_to_ordering() {
         "{page}"
     );
 }
+
+#[tokio::test]
+async fn an_unpaid_order_expires_and_its_invoice_is_voided() {
+    let w = world().await;
+    let res = order(&w.owner, "late", &key(40), true).await;
+    let late = location(&res)
+        .trim_start_matches("/billing/subscriptions/")
+        .to_string();
+    let res = order(&w.owner, "prompt", &key(41), true).await;
+    let prompt = location(&res)
+        .trim_start_matches("/billing/subscriptions/")
+        .to_string();
+    pay_in_full(&w, &prompt, "24.99").await;
+    let app = &w.app;
+    wait_until("the paid order is active", 20, || async {
+        (sub_status(app, &prompt).await == "ACTIVE").then_some(())
+    })
+    .await;
+    // the expiry job waits for the setting's 7 days
+    let (run_at, expires_at): (i64, i64) = sqlx::query_as(
+        "SELECT j.run_at, s.expires_at FROM jobs j JOIN subscriptions s ON j.subject = 'subscription:' || s.id \
+         WHERE s.id = $1 AND j.kind = 'subscription.expire'",
+    )
+    .bind(&late)
+    .fetch_one(&app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(run_at, expires_at);
+    let days = (expires_at - mpanel::db::Timestamp::now().0) as f64 / 86_400_000.0;
+    assert!((6.9..=7.0).contains(&days), "{days}");
+    // move the expiry (and its job) into the past
+    let past = mpanel::db::Timestamp::now().0 - 1000;
+    sqlx::query("UPDATE subscriptions SET expires_at = $1")
+        .bind(past)
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE jobs SET run_at = $1 WHERE kind = 'subscription.expire'")
+        .bind(past)
+        .execute(&app.state.db.pool)
+        .await
+        .unwrap();
+    wait_until("the unpaid order expires", 20, || async {
+        (sub_status(app, &late).await == "EXPIRED").then_some(())
+    })
+    .await;
+    let inv: String = sqlx::query_scalar("SELECT status FROM invoices WHERE subscription_id = $1")
+        .bind(&late)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(inv, "VOID");
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM cloudpods WHERE subscription_id = '{late}'"
+        ))
+        .await,
+        0
+    );
+    // the paid one stays active
+    assert!(
+        !mpanel::subscriptions::service::expire(
+            &app.state.db,
+            &prompt,
+            mpanel::db::Timestamp::now()
+        )
+        .await
+        .unwrap()
+    );
+    assert_eq!(sub_status(app, &prompt).await, "ACTIVE");
+    let page = w
+        .owner
+        .get(&format!("/billing/subscriptions/{late}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("not paid in time"), "{page}");
+}

@@ -18,7 +18,7 @@ use crate::web::{AppError, AppResult};
 
 const SYSTEM: &str = "system";
 
-fn system(tenant_id: &str) -> AuditActor<'_> {
+pub(super) fn system(tenant_id: &str) -> AuditActor<'_> {
     static CLIENT: std::sync::LazyLock<ClientInfo> = std::sync::LazyLock::new(ClientInfo::default);
     AuditActor {
         tenant_id: Some(tenant_id),

@@ -3,9 +3,11 @@
 //! retry a failed activation. Every change is audited and written on the timeline.
 
 mod activation;
+mod expiry;
 mod order;
 
 pub use activation::{activate, pod_settled};
+pub use expiry::{EXPIRE_KIND, expire};
 pub use order::{
     ACTIVATE_KIND, MAX_QUANTITY, OrderInput, OrderSettings, Quote, QuoteLine, order, quote,
 };

@@ -355,6 +355,7 @@ pub async fn order(
     let trial = c.product.trial_days > 0;
     let free = trial || quote.total_minor == 0;
     let id = new_id();
+    let expires_at = (!free).then(|| now.plus_secs(settings.expiry_days.max(1) * 86_400));
     let inserted = store::insert(
         &mut tx,
         &NewSubscription {
@@ -368,7 +369,7 @@ pub async fn order(
             pod_name: &c.pod_name,
             region: &c.region,
             trial_ends_at: trial.then(|| now.plus_secs(c.product.trial_days * 86_400)),
-            expires_at: (!free).then(|| now.plus_secs(settings.expiry_days.max(1) * 86_400)),
+            expires_at,
             idempotency_key: &c.key,
             created_by: &actor.email,
             now,
@@ -428,6 +429,9 @@ pub async fn order(
             },
         )
         .await?;
+        if let Some(at) = expires_at {
+            super::expiry::enqueue_expiry(&mut tx, &id, &c.tenant.id, at).await?;
+        }
         timeline(
             &mut tx,
             &id,
