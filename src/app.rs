@@ -24,7 +24,9 @@ use crate::config::Config;
 use crate::db::{Db, Timestamp};
 use crate::web::layout::{Nav, NavEntry};
 use crate::web::{client, flash, middleware as mw};
-use crate::{api, audit, billing, cloudpods, dashboard, jobs, security, static_files};
+use crate::{
+    api, audit, billing, cloudpods, dashboard, jobs, security, static_files, subscriptions,
+};
 
 pub use crate::state::AppState;
 
@@ -86,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .merge(security::routes())
         .merge(jobs::pages::routes())
         .merge(cloudpods::routes())
+        .merge(subscriptions::routes())
         .fallback(auth::pages::not_found)
         .method_not_allowed_fallback(crate::web::error::method_not_allowed)
         .layer(axum::middleware::from_fn(mw::attach_layout))
@@ -202,6 +205,7 @@ pub fn job_registry(state: &AppState) -> jobs::Registry {
     let mut r = jobs::Registry::new();
     crate::mail::register(&mut r, &state.config);
     cloudpods::handlers::register(&mut r, state);
+    subscriptions::handlers::register(&mut r, state);
     r
 }
 
@@ -215,6 +219,12 @@ static NAV: &[NavEntry] = &[
         "Invoices",
         billing::invoices::service::can_read,
     ),
+    NavEntry::new("Billing", "/billing/subscriptions", "Subscriptions", |a| {
+        a.is_staff
+    }),
+    NavEntry::new("Services", "/billing/subscriptions", "Services", |a| {
+        !a.is_staff
+    }),
     NavEntry::new(
         "Billing",
         "/billing/payments",

@@ -292,6 +292,15 @@ pub struct Config {
         global = true
     )]
     pub proxmox_poll_ms: u64,
+
+    /// Days an order's first invoice may stay unpaid before the order expires.
+    #[arg(
+        long,
+        env = "MPANEL_ORDER_EXPIRY_DAYS",
+        default_value_t = 7,
+        global = true
+    )]
+    pub order_expiry_days: i64,
 }
 
 impl Config {

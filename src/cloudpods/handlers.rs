@@ -28,6 +28,30 @@ pub const KINDS: &[&str] = &[
     "cloudpod.power",
 ];
 
+/// Enqueued, in the transaction that settles it, when the provisioning of a pod that a
+/// subscription ordered ends (either way). The subscriptions feature handles this kind; this
+/// feature only names it, so it never imports subscriptions.
+pub const POD_SETTLED_KIND: &str = "subscription.pod_settled";
+
+/// Tells the pod's subscription, if it has one, that provisioning ended.
+async fn tell_subscription(tx: &mut crate::db::Tx, pod: &PodRow, action: Action) -> HandlerResult {
+    let (Some(sub), Action::Provision | Action::Retry) = (pod.subscription_id.as_deref(), action)
+    else {
+        return Ok(());
+    };
+    crate::jobs::enqueue(
+        tx,
+        crate::jobs::NewJob::new(
+            POD_SETTLED_KIND,
+            &serde_json::json!({ "subscription_id": sub, "pod_id": pod.id }),
+        )
+        .subject(format!("subscription:{sub}"))
+        .tenant(&pod.tenant_id),
+    )
+    .await?;
+    Ok(())
+}
+
 pub fn register(r: &mut Registry, state: &AppState) {
     // A provision waits on several hypervisor tasks (clone, resize, start), each up to the
     // task timeout.
@@ -131,6 +155,7 @@ async fn run(ctx: JobContext, driver: Driver) -> HandlerResult {
                     &message,
                 )
                 .await?;
+                tell_subscription(&mut tx, &pod, action).await?;
                 tx.commit().await?;
             } else {
                 let note = format!(
@@ -281,6 +306,9 @@ async fn settle_success(
         },
     )
     .await?;
+    if n > 0 {
+        tell_subscription(&mut tx, pod, action).await?;
+    }
     tx.commit().await?;
     if n == 0 {
         tracing::info!(pod = %pod.id, job = %ctx.job.id, "pod moved on while its job ran");

@@ -192,36 +192,16 @@ pub async fn create(
     let (Some(tenant), Some(p)) = (tenant, chosen) else {
         unreachable!("errors returned above");
     };
-    let id = new_id();
-    let job = jobs::enqueue(
+    let id = create_in(
         &mut tx,
-        NewJob::new(
-            Action::Provision.job_kind(),
-            &json!({ "pod_id": id, "plan": p.code, "region": region }),
-        )
-        .unique_key(subject(&id))
-        .subject(subject(&id))
-        .tenant(&tenant.id)
-        .max_attempts(MAX_ATTEMPTS),
-    )
-    .await?;
-    store::insert(
-        &mut tx,
-        &NewPod {
-            id: &id,
+        &NewPodOrder {
             tenant_id: &tenant.id,
             name: &name,
             region: &region,
-            plan_code: &p.code,
-            subscription_id: (!subscription.is_empty()).then_some(subscription),
-            cpu_cores: p.cpu_cores,
-            ram_mb: p.ram_mb,
-            disk_gb: p.disk_gb,
-            max_websites: p.max_websites,
-            max_email_accounts: p.max_email_accounts,
+            plan: &p,
             provisioner,
-            job_id: &job.id,
-            now: Timestamp::now(),
+            subscription_ref: (!subscription.is_empty()).then_some(subscription),
+            subscription_id: None,
         },
     )
     .await?;
@@ -242,6 +222,64 @@ pub async fn create(
     .await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// A pod to create, already validated by its caller.
+pub struct NewPodOrder<'a> {
+    pub tenant_id: &'a str,
+    pub name: &'a str,
+    pub region: &'a str,
+    pub plan: &'a PlanRow,
+    pub provisioner: &'a str,
+    pub subscription_ref: Option<&'a str>,
+    /// The subscription that ordered the pod (its activation job creates it).
+    pub subscription_id: Option<&'a str>,
+}
+
+/// Inserts the pod (PROVISIONING, the plan's specs) and enqueues its provisioning job in the
+/// caller's transaction. The caller checked permission, the name and the plan.
+pub async fn create_in(tx: &mut Tx, o: &NewPodOrder<'_>) -> AppResult<String> {
+    let id = new_id();
+    let p = o.plan;
+    let job = jobs::enqueue(
+        tx,
+        NewJob::new(
+            Action::Provision.job_kind(),
+            &json!({ "pod_id": id, "plan": p.code, "region": o.region }),
+        )
+        .unique_key(subject(&id))
+        .subject(subject(&id))
+        .tenant(o.tenant_id)
+        .max_attempts(MAX_ATTEMPTS),
+    )
+    .await?;
+    store::insert(
+        tx,
+        &NewPod {
+            id: &id,
+            tenant_id: o.tenant_id,
+            name: o.name,
+            region: o.region,
+            plan_code: &p.code,
+            subscription_ref: o.subscription_ref,
+            subscription_id: o.subscription_id,
+            cpu_cores: p.cpu_cores,
+            ram_mb: p.ram_mb,
+            disk_gb: p.disk_gb,
+            max_websites: p.max_websites,
+            max_email_accounts: p.max_email_accounts,
+            provisioner: o.provisioner,
+            job_id: &job.id,
+            now: Timestamp::now(),
+        },
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Whether the tenant already has a pod (not deleted) with this name.
+pub async fn name_taken(tx: &mut Tx, tenant_id: &str, name: &str) -> AppResult<bool> {
+    Ok(store::name_taken(tx, tenant_id, name).await?)
 }
 
 /// Locks the pod and checks that `actor` may take `action` on it now.

@@ -17,6 +17,9 @@ pub struct PodRow {
     pub region: String,
     pub plan_code: String,
     pub target_plan_code: Option<String>,
+    /// A free-text reference staff typed on the pod form (pods made before subscriptions).
+    pub subscription_ref: Option<String>,
+    /// The subscription that ordered this pod.
     pub subscription_id: Option<String>,
     pub status: PodStatus,
     pub failure_reason: String,
@@ -72,7 +75,7 @@ impl PodRow {
 }
 
 const POD_SELECT: &str = "SELECT c.id, c.tenant_id, t.name AS tenant_name, c.name, c.region, \
-    c.plan_code, c.target_plan_code, c.subscription_id, c.status, c.failure_reason, NULLIF(c.operation, '') AS operation, \
+    c.plan_code, c.target_plan_code, c.subscription_ref, c.subscription_id, c.status, c.failure_reason, NULLIF(c.operation, '') AS operation, \
     c.operation_job_id, c.last_error, c.power_state, c.cpu_cores, c.ram_mb, c.disk_gb, \
     c.max_websites, c.max_email_accounts, c.pending_reboot, c.provisioner, c.vmid, c.node, \
     c.task_upid, c.ip_address, c.mem_used_mb, c.disk_used_gb, c.usage_at, c.created_at, \
@@ -87,6 +90,7 @@ pub struct NewPod<'a> {
     pub name: &'a str,
     pub region: &'a str,
     pub plan_code: &'a str,
+    pub subscription_ref: Option<&'a str>,
     pub subscription_id: Option<&'a str>,
     pub cpu_cores: i64,
     pub ram_mb: i64,
@@ -100,16 +104,17 @@ pub struct NewPod<'a> {
 
 pub async fn insert(tx: &mut Tx, p: &NewPod<'_>) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO cloudpods (id, tenant_id, name, region, plan_code, subscription_id, status, \
-         operation, operation_job_id, cpu_cores, ram_mb, disk_gb, max_websites, \
+        "INSERT INTO cloudpods (id, tenant_id, name, region, plan_code, subscription_ref, subscription_id, \
+         status, operation, operation_job_id, cpu_cores, ram_mb, disk_gb, max_websites, \
          max_email_accounts, provisioner, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'PROVISIONING', 'provision', $7, $8, $9, $10, $11, $12, $13, $14, $14)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'PROVISIONING', 'provision', $8, $9, $10, $11, $12, $13, $14, $15, $15)",
     )
     .bind(p.id)
     .bind(p.tenant_id)
     .bind(p.name)
     .bind(p.region)
     .bind(p.plan_code)
+    .bind(p.subscription_ref)
     .bind(p.subscription_id)
     .bind(p.job_id)
     .bind(p.cpu_cores)

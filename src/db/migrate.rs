@@ -36,6 +36,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(7, "0007_invitations.sql"),
     migration!(8, "0008_session_data.sql"),
     migration!(9, "0009_payment_dates.sql"),
+    migration!(10, "0010_subscriptions.sql"),
 ];
 
 pub(super) async fn run(db: &Db) -> anyhow::Result<()> {

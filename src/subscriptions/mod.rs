@@ -1,3 +1,24 @@
 //! Subscriptions: what a customer ordered, its periods and its lifecycle.
 
+pub mod handlers;
+pub mod lines;
 pub mod model;
+pub mod pages;
+pub mod service;
+pub mod store;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::state::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/billing/subscriptions",
+            get(pages::list).post(pages::submit),
+        )
+        .route("/billing/subscriptions/new", get(pages::new_form))
+        .route("/billing/subscriptions/{id}", get(pages::show))
+        .route("/billing/subscriptions/{id}/retry", post(pages::retry))
+}

@@ -17,11 +17,12 @@ pub fn tone(status: impl AsRef<str>) -> &'static str {
         "active" | "paid" | "running" | "completed" | "done" | "success" | "succeeded"
         | "enabled" | "ok" => "ok",
         "failed" | "discarded" | "overdue" | "dead" | "error" | "refused" | "revoked"
-        | "missing" => "err",
+        | "missing" | "activationfailed" => "err",
         "suspended" | "retryable" | "partiallypaid" | "pendingreboot" | "deprecated"
         | "expiring" | "low" => "warn",
         "issued" | "provisioning" | "available" | "queued" | "pending" | "inprogress"
-        | "resizing" | "rebooting" | "starting" | "stopping" | "deleting" => "info",
+        | "resizing" | "rebooting" | "starting" | "stopping" | "deleting" | "pendingactivation"
+        | "cancelsatperiodend" => "info",
         _ => "muted",
     }
 }

@@ -29,5 +29,6 @@ mod security;
 mod sessions;
 mod setup;
 mod stylesheet;
+mod subscriptions;
 mod theme;
 mod web_shell;

@@ -36,6 +36,8 @@ pub struct CatalogItem {
     pub lines: Vec<PriceLine>,
     /// For CloudPod plans: the plan's current resources.
     pub specs: String,
+    /// A subscription can be ordered for it (recurring, not an add-on).
+    pub orderable: bool,
 }
 
 #[derive(Template)]
@@ -48,6 +50,11 @@ struct CatalogPage {
     pager: Pager,
     /// "Acme" when a customer sees their tenant's prices.
     tenant_name: String,
+    /// Nobody is signed in: products link to sign-in, then to the order page.
+    visitor: bool,
+    /// The signed-in person may order (a customer's BILLING+ member, or staff BILLING+ for a
+    /// tenant); the order page makes the same decision again.
+    may_order: bool,
 }
 
 /// Visitors and staff see PUBLIC, ACTIVE products at list prices (plus currency-wide
@@ -106,6 +113,8 @@ pub async fn catalog(
             lines: lines.remove(&p.id).unwrap_or_default(),
             category: p.category.label(),
             beta: p.visibility == Visibility::Beta,
+            orderable: p.category != Category::Addon
+                && p.billing_model != model::BillingModel::OneTime,
             name: p.name,
             code: p.code,
             description: p.description,
@@ -124,6 +133,10 @@ pub async fn catalog(
         currencies: money::currency_codes(),
         pager,
         tenant_name: tenant.map(|t| t.name).unwrap_or_default(),
+        visitor: actor.is_none(),
+        may_order: actor
+            .as_ref()
+            .is_some_and(|a| a.at_least(crate::actor::Role::Billing)),
     };
     let html = page!(hx, page)?;
     if let Some(key) = cache_key {

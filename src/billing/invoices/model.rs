@@ -15,6 +15,15 @@ text_enum!(InvoiceStatus {
     Void => "VOID" / "Void",
 });
 
+// Where an invoice came from: a subscription's period, metered usage, an adjustment of a
+// subscription (plan change), or written by hand by staff.
+text_enum!(InvoiceSource {
+    Subscription => "SUBSCRIPTION" / "Subscription",
+    Usage => "USAGE" / "Usage",
+    Adjustment => "ADJUSTMENT" / "Adjustment",
+    Manual => "MANUAL" / "Manual",
+});
+
 text_enum!(LineKind {
     Item => "ITEM" / "Item",
     Discount => "DISCOUNT" / "Discount",

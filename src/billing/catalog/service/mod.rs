@@ -11,8 +11,8 @@ pub use plans::{PlanInput, update_plan};
 pub use prices::{PriceInput, TierInput, add_tier, delete_price, delete_tier, set_price, tier_set};
 pub use products::{ProductInput, change_status, create_product, get_product, update_product};
 pub use reads::{
-    ProductDetail, active_product_choices, catalog_page, list_products, plans, plans_with_prices,
-    product_detail, product_tiers,
+    ProductDetail, active_product_choices, catalog_page, list_products, orderable, plans,
+    plans_with_prices, product_choices, product_detail, product_tiers,
 };
 
 use super::model::{self, BillingModel, Period};

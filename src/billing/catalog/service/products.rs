@@ -28,6 +28,8 @@ pub struct ProductInput {
     pub tier_mode: String,
     pub stripe_price_id: String,
     pub whmcs_product_id: String,
+    /// Free days a new subscription starts with (empty: none).
+    pub trial_days: String,
 }
 
 impl ProductInput {
@@ -45,6 +47,7 @@ impl ProductInput {
             tier_mode: p.tier_mode.as_str().into(),
             stripe_price_id: p.stripe_price_id.clone(),
             whmcs_product_id: p.whmcs_product_id.clone(),
+            trial_days: p.trial_days.to_string(),
         }
     }
 }
@@ -63,6 +66,7 @@ struct ValidProduct {
     tier_mode: TierMode,
     stripe_price_id: String,
     whmcs_product_id: String,
+    trial_days: i64,
 }
 
 impl ValidProduct {
@@ -79,6 +83,7 @@ impl ValidProduct {
             tier_mode: self.tier_mode.as_str(),
             stripe_price_id: &self.stripe_price_id,
             whmcs_product_id: &self.whmcs_product_id,
+            trial_days: self.trial_days,
         }
     }
 }
@@ -181,6 +186,17 @@ fn validate_product(input: &ProductInput) -> Result<ValidProduct, FieldErrors> {
     {
         e.add("whmcs_product_id", "A WHMCS product id is a number.");
     }
+    let trial_days = match input.trial_days.trim() {
+        "" => 0,
+        raw => raw
+            .parse::<i64>()
+            .ok()
+            .filter(|d| (0..=365).contains(d))
+            .unwrap_or_else(|| {
+                e.add("trial_days", "Use a whole number of days from 0 to 365.");
+                0
+            }),
+    };
     e.into_result()?;
     Ok(ValidProduct {
         code,
@@ -195,6 +211,7 @@ fn validate_product(input: &ProductInput) -> Result<ValidProduct, FieldErrors> {
         tier_mode,
         stripe_price_id,
         whmcs_product_id,
+        trial_days,
     })
 }
 

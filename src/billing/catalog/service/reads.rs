@@ -86,3 +86,36 @@ pub async fn plans_with_prices(
     let prices = store::prices_for(&db.pool, &ids, currency).await?;
     Ok((rows, prices))
 }
+
+/// Every ACTIVE product as (id, "name (code)"): the product filter of the subscriptions list
+/// (what was sold is public catalog data).
+pub async fn product_choices(db: &Db) -> AppResult<Vec<(String, String)>> {
+    Ok(store::active_product_choices(&db.pool).await?)
+}
+
+/// What the order page offers a tenant, as (code, label): the products it may subscribe to,
+/// and the add-ons. The tenant is the actor's own, or (staff) the one chosen on the form.
+pub async fn orderable(
+    db: &Db,
+    actor: &Actor,
+    tenant_id: &str,
+) -> AppResult<(Vec<(String, String)>, Vec<(String, String)>)> {
+    let tenant_id = if actor.is_staff {
+        tenant_id
+    } else {
+        actor.tenant_id.as_str()
+    };
+    let beta = crate::auth::store::get_tenant(&db.pool, &crate::db::TenantScope::All, tenant_id)
+        .await?
+        .is_some_and(|t| t.beta == 1);
+    let (rows, _) = store::list_catalog(&db.pool, beta, 500, 0).await?;
+    let (addons, products): (Vec<ProductRow>, Vec<ProductRow>) = rows
+        .into_iter()
+        .filter(|p| p.billing_model != super::super::model::BillingModel::OneTime)
+        .partition(|p| p.category == super::super::model::Category::Addon);
+    let label = |p: ProductRow| (p.code.clone(), format!("{} ({})", p.name, p.code));
+    Ok((
+        products.into_iter().map(label).collect(),
+        addons.into_iter().map(label).collect(),
+    ))
+}

@@ -18,7 +18,8 @@ pub use prices::{
 };
 pub use products::{
     ProductFields, ProductFilter, ProductRow, active_product_choices, get_product, insert_product,
-    list_catalog, list_products, lock_product, order_by, set_status, update_product,
+    list_catalog, list_products, lock_product, order_by, product_by_code, set_status,
+    update_product,
 };
 
 /// `$first, $first+1, …` placeholders for an IN list of `n` values.

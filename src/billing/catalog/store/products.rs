@@ -25,11 +25,13 @@ pub struct ProductRow {
     pub whmcs_product_id: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// A subscription to it starts with this many free days (0: none).
+    pub trial_days: i64,
 }
 
 const PRODUCT_COLUMNS: &str = "id, code, name, description, category, billing_model, status, \
      visibility, tax_category, unit_name, tier_mode, stripe_price_id, whmcs_product_id, \
-     created_at, updated_at";
+     created_at, updated_at, trial_days";
 
 /// Every editable column of a product, validated by the service.
 pub struct ProductFields<'a> {
@@ -44,6 +46,7 @@ pub struct ProductFields<'a> {
     pub tier_mode: &'a str,
     pub stripe_price_id: &'a str,
     pub whmcs_product_id: &'a str,
+    pub trial_days: i64,
 }
 
 pub async fn insert_product(
@@ -56,8 +59,8 @@ pub async fn insert_product(
     sqlx::query(
         "INSERT INTO products (id, code, name, description, category, billing_model, status, \
          visibility, tax_category, unit_name, tier_mode, stripe_price_id, whmcs_product_id, \
-         created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)",
+         trial_days, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)",
     )
     .bind(id)
     .bind(f.code)
@@ -72,6 +75,7 @@ pub async fn insert_product(
     .bind(f.tier_mode)
     .bind(f.stripe_price_id)
     .bind(f.whmcs_product_id)
+    .bind(f.trial_days)
     .bind(now)
     .execute(&mut **tx)
     .await
@@ -82,8 +86,8 @@ pub async fn update_product(tx: &mut Tx, id: &str, f: &ProductFields<'_>) -> sql
     sqlx::query(
         "UPDATE products SET code = $1, name = $2, description = $3, category = $4, \
          billing_model = $5, visibility = $6, tax_category = $7, unit_name = $8, \
-         tier_mode = $9, stripe_price_id = $10, whmcs_product_id = $11, updated_at = $12 \
-         WHERE id = $13",
+         tier_mode = $9, stripe_price_id = $10, whmcs_product_id = $11, updated_at = $12, \
+         trial_days = $13 WHERE id = $14",
     )
     .bind(f.code)
     .bind(f.name)
@@ -97,6 +101,7 @@ pub async fn update_product(tx: &mut Tx, id: &str, f: &ProductFields<'_>) -> sql
     .bind(f.stripe_price_id)
     .bind(f.whmcs_product_id)
     .bind(Timestamp::now().0)
+    .bind(f.trial_days)
     .bind(id)
     .execute(&mut **tx)
     .await
@@ -131,6 +136,18 @@ pub async fn get_product(pool: &AnyPool, id: &str) -> sqlx::Result<Option<Produc
     ))
     .bind(id)
     .fetch_optional(pool)
+    .await
+}
+
+pub async fn product_by_code<'e, E>(ex: E, code: &str) -> sqlx::Result<Option<ProductRow>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    sqlx::query_as(&format!(
+        "SELECT {PRODUCT_COLUMNS} FROM products WHERE code = $1"
+    ))
+    .bind(code)
+    .fetch_optional(ex)
     .await
 }
 

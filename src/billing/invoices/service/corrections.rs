@@ -35,6 +35,35 @@ pub async fn void(db: &Db, actor: &Actor, id: &str, confirmed: bool) -> AppResul
     Ok(())
 }
 
+/// Voids a subscription's unpaid invoice for the system (an unpaid order expiring), in the
+/// caller's transaction. `Err(Refused)` when something was paid on it or it is not issued.
+pub async fn void_unpaid_in(
+    tx: &mut crate::db::Tx,
+    db: &Db,
+    who: audit::AuditActor<'_>,
+    id: &str,
+    why: &str,
+) -> AppResult<String> {
+    let inv = store::lock_invoice(tx, db.backend, &crate::db::TenantScope::All, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    model::check_void(inv.status, inv.paid_minor, inv.refunded_minor).map_err(AppError::Refused)?;
+    if store::mark_void(tx, &inv).await? == 0 {
+        return Err(changed_underneath());
+    }
+    audit::record(
+        tx,
+        who,
+        event(
+            &inv,
+            "invoice.voided",
+            format!("Voided {}: {why}", label(&inv)),
+        ),
+    )
+    .await?;
+    Ok(label(&inv))
+}
+
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct CreditInput {

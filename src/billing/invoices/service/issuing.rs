@@ -11,7 +11,7 @@ use crate::auth::model::Actor;
 use crate::billing::invoices::model;
 use crate::billing::invoices::store::{self, InvoiceRow, Issue, LineRow, TaxRuleRow};
 use crate::billing::money;
-use crate::db::{Db, Tx, new_id};
+use crate::db::{Db, Timestamp, Tx, new_id};
 use crate::web::{AppError, AppResult};
 
 /// Names, addresses and tax ids as they are at the moment of issue.
@@ -122,6 +122,110 @@ pub async fn issue_in(
     cache: &mut IssueCache,
 ) -> AppResult<Issued> {
     let inv = draft_for_change(tx, db, actor, id).await?;
+    issue_locked(tx, actor, inv, cache).await
+}
+
+/// One line of a subscription's invoice, priced by the subscriptions feature.
+pub struct OrderLine {
+    pub description: String,
+    pub quantity: i64,
+    pub unit_price_minor: i64,
+    pub product_id: String,
+}
+
+/// What a subscription's invoice bills.
+pub struct SubscriptionInvoice<'a> {
+    pub tenant_id: &'a str,
+    pub currency: &'a str,
+    pub subscription_id: &'a str,
+    /// `FIRST` for the order's invoice (its period is known only at activation).
+    pub reason: &'a str,
+    pub period: Option<(Timestamp, Timestamp)>,
+    pub lines: &'a [OrderLine],
+}
+
+/// Creates and issues a subscription's invoice (source SUBSCRIPTION) inside the caller's
+/// transaction. The caller (the subscriptions service) decided who may order; the buyer sees
+/// this invoice as any other issued one. Returns the invoice id and what issuing produced.
+pub async fn issue_for_subscription(
+    tx: &mut Tx,
+    db: &Db,
+    actor: &Actor,
+    order: &SubscriptionInvoice<'_>,
+) -> AppResult<(String, Issued)> {
+    let id = new_id();
+    store::insert_subscription_draft(
+        tx,
+        &store::SubscriptionDraft {
+            id: &id,
+            tenant_id: order.tenant_id,
+            currency: order.currency,
+            subscription_id: order.subscription_id,
+            reason: order.reason,
+            period_start: order.period.map(|p| p.0),
+            period_end: order.period.map(|p| p.1),
+        },
+    )
+    .await?;
+    for l in order.lines {
+        let amount =
+            model::line_amount(rust_decimal::Decimal::from(l.quantity), l.unit_price_minor)
+                .map_err(|e| AppError::refused(e.to_string()))?;
+        store::insert_line(
+            tx,
+            &LineRow {
+                id: new_id(),
+                invoice_id: id.clone(),
+                position: 0,
+                kind: model::LineKind::Item,
+                description: l.description.clone(),
+                quantity: l.quantity.to_string(),
+                unit_price_minor: l.unit_price_minor,
+                amount_minor: amount,
+                product_id: Some(l.product_id.clone()),
+            },
+        )
+        .await?;
+    }
+    let inv = store::lock_invoice(tx, db.backend, &crate::db::TenantScope::All, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let issued = issue_locked(tx, actor, inv, &mut IssueCache::default()).await?;
+    Ok((id, issued))
+}
+
+/// The tax a buyer in `region` pays on `lines` (the same rule and arithmetic issuing uses).
+pub async fn quote_totals(
+    tx: &mut Tx,
+    region: &str,
+    lines: &[OrderLine],
+) -> AppResult<(model::Totals, String)> {
+    let rule = store::tax_rule_for(tx, region).await?;
+    let rate = super::rule_rate(rule.as_ref())?;
+    let mut amounts = Vec::with_capacity(lines.len());
+    for l in lines {
+        let amount =
+            model::line_amount(rust_decimal::Decimal::from(l.quantity), l.unit_price_minor)
+                .map_err(|e| AppError::refused(e.to_string()))?;
+        amounts.push(model::LineAmount {
+            kind: model::LineKind::Item,
+            amount,
+        });
+    }
+    let totals = model::totals(&amounts, rate).map_err(|e| AppError::refused(e.to_string()))?;
+    let name = rule.map_or_else(
+        || "No tax".to_string(),
+        |r| format!("{} ({}%)", r.name, rate),
+    );
+    Ok((totals, name))
+}
+
+async fn issue_locked(
+    tx: &mut Tx,
+    actor: &Actor,
+    inv: InvoiceRow,
+    cache: &mut IssueCache,
+) -> AppResult<Issued> {
     let lines = store::lines(&mut **tx, &inv.id).await?;
     if !lines.iter().any(|l| l.kind == model::LineKind::Item) {
         return Err(AppError::refused("Add at least one item before issuing."));

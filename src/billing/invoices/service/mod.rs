@@ -11,15 +11,18 @@ mod payments;
 pub mod reads;
 mod tax_rules;
 
-pub use corrections::{CreditInput, credit, void};
+pub use corrections::{CreditInput, credit, void, void_unpaid_in};
 pub use drafts::{
     LineInput, ProductLineInput, add_line, add_product_line, create_draft, delete_draft,
     delete_line, preview_totals, set_notes,
 };
 pub use issuing::{
-    BATCH, IssueCache, Issued, Party, issue, issue_all_drafts, issue_batch, issue_in,
+    BATCH, IssueCache, Issued, OrderLine, Party, SubscriptionInvoice, issue, issue_all_drafts,
+    issue_batch, issue_for_subscription, issue_in, quote_totals,
 };
-pub use payments::{METHODS, PaymentInput, RefundInput, record_payment, refund};
+pub use payments::{
+    METHODS, PaymentInput, RefundInput, SUBSCRIPTION_PAID_KIND, record_payment, refund,
+};
 pub use tax_rules::{TaxRuleInput, add_tax_rule, delete_tax_rule};
 
 use rust_decimal::Decimal;

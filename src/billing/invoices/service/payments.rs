@@ -189,6 +189,9 @@ pub async fn record_payment(
             inv.credited_minor,
         );
         save_amounts(&mut tx, &inv, from, to, &amounts).await?;
+        if to == InvoiceStatus::Paid && from != InvoiceStatus::Paid {
+            on_paid(&mut tx, &inv).await?;
+        }
     }
     let summary = format!(
         "{} payment of {} on {} ({})",
@@ -205,6 +208,29 @@ pub async fn record_payment(
     .await?;
     tx.commit().await?;
     Ok(payment)
+}
+
+/// Enqueued, in the payment's transaction, when the first invoice of a subscription becomes
+/// fully paid. The subscriptions feature handles this kind; invoices only name it.
+pub const SUBSCRIPTION_PAID_KIND: &str = "subscription.activate";
+
+/// What happens when an invoice becomes fully paid: a subscription's first invoice starts
+/// its activation (a job, so this feature never imports subscriptions).
+async fn on_paid(tx: &mut Tx, inv: &InvoiceRow) -> AppResult<()> {
+    if let (Some(sub), "FIRST") = (inv.subscription_id.as_deref(), inv.billing_reason.as_str()) {
+        crate::jobs::enqueue(
+            tx,
+            crate::jobs::NewJob::new(
+                SUBSCRIPTION_PAID_KIND,
+                &serde_json::json!({ "subscription_id": sub, "invoice_id": inv.id }),
+            )
+            .unique_key(format!("subscription-activate:{sub}"))
+            .subject(format!("subscription:{sub}"))
+            .tenant(&inv.tenant_id),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]

@@ -24,6 +24,38 @@ pub async fn insert_draft(
     adjust_summary(tx, tenant_id, "DRAFT", currency, 1, 0, 0).await
 }
 
+/// A subscription's invoice, created as a draft and issued in the same transaction. The
+/// unique key (subscription, period, reason) makes a second one for the same period fail.
+pub struct SubscriptionDraft<'a> {
+    pub id: &'a str,
+    pub tenant_id: &'a str,
+    pub currency: &'a str,
+    pub subscription_id: &'a str,
+    pub reason: &'a str,
+    pub period_start: Option<Timestamp>,
+    pub period_end: Option<Timestamp>,
+}
+
+pub async fn insert_subscription_draft(tx: &mut Tx, d: &SubscriptionDraft<'_>) -> sqlx::Result<()> {
+    let now = Timestamp::now().0;
+    sqlx::query(
+        "INSERT INTO invoices (id, tenant_id, status, currency, source, subscription_id, \
+         billing_reason, period_start, period_end, created_at, updated_at) \
+         VALUES ($1, $2, 'DRAFT', $3, 'SUBSCRIPTION', $4, $5, $6, $7, $8, $8)",
+    )
+    .bind(d.id)
+    .bind(d.tenant_id)
+    .bind(d.currency)
+    .bind(d.subscription_id)
+    .bind(d.reason)
+    .bind(d.period_start.map(|t| t.0))
+    .bind(d.period_end.map(|t| t.0))
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    adjust_summary(tx, d.tenant_id, "DRAFT", d.currency, 1, 0, 0).await
+}
+
 /// Bumps the version of a draft (so a concurrent issue sees the change) and sets its totals.
 pub async fn touch_draft(
     tx: &mut Tx,

@@ -15,8 +15,8 @@ mod tax_rules;
 
 pub use credit_notes::{CreditNoteRow, credit_notes, insert_credit_note};
 pub use lifecycle::{
-    Amounts, Issue, delete_draft, insert_draft, mark_issued, mark_void, next_document_number,
-    set_amounts, touch_draft,
+    Amounts, Issue, SubscriptionDraft, delete_draft, insert_draft, insert_subscription_draft,
+    mark_issued, mark_void, next_document_number, set_amounts, touch_draft,
 };
 pub use lines::{LineRow, delete_line, insert_line, lines};
 pub use payment_list::{PaymentFilter, PaymentListRow, PaymentSum, list_payments, payment_sums};
@@ -28,7 +28,7 @@ pub use tax_rules::{TaxRuleRow, delete_tax_rule, insert_tax_rule, tax_rule_for, 
 
 use sqlx::FromRow;
 
-use super::model::InvoiceStatus;
+use super::model::{InvoiceSource, InvoiceStatus};
 use crate::db::{TenantScope, Timestamp, Tx};
 
 #[derive(Clone, Debug, FromRow)]
@@ -56,13 +56,17 @@ pub struct InvoiceRow {
     pub notes: String,
     pub version: i64,
     pub created_at: Timestamp,
+    pub source: InvoiceSource,
+    /// The subscription this invoice bills, and why (`FIRST`, …).
+    pub subscription_id: Option<String>,
+    pub billing_reason: String,
 }
 
 pub(super) const INVOICE_SELECT: &str = "SELECT i.id, i.tenant_id, t.name AS tenant_name, i.status, i.number, \
      i.currency, i.issue_date, i.due_date, i.tax_name, i.tax_rate, i.subtotal_minor, \
      i.discount_minor, i.tax_minor, i.total_minor, i.paid_minor, i.refunded_minor, \
      i.credited_minor, i.due_minor, i.buyer_snapshot, i.seller_snapshot, i.notes, i.version, \
-     i.created_at FROM invoices i JOIN tenants t ON t.id = i.tenant_id";
+     i.created_at, i.source, i.subscription_id, i.billing_reason FROM invoices i JOIN tenants t ON t.id = i.tenant_id";
 
 /// Who may see which invoices: the tenant scope, and whether drafts are hidden (customers).
 pub struct Visibility<'a> {

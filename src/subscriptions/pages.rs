@@ -1,0 +1,287 @@
+//! Subscription pages: the list (staff: every tenant; customers: "Services"), the order page
+//! (form → review with the price breakdown → confirm) and the detail page with its timeline.
+//! While activation runs, the detail section polls itself and stops when it settles.
+
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::model::SubscriptionStatus;
+use super::service::{self, Detail, OrderInput, OrderSettings, Quote};
+use super::store::{SubscriptionFilter, SubscriptionRow};
+use crate::auth::model::Actor;
+use crate::page;
+use crate::state::AppState;
+use crate::web::actions::ActionRequest as Req;
+use crate::web::pagination::{PageRequest, Pager, filter_query, parse_page};
+use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash};
+
+impl SubscriptionRow {
+    pub fn status_label(&self) -> &'static str {
+        self.status.label()
+    }
+    pub fn is_pending(&self) -> bool {
+        self.status == SubscriptionStatus::PendingActivation
+    }
+    pub fn can_retry(&self) -> bool {
+        self.status.can_retry()
+    }
+    pub fn period_text(&self) -> String {
+        match (self.current_period_start, self.current_period_end) {
+            (Some(a), Some(b)) => format!("{a} – {b}"),
+            _ => "starts when activated".into(),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct ListQuery {
+    tenant_id: String,
+    status: String,
+    product: String,
+    q: String,
+    page: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "subscriptions/list.html", blocks = ["main"])]
+struct ListPage {
+    layout: Layout,
+    rows: Vec<SubscriptionRow>,
+    f: ListQuery,
+    errors: FieldErrors,
+    tenants: Vec<(String, String)>,
+    products: Vec<(String, String)>,
+    statuses: &'static [SubscriptionStatus],
+    pager: Pager,
+    is_staff: bool,
+    can_order: bool,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Query(mut f): Query<ListQuery>,
+) -> AppResult<Response> {
+    f.status = SubscriptionStatus::parse(&f.status)
+        .map(|s| s.as_str().to_string())
+        .unwrap_or_default();
+    if !actor.is_staff {
+        f.tenant_id.clear();
+    }
+    let req = PageRequest::new(parse_page(f.page.as_deref()));
+    let filter = SubscriptionFilter {
+        tenant_id: f.tenant_id.trim(),
+        status: &f.status,
+        product_id: f.product.trim(),
+        q: f.q.trim(),
+    };
+    let (rows, total) = service::list(&state.db, &actor, &filter, req).await?;
+    let query = filter_query(&[
+        ("tenant_id", &f.tenant_id),
+        ("status", &f.status),
+        ("product", &f.product),
+        ("q", &f.q),
+    ]);
+    let tenants = if actor.is_staff {
+        crate::auth::reads::tenant_choices(&state.db, &actor).await?
+    } else {
+        Vec::new()
+    };
+    let products = crate::billing::catalog::service::product_choices(&state.db).await?;
+    let page = ListPage {
+        layout,
+        rows,
+        f,
+        errors: FieldErrors::new(),
+        tenants,
+        products,
+        statuses: SubscriptionStatus::ALL,
+        pager: Pager::new("/billing/subscriptions", req, total, query),
+        is_staff: actor.is_staff,
+        can_order: service::can_order(&actor),
+    };
+    Ok(page!(hx, page)?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "subscriptions/new.html", blocks = ["main"])]
+struct NewPage {
+    layout: Layout,
+    form: OrderInput,
+    errors: FieldErrors,
+    tenants: Vec<(String, String)>,
+    products: Vec<(String, String)>,
+    addons: Vec<(String, String)>,
+    periods: &'static [(&'static str, &'static str)],
+    quote: Option<Quote>,
+    is_staff: bool,
+}
+
+const PERIODS: &[(&str, &str)] = &[
+    ("MONTHLY", "Monthly"),
+    ("YEARLY", "Yearly"),
+    ("HOURLY", "Hourly"),
+];
+
+async fn new_page(
+    state: &AppState,
+    actor: &Actor,
+    layout: Layout,
+    mut form: OrderInput,
+    errors: FieldErrors,
+    quote: Option<Quote>,
+) -> AppResult<NewPage> {
+    if !service::can_order(actor) {
+        return Err(AppError::Forbidden);
+    }
+    if form.idempotency_key.trim().is_empty() {
+        form.idempotency_key = crate::db::new_id();
+    }
+    let (products, addons) =
+        crate::billing::catalog::service::orderable(&state.db, actor, &form.tenant_id).await?;
+    Ok(NewPage {
+        layout,
+        form,
+        errors,
+        tenants: if actor.is_staff {
+            crate::auth::reads::customer_tenant_choices(&state.db, actor).await?
+        } else {
+            Vec::new()
+        },
+        products,
+        addons,
+        periods: PERIODS,
+        quote,
+        is_staff: actor.is_staff,
+    })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct NewQuery {
+    product: String,
+    tenant_id: String,
+}
+
+pub async fn new_form(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Query(q): Query<NewQuery>,
+) -> AppResult<Response> {
+    let form = OrderInput {
+        product: q.product,
+        tenant_id: q.tenant_id,
+        period: "MONTHLY".into(),
+        quantity: "1".into(),
+        ..OrderInput::default()
+    };
+    let page = new_page(&state, &actor, layout, form, FieldErrors::new(), None).await?;
+    Ok(page!(hx, page)?.into_response())
+}
+
+/// The order form posts here: without `confirm=yes` it answers the review (the breakdown and
+/// a "Confirm order" button carrying the same fields); with it, the order is placed.
+pub async fn submit(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Form(form): Form<OrderInput>,
+) -> AppResult<Response> {
+    let result = if crate::web::confirm::confirmed(&form.confirm) {
+        let settings = OrderSettings {
+            expiry_days: state.config.order_expiry_days,
+        };
+        match service::order(&state.db, &actor, &settings, &form).await {
+            Ok(id) => {
+                return Ok(flash::success(
+                    &state,
+                    &format!("/billing/subscriptions/{id}"),
+                    "Order placed.",
+                ));
+            }
+            Err(e) => Err(e),
+        }
+    } else {
+        service::quote(&state.db, &actor, &form).await.map(Some)
+    };
+    match result {
+        Ok(quote) => {
+            let page = new_page(&state, &actor, layout, form, FieldErrors::new(), quote).await?;
+            Ok(page!(hx, page)?.into_response())
+        }
+        Err(AppError::Invalid(errors)) => {
+            let page = new_page(&state, &actor, layout, form, errors, None).await?;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page!(hx, page)?).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "subscriptions/show.html", blocks = ["main"])]
+pub struct ShowPage {
+    layout: Layout,
+    s: SubscriptionRow,
+    d: Detail,
+    can_manage: bool,
+    notice: Option<crate::web::flash::Flash>,
+}
+
+async fn show_page(
+    state: &AppState,
+    layout: Layout,
+    actor: &Actor,
+    id: &str,
+) -> AppResult<ShowPage> {
+    let s = service::get(&state.db, actor, id).await?;
+    let d = service::detail(&state.db, actor, &s).await?;
+    Ok(ShowPage {
+        layout,
+        s,
+        d,
+        can_manage: service::can_manage(actor),
+        notice: None,
+    })
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let page = show_page(&state, layout, &actor, &id).await?;
+    Ok(page!(hx, page)?.into_response())
+}
+
+crate::action_page!(ShowPage);
+
+pub async fn retry(req: Req, Path(id): Path<String>) -> AppResult<Response> {
+    let r = service::retry(&req.state.db, &req.actor, &id).await;
+    let Req {
+        state,
+        hx,
+        layout,
+        actor,
+    } = req;
+    crate::web::actions::answer(
+        &state,
+        hx,
+        &format!("/billing/subscriptions/{id}"),
+        r.map(|()| "Activation retried.".to_string()),
+        || show_page(&state, layout, &actor, &id),
+        |_, _| {},
+    )
+    .await
+}

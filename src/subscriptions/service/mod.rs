@@ -1,0 +1,173 @@
+//! Subscription actions and reads. A customer's OWNER/ADMIN/BILLING members order for their
+//! tenant and read its subscriptions; staff BILLING+ order for any tenant; staff ADMIN+
+//! retry a failed activation. Every change is audited and written on the timeline.
+
+mod activation;
+mod expiry;
+mod order;
+
+pub use activation::{activate, pod_settled};
+pub use expiry::{EXPIRE_KIND, expire};
+pub use order::{
+    ACTIVATE_KIND, MAX_QUANTITY, OrderInput, OrderSettings, Quote, QuoteLine, order, quote,
+};
+
+use crate::audit::AuditEvent;
+use crate::auth::model::{Actor, Role};
+use crate::db::{Db, Tx};
+use crate::jobs::read::JobRow;
+use crate::subscriptions::model::SubscriptionStatus;
+use crate::subscriptions::store::{self, EventRow, ItemRow, SubscriptionFilter, SubscriptionRow};
+use crate::web::pagination::PageRequest;
+use crate::web::{AppError, AppResult};
+
+/// Customers' OWNER/ADMIN/BILLING; staff BILLING+.
+pub fn can_order(actor: &Actor) -> bool {
+    actor.at_least(Role::Billing)
+}
+
+/// Everyone signed in reads the subscriptions in their scope.
+pub fn can_read(_actor: &Actor) -> bool {
+    true
+}
+
+/// Retry a failed activation: staff ADMIN+.
+pub fn can_manage(actor: &Actor) -> bool {
+    actor.is_staff_at_least(Role::Admin)
+}
+
+pub fn subject(id: &str) -> String {
+    format!("subscription:{id}")
+}
+
+fn event<'a>(tenant_id: &'a str, action: &'a str, id: &'a str, summary: String) -> AuditEvent<'a> {
+    AuditEvent {
+        tenant_id: Some(tenant_id),
+        action,
+        target_type: "subscription",
+        target_id: id,
+        summary,
+    }
+}
+
+async fn timeline(tx: &mut Tx, id: &str, kind: &str, summary: &str, who: &str) -> AppResult<()> {
+    Ok(store::add_event(tx, id, kind, summary, who).await?)
+}
+
+pub async fn get(db: &Db, actor: &Actor, id: &str) -> AppResult<SubscriptionRow> {
+    if !can_read(actor) {
+        return Err(AppError::Forbidden);
+    }
+    store::get(&db.pool, &actor.scope(), id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn list(
+    db: &Db,
+    actor: &Actor,
+    f: &SubscriptionFilter<'_>,
+    req: PageRequest,
+) -> AppResult<(Vec<SubscriptionRow>, i64)> {
+    if !can_read(actor) {
+        return Err(AppError::Forbidden);
+    }
+    let f = SubscriptionFilter {
+        tenant_id: if actor.is_staff { f.tenant_id } else { "" },
+        ..*f
+    };
+    Ok(store::list(&db.pool, &actor.scope(), &f, req.size, req.offset()).await?)
+}
+
+/// An invoice of the subscription as its page lists it.
+pub struct InvoiceLink {
+    pub id: String,
+    pub number: String,
+    pub status: String,
+    pub total: String,
+    pub due: String,
+}
+
+/// Everything the detail page shows of a subscription read with [`get`].
+pub struct Detail {
+    pub items: Vec<ItemRow>,
+    pub events: Vec<EventRow>,
+    pub invoices: Vec<InvoiceLink>,
+    pub jobs: Vec<JobRow>,
+}
+
+pub async fn detail(db: &Db, actor: &Actor, s: &SubscriptionRow) -> AppResult<Detail> {
+    let invoices = store::invoices(&db.pool, &s.id)
+        .await?
+        .into_iter()
+        .map(|(id, number, status, total, due, cur)| InvoiceLink {
+            id,
+            number: number.unwrap_or_else(|| "draft".into()),
+            status,
+            total: crate::billing::money::format_money(total, &cur),
+            due: crate::billing::money::format_money(due, &cur),
+        })
+        .collect();
+    Ok(Detail {
+        items: store::items(&db.pool, &s.id).await?,
+        events: store::events(&db.pool, &s.id).await?,
+        invoices,
+        jobs: crate::jobs::read::list_for_subject(&db.pool, &actor.scope(), &subject(&s.id), 20)
+            .await?,
+    })
+}
+
+/// Staff ADMIN+ retry a failed activation: the pod's provisioning again when there is a pod,
+/// else the activation job.
+pub async fn retry(db: &Db, actor: &Actor, id: &str) -> AppResult<()> {
+    if !can_manage(actor) {
+        return Err(AppError::Forbidden);
+    }
+    let s = get(db, actor, id).await?;
+    if !s.status.can_retry() {
+        return Err(AppError::refused(
+            crate::subscriptions::model::SubscriptionStatus::next(
+                s.status,
+                crate::subscriptions::model::Event::RetryActivation,
+            )
+            .err()
+            .map_or_else(String::new, |r| r.to_string()),
+        ));
+    }
+    if let Some(pod) = &s.cloudpod_id {
+        crate::cloudpods::service::act(db, actor, pod, crate::cloudpods::model::Action::Retry)
+            .await?;
+    }
+    let mut tx = db.begin_write().await?;
+    if store::set_status(
+        &mut tx,
+        id,
+        SubscriptionStatus::ActivationFailed,
+        SubscriptionStatus::PendingActivation,
+        "",
+    )
+    .await?
+        == 0
+    {
+        return Err(AppError::refused(
+            "The subscription changed meanwhile. Reload and try again.",
+        ));
+    }
+    if s.cloudpod_id.is_none() {
+        order::enqueue_activation(&mut tx, id, &s.tenant_id).await?;
+    }
+    timeline(&mut tx, id, "state", "Activation retried", &actor.email).await?;
+    crate::audit::record(
+        &mut tx,
+        actor,
+        event(
+            &s.tenant_id,
+            "subscription.retried",
+            id,
+            format!("Retried the activation of {}", s.product_name),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

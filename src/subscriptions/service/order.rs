@@ -1,0 +1,476 @@
+//! Ordering: what the tenant may buy, the price breakdown, and the order itself (the
+//! subscription, its items and its first invoice in one transaction).
+
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{can_order, event, timeline};
+use crate::audit;
+use crate::auth::model::Actor;
+use crate::auth::store::TenantRow;
+use crate::billing::catalog::model::{self as catalog, Category, Period, PriceQuery, Viewer};
+use crate::billing::catalog::pricing;
+use crate::billing::catalog::store::{self as catalog_store, ProductRow};
+use crate::billing::invoices::service as invoices;
+use crate::billing::money;
+use crate::cloudpods::model as pods;
+use crate::db::{Db, TenantScope, Timestamp, Tx, new_id};
+use crate::jobs::{self, NewJob};
+use crate::subscriptions::lines::{self, Priced};
+use crate::subscriptions::model::SubscriptionStatus;
+use crate::subscriptions::store::{self, ItemRow, NewSubscription};
+use crate::web::{AppError, AppResult, FieldErrors};
+
+/// The largest quantity one order may ask for.
+pub const MAX_QUANTITY: i64 = 100;
+
+/// The job that activates a subscription (also enqueued by invoices when the first invoice
+/// is paid, under the same kind name).
+pub const ACTIVATE_KIND: &str = invoices::SUBSCRIPTION_PAID_KIND;
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct OrderInput {
+    /// Staff only: the tenant ordered for.
+    pub tenant_id: String,
+    pub product: String,
+    pub period: String,
+    pub quantity: String,
+    /// An ADDON product's code (optional).
+    pub addon: String,
+    pub pod_name: String,
+    pub region: String,
+    /// Generated into the form when it is rendered: a double submit creates one subscription.
+    pub idempotency_key: String,
+    /// `yes` once the person confirmed the reviewed breakdown.
+    pub confirm: String,
+}
+
+/// One line of the breakdown as the order page shows it.
+#[derive(Clone, Debug)]
+pub struct QuoteLine {
+    pub description: String,
+    pub quantity: i64,
+    pub unit: String,
+    pub amount: String,
+}
+
+/// The price breakdown of an order, from the same lines its first invoice is issued with.
+#[derive(Clone, Debug)]
+pub struct Quote {
+    pub tenant_name: String,
+    pub product_name: String,
+    pub currency: String,
+    pub period: Period,
+    pub lines: Vec<QuoteLine>,
+    pub setup_fee: String,
+    pub subtotal: String,
+    pub discount: String,
+    pub tax_name: String,
+    pub tax: String,
+    pub total: String,
+    pub total_minor: i64,
+    pub trial_days: i64,
+}
+
+/// A validated order, ready to be created.
+struct Checked {
+    tenant: TenantRow,
+    product: ProductRow,
+    period: Period,
+    quantity: i64,
+    items: Vec<Priced>,
+    pod_name: String,
+    region: String,
+    key: String,
+}
+
+fn key_of(e: &mut FieldErrors, raw: &str) -> String {
+    let key = raw.trim();
+    if key.len() < 16
+        || key.len() > 64
+        || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        e.add(
+            "product",
+            "This form has expired. Reload the page and try again.",
+        );
+    }
+    key.to_string()
+}
+
+/// Whether `tenant` may buy `p` now: ACTIVE, offered to it (PUBLIC; BETA when flagged).
+fn buyable(p: &ProductRow, tenant: &TenantRow) -> bool {
+    catalog::can_be_sold(p.status)
+        && catalog::offered_to(
+            p.visibility,
+            Viewer::Tenant {
+                beta: tenant.beta == 1,
+            },
+        )
+}
+
+async fn price(
+    db: &Db,
+    tenant: &TenantRow,
+    p: &ProductRow,
+    period: Period,
+    region: &str,
+    quantity: i64,
+) -> AppResult<Option<Priced>> {
+    let q = PriceQuery {
+        tenant_id: &tenant.id,
+        region,
+        currency: &tenant.currency,
+        period,
+        at: Timestamp::now().0,
+    };
+    Ok(pricing::resolve_one(db, &p.id, &q).await?.map(|r| Priced {
+        product_id: p.id.clone(),
+        name: p.name.clone(),
+        code: p.code.clone(),
+        quantity,
+        unit_minor: r.amount_minor,
+        setup_fee_minor: r.setup_fee_minor,
+    }))
+}
+
+async fn check(db: &Db, tx: &mut Tx, actor: &Actor, input: &OrderInput) -> AppResult<Checked> {
+    if !can_order(actor) {
+        return Err(AppError::Forbidden);
+    }
+    let mut e = FieldErrors::new();
+    let key = key_of(&mut e, &input.idempotency_key);
+    let tenant_id = if actor.is_staff {
+        input.tenant_id.trim()
+    } else {
+        actor.tenant_id.as_str()
+    };
+    let tenant = crate::auth::store::get_tenant(&mut **tx, &TenantScope::All, tenant_id)
+        .await?
+        .filter(|t| t.kind == crate::actor::TenantKind::Customer);
+    let Some(tenant) = tenant else {
+        e.add("tenant_id", "Choose a customer tenant.");
+        return Err(AppError::Invalid(e));
+    };
+    let product = catalog_store::product_by_code(&mut **tx, input.product.trim())
+        .await?
+        .filter(|p| buyable(p, &tenant) && p.category != Category::Addon);
+    if product.is_none() {
+        e.add("product", "Choose a product your account can order.");
+    }
+    let period = Period::parse(input.period.trim()).filter(|p| *p != Period::Once);
+    if period.is_none() {
+        e.add(
+            "period",
+            "Choose a billing period: hourly, monthly or yearly.",
+        );
+    }
+    let max = if product
+        .as_ref()
+        .is_some_and(|p| p.category == Category::Cloudpod)
+    {
+        1
+    } else {
+        MAX_QUANTITY
+    };
+    let quantity = match input.quantity.trim().parse::<i64>() {
+        Ok(n) if (1..=max).contains(&n) => n,
+        _ if max == 1 => {
+            e.add("quantity", "A CloudPod is ordered one at a time: use 1.");
+            0
+        }
+        _ => {
+            e.add(
+                "quantity",
+                format!("Use a whole number from 1 to {MAX_QUANTITY}."),
+            );
+            0
+        }
+    };
+    let addon = match input.addon.trim() {
+        "" => None,
+        code => {
+            let a = catalog_store::product_by_code(&mut **tx, code)
+                .await?
+                .filter(|a| buyable(a, &tenant));
+            match a {
+                Some(a) if a.category == Category::Addon => Some(a),
+                Some(_) => {
+                    e.add("addon", "This product is not an add-on.");
+                    None
+                }
+                None => {
+                    e.add("addon", "Choose an add-on your account can order.");
+                    None
+                }
+            }
+        }
+    };
+    let mut pod_name = String::new();
+    let mut region = tenant.region.clone();
+    if let Some(p) = product
+        .as_ref()
+        .filter(|p| p.category == Category::Cloudpod)
+    {
+        pod_name = pods::pod_name(&input.pod_name)
+            .map_err(|m| e.add("pod_name", m))
+            .unwrap_or_default();
+        if !input.region.trim().is_empty() {
+            region = pods::region_code(&input.region)
+                .map_err(|m| e.add("region", m))
+                .unwrap_or_default();
+        }
+        if !pod_name.is_empty()
+            && (crate::cloudpods::service::name_taken(tx, &tenant.id, &pod_name).await?
+                || store::pod_name_pending(tx, &tenant.id, &pod_name).await?)
+        {
+            e.add("pod_name", "You already have a pod with that name.");
+        }
+        if catalog_store::plan_for_product(&db.pool, &p.id)
+            .await?
+            .is_none()
+        {
+            e.add("product", "This CloudPod product has no plan configured.");
+        }
+    }
+    let mut items = Vec::new();
+    if let (Some(p), Some(period)) = (&product, period) {
+        match price(db, &tenant, p, period, &region, quantity.max(1)).await? {
+            Some(i) => items.push(i),
+            None => e.add(
+                "period",
+                format!(
+                    "{} has no price {} in {}.",
+                    p.name,
+                    period.label(),
+                    tenant.currency
+                ),
+            ),
+        }
+        if let Some(a) = &addon {
+            match price(db, &tenant, a, period, &region, 1).await? {
+                Some(i) => items.push(i),
+                None => e.add(
+                    "addon",
+                    format!(
+                        "{} has no price {} in {}.",
+                        a.name,
+                        period.label(),
+                        tenant.currency
+                    ),
+                ),
+            }
+        }
+    }
+    e.into_result().map_err(AppError::Invalid)?;
+    let (Some(product), Some(period)) = (product, period) else {
+        unreachable!("errors returned above");
+    };
+    Ok(Checked {
+        tenant,
+        product,
+        period,
+        quantity,
+        items,
+        pod_name,
+        region,
+        key,
+    })
+}
+
+fn invoice_lines(c: &Checked) -> Vec<invoices::OrderLine> {
+    lines::first_invoice_lines(&c.items, c.period)
+        .into_iter()
+        .map(|l| invoices::OrderLine {
+            description: l.description,
+            quantity: l.quantity,
+            unit_price_minor: l.unit_minor,
+            product_id: l.product_id,
+        })
+        .collect()
+}
+
+async fn quote_of(tx: &mut Tx, c: &Checked) -> AppResult<Quote> {
+    let order_lines = invoice_lines(c);
+    let (totals, tax_name) = invoices::quote_totals(tx, &c.tenant.region, &order_lines).await?;
+    let cur = &c.tenant.currency;
+    let fmt = |m: i64| money::format_money(m, cur);
+    let setup: i64 = c.items.iter().map(|i| i.setup_fee_minor * i.quantity).sum();
+    Ok(Quote {
+        tenant_name: c.tenant.name.clone(),
+        product_name: c.product.name.clone(),
+        currency: cur.clone(),
+        period: c.period,
+        lines: order_lines
+            .iter()
+            .map(|l| QuoteLine {
+                description: l.description.clone(),
+                quantity: l.quantity,
+                unit: fmt(l.unit_price_minor),
+                amount: fmt(l.quantity * l.unit_price_minor),
+            })
+            .collect(),
+        setup_fee: fmt(setup),
+        subtotal: fmt(totals.subtotal),
+        discount: fmt(totals.discount),
+        tax_name,
+        tax: fmt(totals.tax),
+        total: fmt(totals.total),
+        total_minor: totals.total,
+        trial_days: c.product.trial_days,
+    })
+}
+
+/// The breakdown the order page shows before the person confirms (nothing is written).
+pub async fn quote(db: &Db, actor: &Actor, input: &OrderInput) -> AppResult<Quote> {
+    let mut tx = db.pool.begin().await?;
+    let c = check(db, &mut tx, actor, input).await?;
+    let q = quote_of(&mut tx, &c).await?;
+    drop(tx);
+    Ok(q)
+}
+
+/// How long an unpaid order waits for its first payment.
+pub struct OrderSettings {
+    pub expiry_days: i64,
+}
+
+/// Places the order: the subscription (PENDING_ACTIVATION) with its items and its first
+/// invoice, issued at once; a trial or a zero total skips the invoice and activation starts
+/// at once. A repeated submit of the same form answers the subscription it created.
+pub async fn order(
+    db: &Db,
+    actor: &Actor,
+    settings: &OrderSettings,
+    input: &OrderInput,
+) -> AppResult<String> {
+    let mut tx = db.begin_write().await?;
+    if let Some((id, tenant)) = store::by_key(&mut tx, input.idempotency_key.trim()).await? {
+        return replay(actor, id, &tenant);
+    }
+    let c = check(db, &mut tx, actor, input).await?;
+    let quote = quote_of(&mut tx, &c).await?;
+    let now = Timestamp::now();
+    let trial = c.product.trial_days > 0;
+    let free = trial || quote.total_minor == 0;
+    let id = new_id();
+    let expires_at = (!free).then(|| now.plus_secs(settings.expiry_days.max(1) * 86_400));
+    let inserted = store::insert(
+        &mut tx,
+        &NewSubscription {
+            id: &id,
+            tenant_id: &c.tenant.id,
+            product_id: &c.product.id,
+            status: SubscriptionStatus::PendingActivation,
+            period: c.period,
+            quantity: c.quantity,
+            currency: &c.tenant.currency,
+            pod_name: &c.pod_name,
+            region: &c.region,
+            trial_ends_at: trial.then(|| now.plus_secs(c.product.trial_days * 86_400)),
+            expires_at,
+            idempotency_key: &c.key,
+            created_by: &actor.email,
+            now,
+        },
+    )
+    .await?;
+    if !inserted {
+        // a concurrent submit of the same form committed first
+        drop(tx);
+        let mut tx = db.begin_write().await?;
+        let (id, tenant) = store::by_key(&mut tx, &c.key)
+            .await?
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("order key vanished")))?;
+        return replay(actor, id, &tenant);
+    }
+    for (n, i) in c.items.iter().enumerate() {
+        let item = ItemRow {
+            product_id: i.product_id.clone(),
+            product_code: i.code.clone(),
+            product_name: i.name.clone(),
+            quantity: i.quantity,
+            unit_price_minor: i.unit_minor,
+            setup_fee_minor: i.setup_fee_minor,
+        };
+        store::insert_item(&mut tx, &new_id(), &id, n as i64, &item).await?;
+    }
+    let summary = format!(
+        "Ordered {} × {} ({}) for {}: {}",
+        c.quantity,
+        c.product.name,
+        c.period.label(),
+        c.tenant.name,
+        quote.total
+    );
+    timeline(&mut tx, &id, "order", &summary, &actor.email).await?;
+    if free {
+        let why = if trial {
+            format!("{}-day trial: nothing to pay now", c.product.trial_days)
+        } else {
+            "Nothing to pay: activation starts at once".to_string()
+        };
+        timeline(&mut tx, &id, "invoice", &why, &actor.email).await?;
+        enqueue_activation(&mut tx, &id, &c.tenant.id).await?;
+    } else {
+        let order_lines = invoice_lines(&c);
+        let (_invoice_id, issued) = invoices::issue_for_subscription(
+            &mut tx,
+            db,
+            actor,
+            &invoices::SubscriptionInvoice {
+                tenant_id: &c.tenant.id,
+                currency: &c.tenant.currency,
+                subscription_id: &id,
+                reason: "FIRST",
+                period: None,
+                lines: &order_lines,
+            },
+        )
+        .await?;
+        if let Some(at) = expires_at {
+            super::expiry::enqueue_expiry(&mut tx, &id, &c.tenant.id, at).await?;
+        }
+        timeline(
+            &mut tx,
+            &id,
+            "invoice",
+            &format!(
+                "Invoice {} issued for {}; the service starts when it is paid",
+                issued.number,
+                money::format_money(issued.total_minor, &c.tenant.currency)
+            ),
+            &actor.email,
+        )
+        .await?;
+    }
+    audit::record(
+        &mut tx,
+        actor,
+        event(&c.tenant.id, "subscription.ordered", &id, summary),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+fn replay(actor: &Actor, id: String, tenant: &str) -> AppResult<String> {
+    if actor.scope().allows(tenant) {
+        Ok(id)
+    } else {
+        Err(AppError::refused("This form belongs to another order."))
+    }
+}
+
+pub(super) async fn enqueue_activation(tx: &mut Tx, id: &str, tenant_id: &str) -> AppResult<()> {
+    jobs::enqueue(
+        tx,
+        NewJob::new(ACTIVATE_KIND, &json!({ "subscription_id": id }))
+            .unique_key(format!("subscription-activate:{id}"))
+            .subject(format!("subscription:{id}"))
+            .tenant(tenant_id),
+    )
+    .await?;
+    Ok(())
+}
