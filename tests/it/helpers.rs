@@ -64,6 +64,8 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         proxmox_fingerprint: None,
         proxmox_task_timeout_secs: 10,
         proxmox_poll_ms: 50,
+        metrics_token: None,
+        metrics_bind: None,
     }
 }
 

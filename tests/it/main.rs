@@ -21,6 +21,7 @@ mod jobs_pages;
 mod jobs_worker;
 mod mail;
 mod members;
+mod metrics;
 mod migrations;
 mod notifications;
 mod proxmox;
