@@ -87,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .merge(billing::invoices::routes())
         .merge(security::routes())
         .merge(jobs::pages::routes())
+        .merge(ops::pages::routes())
         .merge(cloudpods::routes())
         .fallback(auth::pages::not_found)
         .method_not_allowed_fallback(crate::web::error::method_not_allowed)
@@ -303,7 +304,7 @@ static NAV: &[NavEntry] = &[
     NavEntry::new("Security", "/security", "Security", |_| true),
     NavEntry::new("Security", "/account/password", "Password", |_| true),
     NavEntry::new("Security", "/audit", "Audit log", |a| a.can_view_audit()),
-    NavEntry::new("Operations", "/ops", "Operations", jobs::model::can_view),
+    NavEntry::new("Operations", "/ops", "Operations", ops::model::can_view),
     NavEntry::new("Administration", "/tenants", "Tenants", |a| {
         a.can_view_tenants()
     }),

@@ -293,6 +293,15 @@ pub struct Config {
     )]
     pub proxmox_poll_ms: u64,
 
+    /// Seconds between refreshes of each `/ops` overview tile (while its tab is visible).
+    #[arg(
+        long,
+        env = "MPANEL_OPS_REFRESH_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub ops_refresh_secs: u64,
+
     /// Bearer token Prometheus sends to read `/metrics` (at least 32 characters). Without it
     /// `/metrics` is not served on the main address.
     #[arg(

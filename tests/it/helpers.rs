@@ -64,6 +64,7 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         proxmox_fingerprint: None,
         proxmox_task_timeout_secs: 10,
         proxmox_poll_ms: 50,
+        ops_refresh_secs: 10,
         metrics_token: None,
         metrics_bind: None,
     }

@@ -24,6 +24,7 @@ mod members;
 mod metrics;
 mod migrations;
 mod notifications;
+mod ops;
 mod proxmox;
 mod proxmox_double;
 mod security;

@@ -218,3 +218,39 @@ pub async fn oldest_waiting(
     .fetch_all(pool)
     .await
 }
+
+/// Jobs that completed at or after `since`.
+pub async fn completed_since(
+    pool: &AnyPool,
+    scope: &TenantScope,
+    since: Timestamp,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(&format!(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM jobs \
+         WHERE state = 'completed' AND finished_at >= $1{}",
+        scope.and("tenant_id", 2)
+    ))
+    .bind(since.0)
+    .scoped(scope)
+    .fetch_one(pool)
+    .await
+}
+
+/// Failed attempts (every error recorded, retried or not) per hour since `start`:
+/// `(hour index from start, count)`.
+pub async fn failed_attempts_by_hour(
+    pool: &AnyPool,
+    scope: &TenantScope,
+    start: Timestamp,
+) -> sqlx::Result<Vec<(i64, i64)>> {
+    sqlx::query_as(&format!(
+        "SELECT CAST((e.at - $1) / 3600000 AS BIGINT) AS hour, CAST(COUNT(*) AS BIGINT) \
+         FROM job_errors e JOIN jobs j ON j.id = e.job_id WHERE e.at >= $1{} \
+         GROUP BY hour ORDER BY hour",
+        scope.and("j.tenant_id", 2)
+    ))
+    .bind(start.0)
+    .scoped(scope)
+    .fetch_all(pool)
+    .await
+}
