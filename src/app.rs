@@ -25,7 +25,8 @@ use crate::db::{Db, Timestamp};
 use crate::web::layout::{Nav, NavEntry};
 use crate::web::{client, flash, middleware as mw};
 use crate::{
-    api, audit, billing, cloudpods, dashboard, jobs, security, static_files, subscriptions,
+    api, audit, billing, cloudpods, dashboard, jobs, ops, security, static_files, subscriptions,
+    telemetry,
 };
 
 pub use crate::state::AppState;
@@ -87,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .merge(billing::invoices::routes())
         .merge(security::routes())
         .merge(jobs::pages::routes())
+        .merge(ops::pages::routes())
         .merge(cloudpods::routes())
         .merge(subscriptions::routes())
         .fallback(auth::pages::not_found)
@@ -108,6 +110,8 @@ pub fn router(state: AppState) -> Router {
     let mut app = Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        // Prometheus, with its bearer token (not served here without one).
+        .route("/metrics", get(ops::metrics::main_address))
         // Outside the page routes: needs no session, so it works before sign-in as well.
         .route("/preferences/theme", post(crate::web::theme::set_theme))
         .nest("/static", static_files::service())
@@ -145,6 +149,12 @@ pub fn router(state: AppState) -> Router {
     // Outermost, so every answer (pages, JSON, assets, error pages) is compressed by
     // Accept-Encoding (gzip, br); tiny bodies, images and event streams are left alone.
     .layer(CompressionLayer::new())
+    // Applied to every route (so the matched route template is known) and outside the
+    // others, so rejected, failed and compressed answers are all counted and timed.
+    .layer(from_fn_with_state(
+        state.telemetry.clone(),
+        telemetry::track_http,
+    ))
     .layer(axum::Extension(Nav(NAV)))
     .with_state(state)
 }
@@ -170,6 +180,8 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     crate::mail::Mailer::from_config(&config)?;
     // So is an incomplete Proxmox configuration.
     let provisioner = crate::provision::Driver::from_config(&config)?;
+    // And a metrics token too short to be a secret.
+    config.metrics_token()?;
     let db = Db::connect(&config.database_url(), config.db_max_connections).await?;
     db.migrate().await?;
     Ok(AppState::new(db, config, &secret, provisioner))
@@ -183,6 +195,14 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let purge = tokio::spawn(purge_expired_loop(state.clone()));
     let (stop_worker, stop_rx) = tokio::sync::watch::channel(false);
+    let metrics = match state.config.metrics_bind {
+        Some(addr) => Some(tokio::spawn(serve_metrics(
+            state.clone(),
+            bind_metrics(addr).await?,
+            stop_rx.clone(),
+        ))),
+        None => None,
+    };
     let worker =
         (!state.config.no_worker).then(|| tokio::spawn(run_worker(state.clone(), stop_rx)));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
@@ -196,8 +216,42 @@ pub async fn serve(
     if let Some(worker) = worker {
         let _ = worker.await;
     }
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
+    }
     purge.abort();
     Ok(served?)
+}
+
+pub async fn bind_metrics(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+    use anyhow::Context;
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding the metrics address {addr}"))
+}
+
+/// The separate metrics address (`MPANEL_METRICS_BIND`): `/metrics` and nothing else, until
+/// `stop` turns true.
+pub async fn serve_metrics(
+    state: AppState,
+    listener: tokio::net::TcpListener,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let app = Router::new()
+        .route("/metrics", get(ops::metrics::metrics_address))
+        .with_state(state);
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            while !*stop.borrow_and_update() {
+                if stop.changed().await.is_err() {
+                    break;
+                }
+            }
+        })
+        .await;
+    if let Err(e) = served {
+        tracing::warn!(error = %e, "the metrics address stopped");
+    }
 }
 
 /// Every job handler of the application, feature by feature; `serve` and `worker` run these.
@@ -259,7 +313,7 @@ static NAV: &[NavEntry] = &[
     NavEntry::new("Security", "/security", "Security", |_| true),
     NavEntry::new("Security", "/account/password", "Password", |_| true),
     NavEntry::new("Security", "/audit", "Audit log", |a| a.can_view_audit()),
-    NavEntry::new("Operations", "/ops", "Operations", jobs::model::can_view),
+    NavEntry::new("Operations", "/ops", "Operations", ops::model::can_view),
     NavEntry::new("Administration", "/tenants", "Tenants", |a| {
         a.can_view_tenants()
     }),
@@ -276,6 +330,7 @@ pub async fn run_worker(state: AppState, stop: tokio::sync::watch::Receiver<bool
     let registry = job_registry(&state);
     let cfg = jobs::WorkerConfig::from_config(&state.config);
     jobs::Worker::new(state.db.clone(), registry, cfg)
+        .with_telemetry(state.telemetry.clone())
         .run(stop)
         .await;
 }

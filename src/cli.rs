@@ -55,10 +55,22 @@ async fn worker(config: Config) -> anyhow::Result<()> {
     let state = app::build_state(config).await?;
     tracing::info!("mPanel worker (database: {})", state.db.backend.dir());
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    // A worker process's job run times are its own: it serves them on the metrics address.
+    let metrics = match state.config.metrics_bind {
+        Some(addr) => Some(tokio::spawn(app::serve_metrics(
+            state.clone(),
+            app::bind_metrics(addr).await?,
+            stop_rx.clone(),
+        ))),
+        None => None,
+    };
     let worker = tokio::spawn(app::run_worker(state, stop_rx));
     app::shutdown_signal().await;
     let _ = stop.send(true);
     worker.await?;
+    if let Some(metrics) = metrics {
+        metrics.await?;
+    }
     Ok(())
 }
 

@@ -301,6 +301,30 @@ pub struct Config {
         global = true
     )]
     pub order_expiry_days: i64,
+
+    /// Seconds between refreshes of each `/ops` overview tile (while its tab is visible).
+    #[arg(
+        long,
+        env = "MPANEL_OPS_REFRESH_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub ops_refresh_secs: u64,
+
+    /// Bearer token Prometheus sends to read `/metrics` (at least 32 characters). Without it
+    /// `/metrics` is not served on the main address.
+    #[arg(
+        long,
+        env = "MPANEL_METRICS_TOKEN",
+        hide_env_values = true,
+        global = true
+    )]
+    pub metrics_token: Option<String>,
+
+    /// A separate address serving only `/metrics` (e.g. 127.0.0.1:9464, reachable by the
+    /// Prometheus server alone). The token is asked there too when one is set.
+    #[arg(long, env = "MPANEL_METRICS_BIND", global = true)]
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 impl Config {
@@ -320,6 +344,20 @@ impl Config {
 
     pub fn secure_cookies(&self) -> bool {
         self.base_url().starts_with("https://")
+    }
+
+    /// The metrics token, if set; refuses one too short to be a secret.
+    pub fn metrics_token(&self) -> anyhow::Result<Option<&str>> {
+        match self.metrics_token.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(t) => {
+                anyhow::ensure!(
+                    t.len() >= 32,
+                    "MPANEL_METRICS_TOKEN must be at least 32 characters"
+                );
+                Ok(Some(t))
+            }
+        }
     }
 
     /// The signing secret: given, or read from (or generated into) `<data dir>/secret.key`.

@@ -1,5 +1,5 @@
 //! The application state every request and job handler reads: the database, the
-//! configuration, the cookie key and the provisioner. It imports no feature: `app.rs`
+//! configuration, the cookie key, the provisioner and the Prometheus instruments. It imports no feature: `app.rs`
 //! builds it (`build_state`) and hands it to the router and the worker; services take the
 //! narrow parts they need (`&Db`, `&Config`, the provisioner), not the whole state.
 
@@ -13,6 +13,7 @@ use sha2::{Digest, Sha512};
 use crate::config::Config;
 use crate::db::Db;
 use crate::provision;
+use crate::telemetry::Telemetry;
 
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
@@ -25,6 +26,8 @@ pub struct Inner {
     pub provisioner: provision::Driver,
     /// Cached "a user exists": once true it stays true, so the setup check costs nothing.
     pub setup_done: AtomicBool,
+    /// This instance's Prometheus instruments (HTTP, job runs, build).
+    pub telemetry: Telemetry,
 }
 
 impl Deref for AppState {
@@ -44,6 +47,7 @@ impl AppState {
             cookie_key: key,
             provisioner,
             setup_done: AtomicBool::new(false),
+            telemetry: Telemetry::new(),
         }))
     }
 }

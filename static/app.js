@@ -9,6 +9,8 @@
 //   answers a confirmation page instead);
 // - Copy buttons (hidden without JavaScript) put a secret or a long id on the clipboard and say
 //   "Copied" in a status region.
+// - ops overview tiles poll only while the tab is visible and are marked stale, keeping their
+//   last figures, when a refresh fails.
 (function () {
   "use strict";
 
@@ -246,5 +248,58 @@
         announce("Could not copy: select the text and copy it yourself.");
       }
     );
+  });
+
+  // ---- ops overview tiles ([data-tile]) ----
+  // A tile polls its own fragment (hx-trigger "every Ns, ops-refresh"). While the tab is
+  // hidden its polls are skipped, and it refreshes at once when the tab is shown again. A
+  // failed refresh (an error answer, no answer, or something that is not a tile, such as the
+  // sign-in page after the session ended) keeps the last figures and marks the tile stale.
+  function isTile(el) {
+    return el instanceof Element && el.hasAttribute("data-tile");
+  }
+
+  function markStale(tile) {
+    tile.classList.add("stale");
+    var note = tile.querySelector(".stale-note");
+    if (note) {
+      note.hidden = false;
+    }
+  }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (isTile(event.detail.elt) && document.visibilityState === "hidden") {
+      event.preventDefault();
+    }
+  });
+
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var tile = event.detail.elt;
+    if (!isTile(tile)) {
+      return;
+    }
+    var text = event.detail.xhr ? event.detail.xhr.responseText || "" : "";
+    if (event.detail.isError || text.indexOf("data-tile") < 0) {
+      event.detail.shouldSwap = false;
+      event.detail.isError = false;
+      markStale(tile);
+    }
+  });
+
+  ["htmx:sendError", "htmx:timeout", "htmx:responseError"].forEach(function (name) {
+    document.addEventListener(name, function (event) {
+      if (isTile(event.detail.elt)) {
+        markStale(event.detail.elt);
+      }
+    });
+  });
+
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState !== "visible" || !window.htmx) {
+      return;
+    }
+    document.querySelectorAll("[data-tile]").forEach(function (tile) {
+      window.htmx.trigger(tile, "ops-refresh");
+    });
   });
 })();

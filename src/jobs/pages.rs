@@ -1,4 +1,5 @@
-//! `/ops` and `/ops/jobs`: any staff member reads the queue; staff ADMIN+ retry and cancel.
+//! `/ops/jobs`: any staff member reads the queue; staff ADMIN+ retry and cancel (the `/ops`
+//! overview is the `ops` feature's).
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -19,34 +20,10 @@ use crate::web::{AppResult, Hx, Layout, flash};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/ops", get(index))
         .route("/ops/jobs", get(list))
         .route("/ops/jobs/{id}", get(show))
         .route("/ops/jobs/{id}/retry", post(retry))
         .route("/ops/jobs/{id}/cancel", post(cancel))
-}
-
-#[derive(Template)]
-#[template(path = "ops/index.html", blocks = ["main"])]
-struct OpsPage {
-    layout: Layout,
-    waiting: i64,
-    failing: i64,
-}
-
-pub async fn index(
-    State(state): State<AppState>,
-    hx: Hx,
-    layout: Layout,
-    actor: Actor,
-) -> AppResult<Response> {
-    let o = service::overview(&state.db, &actor).await?;
-    let page = OpsPage {
-        layout,
-        waiting: o.waiting,
-        failing: o.failing,
-    };
-    Ok(page!(hx, page)?.into_response())
 }
 
 #[derive(Deserialize, Default)]

@@ -1,5 +1,5 @@
-//! What staff do to jobs (retry now, cancel; each audited) and what they read on `/ops`
-//! (the summary, the queue with its counts, one job), each read checking that the actor may
+//! What staff do to jobs (retry now, cancel; each audited) and what they read on `/ops/jobs`
+//! (the queue with its counts, one job), each read checking that the actor may
 //! see jobs and reading in the actor's scope.
 
 use super::model::{self, JobState};
@@ -106,28 +106,6 @@ fn require_view(actor: &Actor) -> AppResult<()> {
     } else {
         Err(AppError::Forbidden)
     }
-}
-
-/// The `/ops` summary: jobs waiting or running, and jobs failing (retrying or given up).
-pub struct Overview {
-    pub waiting: i64,
-    pub failing: i64,
-}
-
-pub async fn overview(db: &Db, actor: &Actor) -> AppResult<Overview> {
-    require_view(actor)?;
-    let counts = store::counts(&db.pool, &actor.scope()).await?;
-    let sum = |states: &[JobState]| -> i64 {
-        counts
-            .iter()
-            .filter(|(_, s, _)| states.contains(s))
-            .map(|(_, _, n)| n)
-            .sum()
-    };
-    Ok(Overview {
-        waiting: sum(&[JobState::Available, JobState::Running]),
-        failing: sum(&[JobState::Retryable, JobState::Discarded]),
-    })
 }
 
 /// One row of the counts table: a kind and its number of jobs in each state (`JobState::ALL`

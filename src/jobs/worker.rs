@@ -16,6 +16,7 @@ use super::upkeep::{listen_loop, upkeep_loop};
 pub use super::upkeep::{prune_finished, rescue_expired};
 use crate::config::Config;
 use crate::db::{Backend, Db, Timestamp, new_id};
+use crate::telemetry::Telemetry;
 
 #[derive(Clone, Debug)]
 pub struct WorkerConfig {
@@ -58,6 +59,8 @@ pub struct Worker {
     db: Db,
     registry: Arc<Registry>,
     cfg: WorkerConfig,
+    /// Where each attempt's run time is recorded (by kind and outcome), when given.
+    telemetry: Option<Telemetry>,
 }
 
 /// Aborts the handler task when the attempt is dropped (timeout or shutdown).
@@ -74,7 +77,14 @@ impl Worker {
             db,
             registry: Arc::new(registry),
             cfg,
+            telemetry: None,
         }
+    }
+
+    /// Records every attempt's handler run time in `telemetry`.
+    pub fn with_telemetry(mut self, telemetry: Telemetry) -> Worker {
+        self.telemetry = Some(telemetry);
+        self
     }
 
     pub fn id(&self) -> &str {
@@ -198,7 +208,9 @@ impl Worker {
     ) -> impl Future<Output = ()> + Send + 'static {
         let db = self.db.clone();
         let handler = self.registry.get(&job.kind).cloned();
+        let telemetry = self.telemetry.clone();
         async move {
+            let started = std::time::Instant::now();
             let id = job.id.clone();
             let (attempt, max_attempts) = (job.attempt, job.max_attempts);
             let kind = job.kind.clone();
@@ -233,12 +245,19 @@ impl Worker {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .remove(&id);
+            let took = started.elapsed();
             match outcome {
                 Ok(()) => {
+                    if let Some(t) = &telemetry {
+                        t.observe_job_run(&kind, model::JobState::Completed.as_str(), took);
+                    }
                     let _ = done.send(id.clone());
                 }
                 Err(error) => {
                     let state = model::after_failure(&error, attempt, max_attempts);
+                    if let Some(t) = &telemetry {
+                        t.observe_job_run(&kind, state.as_str(), took);
+                    }
                     let now = Timestamp::now();
                     let delay = model::backoff(attempt, rand::random::<f64>());
                     let message = error.message().chars().take(4000).collect::<String>();

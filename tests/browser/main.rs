@@ -15,6 +15,7 @@ mod demo;
 mod invoices;
 mod jobs;
 mod journeys;
+mod ops;
 mod screenshots;
 mod security;
 mod shell;

@@ -65,6 +65,9 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         proxmox_task_timeout_secs: 10,
         proxmox_poll_ms: 50,
         order_expiry_days: 7,
+        ops_refresh_secs: 10,
+        metrics_token: None,
+        metrics_bind: None,
     }
 }
 

@@ -164,3 +164,93 @@ pub async fn counts(
     .fetch_all(pool)
     .await
 }
+
+/// One group of jobs for the ops figures: a kind, a state and how many. `scheduled` is set
+/// for available jobs whose `run_at` is still ahead (waiting for their time, not for a worker).
+#[derive(Clone, Debug, FromRow)]
+pub struct StateCount {
+    pub kind: String,
+    pub state: JobState,
+    pub scheduled: i64,
+    pub n: i64,
+}
+
+impl StateCount {
+    pub fn is_scheduled(&self) -> bool {
+        self.scheduled == 1
+    }
+}
+
+/// Jobs by kind and state as of `now`, available ones split into due and scheduled.
+pub async fn state_counts(
+    pool: &AnyPool,
+    scope: &TenantScope,
+    now: Timestamp,
+) -> sqlx::Result<Vec<StateCount>> {
+    sqlx::query_as(&format!(
+        "SELECT kind, state, \
+         CAST(CASE WHEN state = 'available' AND run_at > $1 THEN 1 ELSE 0 END AS BIGINT) AS scheduled, \
+         CAST(COUNT(*) AS BIGINT) AS n FROM jobs{} \
+         GROUP BY kind, state, scheduled ORDER BY kind, state, scheduled",
+        scope.where_("tenant_id", 2)
+    ))
+    .bind(now.0)
+    .scoped(scope)
+    .fetch_all(pool)
+    .await
+}
+
+/// Per kind, when its oldest job waiting for a worker became due (available or retryable,
+/// `run_at` reached): `now - run_at` is how long it has waited.
+pub async fn oldest_waiting(
+    pool: &AnyPool,
+    scope: &TenantScope,
+    now: Timestamp,
+) -> sqlx::Result<Vec<(String, Timestamp)>> {
+    sqlx::query_as(&format!(
+        "SELECT kind, MIN(run_at) FROM jobs \
+         WHERE state IN ('available', 'retryable') AND run_at <= $1{} \
+         GROUP BY kind ORDER BY kind",
+        scope.and("tenant_id", 2)
+    ))
+    .bind(now.0)
+    .scoped(scope)
+    .fetch_all(pool)
+    .await
+}
+
+/// Jobs that completed at or after `since`.
+pub async fn completed_since(
+    pool: &AnyPool,
+    scope: &TenantScope,
+    since: Timestamp,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(&format!(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM jobs \
+         WHERE state = 'completed' AND finished_at >= $1{}",
+        scope.and("tenant_id", 2)
+    ))
+    .bind(since.0)
+    .scoped(scope)
+    .fetch_one(pool)
+    .await
+}
+
+/// Failed attempts (every error recorded, retried or not) per hour since `start`:
+/// `(hour index from start, count)`.
+pub async fn failed_attempts_by_hour(
+    pool: &AnyPool,
+    scope: &TenantScope,
+    start: Timestamp,
+) -> sqlx::Result<Vec<(i64, i64)>> {
+    sqlx::query_as(&format!(
+        "SELECT CAST((e.at - $1) / 3600000 AS BIGINT) AS hour, CAST(COUNT(*) AS BIGINT) \
+         FROM job_errors e JOIN jobs j ON j.id = e.job_id WHERE e.at >= $1{} \
+         GROUP BY hour ORDER BY hour",
+        scope.and("j.tenant_id", 2)
+    ))
+    .bind(start.0)
+    .scoped(scope)
+    .fetch_all(pool)
+    .await
+}

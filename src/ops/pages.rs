@@ -1,0 +1,83 @@
+//! `/ops`, the overview: each tile is also its own fragment (`/ops/tiles/<name>`) that the
+//! page polls with htmx, so a wall screen stays current without reloading.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use super::service::{self, QueueTile};
+use crate::actor::Actor;
+use crate::db::Timestamp;
+use crate::jobs::model::precise;
+use crate::ops::model::QueueColumn;
+use crate::page;
+use crate::state::AppState;
+use crate::web::{AppResult, Hx, Layout};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/ops", get(index))
+        .route("/ops/tiles/queues", get(queues_tile))
+}
+
+/// What every tile shows beside its figures: when they were read and how often it polls.
+pub struct Freshness {
+    pub read_at: String,
+    pub refresh_secs: u64,
+}
+
+impl Freshness {
+    fn new(state: &AppState, at: Timestamp) -> Freshness {
+        Freshness {
+            read_at: precise(&at),
+            refresh_secs: state.config.ops_refresh_secs.max(1),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "ops/index.html", blocks = ["main"])]
+struct OverviewPage {
+    layout: Layout,
+    columns: &'static [QueueColumn],
+    q: QueueTile,
+    fresh: Freshness,
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+) -> AppResult<Response> {
+    let now = Timestamp::now();
+    let q = service::queues(&state.db, &actor, now).await?;
+    let page = OverviewPage {
+        layout,
+        columns: QueueColumn::ALL,
+        q,
+        fresh: Freshness::new(&state, now),
+    };
+    Ok(page!(hx, page)?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "ops/tile_queues.html")]
+struct QueuesTile {
+    columns: &'static [QueueColumn],
+    q: QueueTile,
+    fresh: Freshness,
+}
+
+pub async fn queues_tile(State(state): State<AppState>, actor: Actor) -> AppResult<Response> {
+    let now = Timestamp::now();
+    let q = service::queues(&state.db, &actor, now).await?;
+    let tile = QueuesTile {
+        columns: QueueColumn::ALL,
+        q,
+        fresh: Freshness::new(&state, now),
+    };
+    Ok(crate::web::render(&tile)?.into_response())
+}
