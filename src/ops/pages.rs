@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::service::{self, QueueTile, SecurityTile};
+use super::service::{self, BillingTile, QueueTile, SecurityTile};
 use crate::actor::Actor;
 use crate::db::Timestamp;
 use crate::jobs::model::precise;
@@ -21,6 +21,7 @@ pub fn routes() -> Router<AppState> {
         .route("/ops", get(index))
         .route("/ops/tiles/queues", get(queues_tile))
         .route("/ops/tiles/security", get(security_tile))
+        .route("/ops/tiles/billing", get(billing_tile))
 }
 
 /// What every tile shows beside its figures: when they were read and how often it polls.
@@ -45,6 +46,7 @@ struct OverviewPage {
     columns: &'static [QueueColumn],
     q: QueueTile,
     s: SecurityTile,
+    b: BillingTile,
     fresh: Freshness,
 }
 
@@ -57,11 +59,13 @@ pub async fn index(
     let now = Timestamp::now();
     let q = service::queues(&state.db, &actor, now).await?;
     let s = service::security(&state.db, &actor, now).await?;
+    let b = service::billing(&state.db, &actor, now).await?;
     let page = OverviewPage {
         layout,
         columns: QueueColumn::ALL,
         q,
         s,
+        b,
         fresh: Freshness::new(&state, now),
     };
     Ok(page!(hx, page)?.into_response())
@@ -98,6 +102,23 @@ pub async fn security_tile(State(state): State<AppState>, actor: Actor) -> AppRe
     let s = service::security(&state.db, &actor, now).await?;
     let tile = SecurityTileView {
         s,
+        fresh: Freshness::new(&state, now),
+    };
+    Ok(crate::web::render(&tile)?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "ops/tile_billing.html")]
+struct BillingTileView {
+    b: BillingTile,
+    fresh: Freshness,
+}
+
+pub async fn billing_tile(State(state): State<AppState>, actor: Actor) -> AppResult<Response> {
+    let now = Timestamp::now();
+    let b = service::billing(&state.db, &actor, now).await?;
+    let tile = BillingTileView {
+        b,
         fresh: Freshness::new(&state, now),
     };
     Ok(crate::web::render(&tile)?.into_response())

@@ -152,3 +152,50 @@ pub async fn security(db: &Db, actor: &Actor, now: Timestamp) -> AppResult<Secur
         since_date: since.to_string().chars().take(10).collect(),
     })
 }
+
+/// The billing tile: issued invoices past their due date with an amount still due, counted,
+/// and what is due per currency (never summed across currencies).
+pub struct BillingTile {
+    pub read_at: Timestamp,
+    pub overdue: i64,
+    /// `EUR 1,234.00`, one per currency, in currency order.
+    pub due: Vec<String>,
+}
+
+impl BillingTile {
+    /// The invoice list's overdue filter: the same rows.
+    pub fn href(&self) -> String {
+        format!(
+            "/billing/invoices?status={}",
+            crate::billing::invoices::pages::OVERDUE
+        )
+    }
+}
+
+pub async fn billing(db: &Db, actor: &Actor, now: Timestamp) -> AppResult<BillingTile> {
+    use crate::billing::invoices::store::{InvoiceFilter, Visibility, list_invoices};
+    require_view(actor)?;
+    let scope = actor.scope();
+    let v = Visibility {
+        scope: &scope,
+        hide_drafts: true,
+    };
+    let today: String = now.to_string().chars().take(10).collect();
+    let f = InvoiceFilter {
+        tenant_id: "",
+        status: "",
+        from: "",
+        until: "",
+        number: "",
+        overdue_on: &today,
+    };
+    let (_, sums) = list_invoices(&db.pool, &v, &f, 0, 0).await?;
+    Ok(BillingTile {
+        read_at: now,
+        overdue: sums.iter().map(|s| s.count).sum(),
+        due: sums
+            .iter()
+            .map(|s| crate::billing::money::format_money(s.due_minor, &s.currency))
+            .collect(),
+    })
+}

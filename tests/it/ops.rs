@@ -264,3 +264,65 @@ async fn the_security_tile_counts_the_last_day_and_second_factors_apart() {
         assert_eq!(fact(&html, "sec-mfa-customers"), "0 % (0 of 1)");
     }
 }
+
+#[tokio::test]
+async fn the_billing_tile_counts_overdue_invoices_and_what_is_due_per_currency() {
+    let app = TestApp::spawn_without_worker().await;
+    let owner = app.setup_owner().await;
+    let fact = |html: &str, id: &str| -> String {
+        between(html, &format!("<dd id=\"{id}\">"), "</dd>")
+            .unwrap_or_else(|| panic!("no {id}"))
+            .to_string()
+    };
+    let html = owner
+        .get_htmx("/ops/tiles/billing")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.starts_with("<article class=\"ops-tile\" id=\"tile-billing\" data-tile"));
+    assert_eq!(
+        fact(&html, "bill-overdue"),
+        "<a href=\"/billing/invoices?status=OVERDUE\">0</a>"
+    );
+    assert_eq!(fact(&html, "bill-due"), "nothing");
+
+    let tenant = app.create_tenant(&owner, "acme").await;
+    let eur = crate::dashboard::issued_invoice_in(&owner, &tenant, "EUR", "12.50").await;
+    let usd = crate::dashboard::issued_invoice_in(&owner, &tenant, "USD", "5.00").await;
+    // issued but not yet due: not overdue
+    crate::dashboard::issued_invoice_in(&owner, &tenant, "EUR", "99.00").await;
+    for id in [&eur, &usd] {
+        sqlx::query("UPDATE invoices SET due_date = '2000-01-31' WHERE id = $1")
+            .bind(id)
+            .execute(&app.state.db.pool)
+            .await
+            .unwrap();
+    }
+    let page = owner.get("/ops").await.text().await.unwrap();
+    let fragment = owner
+        .get_htmx("/ops/tiles/billing")
+        .await
+        .text()
+        .await
+        .unwrap();
+    for html in [page, fragment] {
+        assert_eq!(
+            fact(&html, "bill-overdue"),
+            "<a href=\"/billing/invoices?status=OVERDUE\" class=\"ops-alert\">2</a>"
+        );
+        let due = fact(&html, "bill-due");
+        assert!(
+            due.contains(">EUR 12.50</a>") && due.contains(">USD 5.00</a>") && !due.contains("99"),
+            "{due}"
+        );
+    }
+    // the list behind the figure shows the same two
+    let list = owner
+        .get("/billing/invoices?status=OVERDUE")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("2 in all"), "{list}");
+}
