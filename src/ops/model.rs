@@ -137,6 +137,11 @@ pub fn queue_table(counts: &[StateCount]) -> (Vec<KindRow>, Vec<i64>) {
     (rows, totals)
 }
 
+/// `part` of `whole` in whole percent, rounded half up; None when `whole` is 0.
+pub fn percent(part: i64, whole: i64) -> Option<i64> {
+    (whole > 0).then(|| (part.clamp(0, whole) * 200 + whole) / (2 * whole))
+}
+
 /// An age in words at the precision that matters: `45 s`, `3 min 5 s`, `2 h 10 min`, `3 d 4 h`.
 pub fn age_words(ms: i64) -> String {
     let s = ms.max(0) / 1000;
@@ -232,6 +237,17 @@ mod tests {
             jobs_href("", QueueColumn::Discarded),
             "/ops/jobs?state=discarded"
         );
+    }
+
+    #[test]
+    fn percentages_round_half_up_and_need_somebody_to_count() {
+        assert_eq!(percent(1, 2), Some(50));
+        assert_eq!(percent(2, 3), Some(67));
+        assert_eq!(percent(1, 3), Some(33));
+        assert_eq!(percent(1, 8), Some(13));
+        assert_eq!(percent(0, 5), Some(0));
+        assert_eq!(percent(5, 5), Some(100));
+        assert_eq!(percent(0, 0), None);
     }
 
     #[test]

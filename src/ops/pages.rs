@@ -7,7 +7,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::service::{self, QueueTile};
+use super::service::{self, BillingTile, QueueTile, SecurityTile};
 use crate::actor::Actor;
 use crate::db::Timestamp;
 use crate::jobs::model::precise;
@@ -20,6 +20,8 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/ops", get(index))
         .route("/ops/tiles/queues", get(queues_tile))
+        .route("/ops/tiles/security", get(security_tile))
+        .route("/ops/tiles/billing", get(billing_tile))
 }
 
 /// What every tile shows beside its figures: when they were read and how often it polls.
@@ -43,6 +45,8 @@ struct OverviewPage {
     layout: Layout,
     columns: &'static [QueueColumn],
     q: QueueTile,
+    s: SecurityTile,
+    b: BillingTile,
     fresh: Freshness,
 }
 
@@ -54,10 +58,14 @@ pub async fn index(
 ) -> AppResult<Response> {
     let now = Timestamp::now();
     let q = service::queues(&state.db, &actor, now).await?;
+    let s = service::security(&state.db, &actor, now).await?;
+    let b = service::billing(&state.db, &actor, now).await?;
     let page = OverviewPage {
         layout,
         columns: QueueColumn::ALL,
         q,
+        s,
+        b,
         fresh: Freshness::new(&state, now),
     };
     Ok(page!(hx, page)?.into_response())
@@ -77,6 +85,40 @@ pub async fn queues_tile(State(state): State<AppState>, actor: Actor) -> AppResu
     let tile = QueuesTile {
         columns: QueueColumn::ALL,
         q,
+        fresh: Freshness::new(&state, now),
+    };
+    Ok(crate::web::render(&tile)?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "ops/tile_security.html")]
+struct SecurityTileView {
+    s: SecurityTile,
+    fresh: Freshness,
+}
+
+pub async fn security_tile(State(state): State<AppState>, actor: Actor) -> AppResult<Response> {
+    let now = Timestamp::now();
+    let s = service::security(&state.db, &actor, now).await?;
+    let tile = SecurityTileView {
+        s,
+        fresh: Freshness::new(&state, now),
+    };
+    Ok(crate::web::render(&tile)?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "ops/tile_billing.html")]
+struct BillingTileView {
+    b: BillingTile,
+    fresh: Freshness,
+}
+
+pub async fn billing_tile(State(state): State<AppState>, actor: Actor) -> AppResult<Response> {
+    let now = Timestamp::now();
+    let b = service::billing(&state.db, &actor, now).await?;
+    let tile = BillingTileView {
+        b,
         fresh: Freshness::new(&state, now),
     };
     Ok(crate::web::render(&tile)?.into_response())

@@ -85,3 +85,117 @@ pub async fn queues(db: &Db, actor: &Actor, now: Timestamp) -> AppResult<QueueTi
         failures,
     })
 }
+
+/// Users with a second factor among the active users of one side (staff or customers).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Adoption {
+    pub users: i64,
+    pub with_mfa: i64,
+}
+
+impl Adoption {
+    /// `62 %`, or None when there is nobody to count.
+    pub fn percent(&self) -> Option<i64> {
+        model::percent(self.with_mfa, self.users)
+    }
+}
+
+/// The security posture tile: the last 24 hours' sign-in failures, lock-outs and new API
+/// tokens (from the security events), and second-factor adoption now.
+pub struct SecurityTile {
+    pub read_at: Timestamp,
+    pub login_failed: i64,
+    pub login_locked: i64,
+    pub tokens_created: i64,
+    pub staff: Adoption,
+    pub customers: Adoption,
+    /// The events list's `from` date covering the window (it filters by whole days).
+    pub since_date: String,
+}
+
+impl SecurityTile {
+    /// The security events of `kind` from the window's first day on.
+    pub fn events_href(&self, kind: &str) -> String {
+        format!(
+            "/security/events?event_type={kind}&from={}",
+            self.since_date
+        )
+    }
+}
+
+pub async fn security(db: &Db, actor: &Actor, now: Timestamp) -> AppResult<SecurityTile> {
+    use crate::security::model::EventKind;
+    use crate::security::posture_store;
+    require_view(actor)?;
+    let scope = actor.scope();
+    let since = Timestamp(now.0 - TREND_HOURS as i64 * HOUR_MS);
+    let events = posture_store::event_counts_since(&db.pool, &scope, since).await?;
+    let count = |k: EventKind| events.iter().filter(|(e, _)| *e == k).map(|(_, n)| n).sum();
+    let mut staff = Adoption::default();
+    let mut customers = Adoption::default();
+    for (is_staff, users, with_mfa) in posture_store::mfa_adoption(&db.pool, &scope).await? {
+        let side = if is_staff == 1 {
+            &mut staff
+        } else {
+            &mut customers
+        };
+        side.users += users;
+        side.with_mfa += with_mfa;
+    }
+    Ok(SecurityTile {
+        read_at: now,
+        login_failed: count(EventKind::LoginFailed),
+        login_locked: count(EventKind::LoginLocked),
+        tokens_created: count(EventKind::TokenCreated),
+        staff,
+        customers,
+        since_date: since.to_string().chars().take(10).collect(),
+    })
+}
+
+/// The billing tile: issued invoices past their due date with an amount still due, counted,
+/// and what is due per currency (never summed across currencies).
+pub struct BillingTile {
+    pub read_at: Timestamp,
+    pub overdue: i64,
+    /// `EUR 1,234.00`, one per currency, in currency order.
+    pub due: Vec<String>,
+}
+
+impl BillingTile {
+    /// The invoice list's overdue filter: the same rows.
+    pub fn href(&self) -> String {
+        format!(
+            "/billing/invoices?status={}",
+            crate::billing::invoices::pages::OVERDUE
+        )
+    }
+}
+
+pub async fn billing(db: &Db, actor: &Actor, now: Timestamp) -> AppResult<BillingTile> {
+    use crate::billing::invoices::store::{InvoiceFilter, Visibility, list_invoices};
+    require_view(actor)?;
+    let scope = actor.scope();
+    let v = Visibility {
+        scope: &scope,
+        hide_drafts: true,
+    };
+    let today: String = now.to_string().chars().take(10).collect();
+    let f = InvoiceFilter {
+        tenant_id: "",
+        status: "",
+        from: "",
+        until: "",
+        number: "",
+        overdue_on: &today,
+    };
+    let (_, sums) = list_invoices(&db.pool, &v, &f, 0, 0).await?;
+    Ok(BillingTile {
+        read_at: now,
+        overdue: sums.iter().map(|s| s.count).sum(),
+        due: sums
+            .iter()
+            .map(|s| crate::billing::money::format_money(s.due_minor, &s.currency))
+            .collect(),
+    })
+}

@@ -11,6 +11,7 @@ pub mod mfa_pages;
 pub mod model;
 pub mod pages;
 pub mod policy;
+pub mod posture_store;
 pub mod reads;
 pub mod service;
 pub mod store;

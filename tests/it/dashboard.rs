@@ -49,11 +49,16 @@ async fn assert_count(c: &TestClient, html: &str, id: &str, n: i64) {
     );
 }
 
-async fn issued_invoice(staff: &TestClient, tenant: &str, unit: &str) -> String {
+pub(crate) async fn issued_invoice(staff: &TestClient, tenant: &str, unit: &str) -> String {
     issued_invoice_in(staff, tenant, "EUR", unit).await
 }
 
-async fn issued_invoice_in(staff: &TestClient, tenant: &str, currency: &str, unit: &str) -> String {
+pub(crate) async fn issued_invoice_in(
+    staff: &TestClient,
+    tenant: &str,
+    currency: &str,
+    unit: &str,
+) -> String {
     let res = staff
         .post(
             "/billing/invoices",

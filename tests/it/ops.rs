@@ -190,3 +190,139 @@ async fn any_staff_role_sees_the_overview_and_customers_do_not() {
         StatusCode::SEE_OTHER
     );
 }
+
+async fn insert_event(app: &TestApp, kind: &str, hours_ago: i64) {
+    sqlx::query(
+        "INSERT INTO security_events (id, tenant_id, user_id, subject_user_id, email, \
+         event_type, summary, ip, user_agent, created_at) \
+         VALUES ($1, NULL, NULL, NULL, 'x@acme.test', $2, 'test', '203.0.113.9', 'test', $3)",
+    )
+    .bind(mpanel::db::new_id())
+    .bind(kind)
+    .bind(Timestamp::now().plus_secs(-hours_ago * 3600).0)
+    .execute(&app.state.db.pool)
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn the_security_tile_counts_the_last_day_and_second_factors_apart() {
+    let app = TestApp::spawn_without_worker().await;
+    let owner = app.setup_owner().await;
+    let fact = |html: &str, id: &str| -> String {
+        between(html, &format!("<dd id=\"{id}\">"), "</dd>")
+            .unwrap_or_else(|| panic!("no {id}"))
+            .to_string()
+    };
+    let html = owner
+        .get_htmx("/ops/tiles/security")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.starts_with("<article class=\"ops-tile\" id=\"tile-security\" data-tile"));
+    assert!(fact(&html, "sec-failed").ends_with(">0</a>"));
+    assert!(fact(&html, "sec-locked").ends_with(">0</a>"));
+    assert!(fact(&html, "sec-tokens").ends_with(">0</a>"));
+    assert_eq!(fact(&html, "sec-mfa-staff"), "0 % (0 of 1)");
+    assert_eq!(fact(&html, "sec-mfa-customers"), "no customer accounts yet");
+
+    // Two failed sign-ins and a lock-out today, a failure from yesterday (outside the window),
+    // a new token.
+    for (kind, hours_ago) in [
+        ("LOGIN_FAILED", 0),
+        ("LOGIN_FAILED", 23),
+        ("LOGIN_LOCKED", 1),
+        ("LOGIN_FAILED", 25),
+        ("TOKEN_CREATED", 2),
+    ] {
+        insert_event(&app, kind, hours_ago).await;
+    }
+    // Staff: the owner with a second factor, a VIEWER without; customers: one without.
+    app.enrol_mfa(&owner).await;
+    let operator = app.operator_tenant_id().await;
+    app.create_user(&owner, &operator, "wall@operator.test", "VIEWER")
+        .await;
+    let tenant = app.create_tenant(&owner, "acme").await;
+    app.create_user(&owner, &tenant, "boss@acme.test", "OWNER")
+        .await;
+
+    let page = owner.get("/ops").await.text().await.unwrap();
+    let fragment = owner
+        .get_htmx("/ops/tiles/security")
+        .await
+        .text()
+        .await
+        .unwrap();
+    for html in [page, fragment] {
+        let failed = fact(&html, "sec-failed");
+        assert!(failed.ends_with(" class=\"ops-alert\">2</a>"), "{failed}");
+        assert!(failed.starts_with("<a href=\"/security/events?event_type=LOGIN_FAILED&#38;from="));
+        assert!(fact(&html, "sec-locked").ends_with(">1</a>"));
+        assert!(fact(&html, "sec-tokens").ends_with(">1</a>"));
+        assert_eq!(fact(&html, "sec-mfa-staff"), "50 % (1 of 2)");
+        assert_eq!(fact(&html, "sec-mfa-customers"), "0 % (0 of 1)");
+    }
+}
+
+#[tokio::test]
+async fn the_billing_tile_counts_overdue_invoices_and_what_is_due_per_currency() {
+    let app = TestApp::spawn_without_worker().await;
+    let owner = app.setup_owner().await;
+    let fact = |html: &str, id: &str| -> String {
+        between(html, &format!("<dd id=\"{id}\">"), "</dd>")
+            .unwrap_or_else(|| panic!("no {id}"))
+            .to_string()
+    };
+    let html = owner
+        .get_htmx("/ops/tiles/billing")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.starts_with("<article class=\"ops-tile\" id=\"tile-billing\" data-tile"));
+    assert_eq!(
+        fact(&html, "bill-overdue"),
+        "<a href=\"/billing/invoices?status=OVERDUE\">0</a>"
+    );
+    assert_eq!(fact(&html, "bill-due"), "nothing");
+
+    let tenant = app.create_tenant(&owner, "acme").await;
+    let eur = crate::dashboard::issued_invoice_in(&owner, &tenant, "EUR", "12.50").await;
+    let usd = crate::dashboard::issued_invoice_in(&owner, &tenant, "USD", "5.00").await;
+    // issued but not yet due: not overdue
+    crate::dashboard::issued_invoice_in(&owner, &tenant, "EUR", "99.00").await;
+    for id in [&eur, &usd] {
+        sqlx::query("UPDATE invoices SET due_date = '2000-01-31' WHERE id = $1")
+            .bind(id)
+            .execute(&app.state.db.pool)
+            .await
+            .unwrap();
+    }
+    let page = owner.get("/ops").await.text().await.unwrap();
+    let fragment = owner
+        .get_htmx("/ops/tiles/billing")
+        .await
+        .text()
+        .await
+        .unwrap();
+    for html in [page, fragment] {
+        assert_eq!(
+            fact(&html, "bill-overdue"),
+            "<a href=\"/billing/invoices?status=OVERDUE\" class=\"ops-alert\">2</a>"
+        );
+        let due = fact(&html, "bill-due");
+        assert!(
+            due.contains(">EUR 12.50</a>") && due.contains(">USD 5.00</a>") && !due.contains("99"),
+            "{due}"
+        );
+    }
+    // the list behind the figure shows the same two
+    let list = owner
+        .get("/billing/invoices?status=OVERDUE")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("2 in all"), "{list}");
+}
