@@ -131,7 +131,6 @@ pub struct CreateInput {
     pub name: String,
     pub region: String,
     pub plan_code: String,
-    pub subscription_id: String,
 }
 
 /// Staff ADMIN+ create a pod for a customer tenant; it starts PROVISIONING with its job.
@@ -148,10 +147,6 @@ pub async fn create(
     let name = model::pod_name(&input.name)
         .map_err(|m| e.add("name", m))
         .unwrap_or_default();
-    let subscription = input.subscription_id.trim();
-    if subscription.chars().count() > 100 || subscription.chars().any(char::is_control) {
-        e.add("subscription_id", "Use at most 100 characters.");
-    }
     let mut tx = db.begin_write().await?;
     let tenant = crate::auth::store::get_tenant(
         &mut *tx,
@@ -201,7 +196,7 @@ pub async fn create(
             region: &region,
             plan: &p,
             provisioner,
-            subscription_ref: (!subscription.is_empty()).then_some(subscription),
+            subscription_ref: None,
             subscription_id: None,
         },
     )

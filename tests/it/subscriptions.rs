@@ -597,6 +597,15 @@ async fn active_pod_subscription(w: &World, pod: &str, n: u32) -> (String, Strin
         .fetch_one(&app.state.db.pool)
         .await
         .unwrap();
+    // the provisioning job itself finishes just after it settled the pod
+    let open = format!(
+        "SELECT COUNT(*) FROM jobs WHERE subject = 'cloudpod:{pod}' \
+         AND state IN ('available', 'running', 'retryable')"
+    );
+    wait_until("the pod's jobs finish", 30, || async {
+        (app.count(&open).await == 0).then_some(())
+    })
+    .await;
     (id, pod)
 }
 

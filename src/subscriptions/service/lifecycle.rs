@@ -20,6 +20,7 @@ use crate::subscriptions::store::{self, SubscriptionRow};
 use crate::web::{AppError, AppResult, FieldErrors};
 
 pub const PERIOD_END_KIND: &str = "subscription.period_end";
+pub const POD_CLEANUP_KIND: &str = "subscription.pod_cleanup";
 
 /// Suspend and resume: staff ADMIN+.
 pub fn can_suspend(actor: &Actor) -> bool {
@@ -223,7 +224,21 @@ async fn finish(
         };
         match pods::act_for_subscription(tx, db, who3, pod, Action::Delete).await {
             Ok(_) => summary.push_str("; the pod is being deleted"),
-            Err(AppError::Refused(why)) => summary.push_str(&format!("; pod not deleted: {why}")),
+            Err(AppError::Refused(why)) => {
+                // another action still runs on the pod: a job deletes it once that ends
+                jobs::enqueue(
+                    tx,
+                    NewJob::new(
+                        POD_CLEANUP_KIND,
+                        &serde_json::json!({ "subscription_id": s.id, "pod_id": pod }),
+                    )
+                    .unique_key(format!("subscription-pod-cleanup:{}", s.id))
+                    .subject(super::subject(&s.id))
+                    .tenant(&s.tenant_id),
+                )
+                .await?;
+                summary.push_str(&format!("; the pod is deleted when it is free ({why})"));
+            }
             Err(e) => return Err(e),
         }
     }
@@ -307,4 +322,25 @@ pub async fn end_period(db: &Db, id: &str, now: Timestamp) -> AppResult<bool> {
     .await?;
     tx.commit().await?;
     Ok(true)
+}
+
+/// The `subscription.pod_cleanup` job: deletes the pod of a cancelled subscription once no
+/// other action runs on it. `Ok(false)` while it is still busy (the job retries).
+pub async fn delete_pod_of_cancelled(db: &Db, id: &str, pod: &str) -> AppResult<bool> {
+    let mut tx = db.begin_write().await?;
+    let s = store::lock(&mut tx, db.backend, &TenantScope::All, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if s.status != SubscriptionStatus::Cancelled || s.cloudpod_id.as_deref() != Some(pod) {
+        return Ok(true);
+    }
+    match pods::act_for_subscription(&mut tx, db, system(&s.tenant_id), pod, Action::Delete).await {
+        Ok(_) => {
+            timeline(&mut tx, &s.id, "pod", "The pod is being deleted", "system").await?;
+            tx.commit().await?;
+            Ok(true)
+        }
+        Err(AppError::Refused(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
 }

@@ -140,7 +140,21 @@ pub async fn order(
     if let Some((id, tenant)) = store::by_key(&mut tx, input.idempotency_key.trim()).await? {
         return replay(actor, id, &tenant);
     }
-    let c = check(db, &mut tx, actor, input).await?;
+    let c = match check(db, &mut tx, actor, input).await {
+        Ok(c) => c,
+        Err(AppError::Invalid(errors)) => {
+            // A concurrent submit of the same form may have committed meanwhile (its pod name
+            // now reads as taken): answer that order rather than the error.
+            drop(tx);
+            let mut tx = db.begin_write().await?;
+            if let Some((id, tenant)) = store::by_key(&mut tx, input.idempotency_key.trim()).await?
+            {
+                return replay(actor, id, &tenant);
+            }
+            return Err(AppError::Invalid(errors));
+        }
+        Err(e) => return Err(e),
+    };
     let quote = quote_of(&mut tx, &c).await?;
     let now = Timestamp::now();
     let trial = c.product.trial_days > 0;
