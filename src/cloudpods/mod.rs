@@ -6,6 +6,7 @@ pub mod api;
 pub mod confirm_pages;
 pub mod handlers;
 pub mod model;
+pub mod ordered;
 pub mod pages;
 pub mod reads;
 pub mod service;

@@ -10,12 +10,13 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::model::{self, Action, PodStatus, Specs};
-use super::store::{self, NewPod, PodRow};
+pub use super::ordered::{NewPodOrder, act_for_subscription, create_in, name_taken};
+use super::store::{self, PodRow};
 use crate::audit::{self, AuditEvent};
 use crate::auth::model::{Actor, Role, TenantScope};
 use crate::billing::catalog::model as catalog;
 use crate::billing::catalog::store::{self as catalog_store, PlanRow};
-use crate::db::{Db, Timestamp, Tx, new_id};
+use crate::db::{Db, Tx};
 use crate::jobs::{self, NewJob};
 use crate::web::{AppError, AppResult, FieldErrors};
 
@@ -130,7 +131,6 @@ pub struct CreateInput {
     pub name: String,
     pub region: String,
     pub plan_code: String,
-    pub subscription_id: String,
 }
 
 /// Staff ADMIN+ create a pod for a customer tenant; it starts PROVISIONING with its job.
@@ -147,10 +147,6 @@ pub async fn create(
     let name = model::pod_name(&input.name)
         .map_err(|m| e.add("name", m))
         .unwrap_or_default();
-    let subscription = input.subscription_id.trim();
-    if subscription.chars().count() > 100 || subscription.chars().any(char::is_control) {
-        e.add("subscription_id", "Use at most 100 characters.");
-    }
     let mut tx = db.begin_write().await?;
     let tenant = crate::auth::store::get_tenant(
         &mut *tx,
@@ -200,7 +196,7 @@ pub async fn create(
             region: &region,
             plan: &p,
             provisioner,
-            subscription_ref: (!subscription.is_empty()).then_some(subscription),
+            subscription_ref: None,
             subscription_id: None,
         },
     )
@@ -222,64 +218,6 @@ pub async fn create(
     .await?;
     tx.commit().await?;
     Ok(id)
-}
-
-/// A pod to create, already validated by its caller.
-pub struct NewPodOrder<'a> {
-    pub tenant_id: &'a str,
-    pub name: &'a str,
-    pub region: &'a str,
-    pub plan: &'a PlanRow,
-    pub provisioner: &'a str,
-    pub subscription_ref: Option<&'a str>,
-    /// The subscription that ordered the pod (its activation job creates it).
-    pub subscription_id: Option<&'a str>,
-}
-
-/// Inserts the pod (PROVISIONING, the plan's specs) and enqueues its provisioning job in the
-/// caller's transaction. The caller checked permission, the name and the plan.
-pub async fn create_in(tx: &mut Tx, o: &NewPodOrder<'_>) -> AppResult<String> {
-    let id = new_id();
-    let p = o.plan;
-    let job = jobs::enqueue(
-        tx,
-        NewJob::new(
-            Action::Provision.job_kind(),
-            &json!({ "pod_id": id, "plan": p.code, "region": o.region }),
-        )
-        .unique_key(subject(&id))
-        .subject(subject(&id))
-        .tenant(o.tenant_id)
-        .max_attempts(MAX_ATTEMPTS),
-    )
-    .await?;
-    store::insert(
-        tx,
-        &NewPod {
-            id: &id,
-            tenant_id: o.tenant_id,
-            name: o.name,
-            region: o.region,
-            plan_code: &p.code,
-            subscription_ref: o.subscription_ref,
-            subscription_id: o.subscription_id,
-            cpu_cores: p.cpu_cores,
-            ram_mb: p.ram_mb,
-            disk_gb: p.disk_gb,
-            max_websites: p.max_websites,
-            max_email_accounts: p.max_email_accounts,
-            provisioner: o.provisioner,
-            job_id: &job.id,
-            now: Timestamp::now(),
-        },
-    )
-    .await?;
-    Ok(id)
-}
-
-/// Whether the tenant already has a pod (not deleted) with this name.
-pub async fn name_taken(tx: &mut Tx, tenant_id: &str, name: &str) -> AppResult<bool> {
-    Ok(store::name_taken(tx, tenant_id, name).await?)
 }
 
 /// Locks the pod and checks that `actor` may take `action` on it now.
@@ -312,8 +250,22 @@ async fn enqueue(
     target_plan: Option<&str>,
     summary: String,
 ) -> AppResult<String> {
+    let job = enqueue_in(&mut tx, actor, pod, action, payload, target_plan, summary).await?;
+    tx.commit().await?;
+    Ok(job)
+}
+
+pub(super) async fn enqueue_in<'a>(
+    tx: &mut Tx,
+    who: impl Into<audit::AuditActor<'a>>,
+    pod: &PodRow,
+    action: Action,
+    payload: serde_json::Value,
+    target_plan: Option<&str>,
+    summary: String,
+) -> AppResult<String> {
     let job = jobs::enqueue(
-        &mut tx,
+        tx,
         NewJob::new(action.job_kind(), &payload)
             .unique_key(subject(&pod.id))
             .subject(subject(&pod.id))
@@ -327,14 +279,13 @@ async fn enqueue(
         ));
     }
     let status = (action == Action::Retry).then_some(PodStatus::Provisioning);
-    if store::start_operation(&mut tx, &pod.id, action, &job.id, target_plan, status).await? == 0 {
+    if store::start_operation(tx, &pod.id, action, &job.id, target_plan, status).await? == 0 {
         return Err(AppError::refused(
             "The pod changed meanwhile. Reload and try again.",
         ));
     }
     let audit_action = format!("cloudpod.{}", action.as_str());
-    audit::record(&mut tx, actor, pod_event(pod, &audit_action, summary)).await?;
-    tx.commit().await?;
+    audit::record(tx, who, pod_event(pod, &audit_action, summary)).await?;
     Ok(job.id)
 }
 
@@ -407,7 +358,16 @@ pub struct DeleteInput {
 }
 
 pub async fn delete(db: &Db, actor: &Actor, id: &str, input: &DeleteInput) -> AppResult<String> {
-    let (tx, pod) = begin(db, actor, id, Action::Delete).await?;
+    let (mut tx, pod) = begin(db, actor, id, Action::Delete).await?;
+    if let Some(sub) = pod.subscription_id.as_deref()
+        && store::subscription_is_live(&mut tx, sub).await?
+    {
+        return Err(AppError::refused(format!(
+            "Pod {} belongs to a subscription: cancel the subscription instead \
+             (/billing/subscriptions/{sub}); its pod is deleted with it.",
+            pod.name
+        )));
+    }
     if input.confirm_name.trim() != pod.name {
         return Err(AppError::Invalid(FieldErrors::one(
             "confirm_name",

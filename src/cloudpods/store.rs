@@ -384,3 +384,16 @@ pub async fn status_counts(
     .fetch_all(pool)
     .await
 }
+
+/// Whether the subscription that owns a pod still delivers it (ACTIVE, SUSPENDED, or
+/// cancelling at the period's end): such a pod is deleted by cancelling the subscription.
+pub async fn subscription_is_live(tx: &mut Tx, subscription_id: &str) -> sqlx::Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM subscriptions WHERE id = $1 \
+         AND status IN ('ACTIVE', 'SUSPENDED', 'CANCEL_AT_PERIOD_END')",
+    )
+    .bind(subscription_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(n > 0)
+}

@@ -47,6 +47,21 @@ pub fn register(r: &mut Registry, state: &AppState) {
             .map(|_| ())
             .map_err(job_error)
     });
+    r.register(service::PERIOD_END_KIND, |ctx| async move {
+        let p: Activate = ctx.parse()?;
+        service::end_period(&ctx.db, &p.subscription_id, crate::db::Timestamp::now())
+            .await
+            .map(|_| ())
+            .map_err(job_error)
+    });
+    r.register(service::POD_CLEANUP_KIND, |ctx| async move {
+        let p: PodSettled = ctx.parse()?;
+        match service::delete_pod_of_cancelled(&ctx.db, &p.subscription_id, &p.pod_id).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(JobError::retry("another action still runs on the pod")),
+            Err(e) => Err(job_error(e)),
+        }
+    });
     r.register(POD_SETTLED_KIND, |ctx| async move {
         let p: PodSettled = ctx.parse()?;
         service::pod_settled(&ctx.db, &p.subscription_id, &p.pod_id)

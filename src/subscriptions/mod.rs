@@ -21,4 +21,8 @@ pub fn routes() -> Router<AppState> {
         .route("/billing/subscriptions/new", get(pages::new_form))
         .route("/billing/subscriptions/{id}", get(pages::show))
         .route("/billing/subscriptions/{id}/retry", post(pages::retry))
+        .route("/billing/subscriptions/{id}/suspend", post(pages::suspend))
+        .route("/billing/subscriptions/{id}/resume", post(pages::resume))
+        .route("/billing/subscriptions/{id}/cancel", post(pages::cancel))
+        .route("/billing/subscriptions/{id}/keep", post(pages::undo_cancel))
 }

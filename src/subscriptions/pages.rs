@@ -234,6 +234,10 @@ pub struct ShowPage {
     s: SubscriptionRow,
     d: Detail,
     can_manage: bool,
+    can_suspend: bool,
+    can_cancel: bool,
+    /// What cancelling now would credit.
+    credit: String,
     notice: Option<crate::web::flash::Flash>,
 }
 
@@ -245,10 +249,18 @@ async fn show_page(
 ) -> AppResult<ShowPage> {
     let s = service::get(&state.db, actor, id).await?;
     let d = service::detail(&state.db, actor, &s).await?;
+    let credit = if s.status.can_cancel_now() {
+        service::cancel_credit_preview(&state.db, actor, id).await?
+    } else {
+        String::new()
+    };
     Ok(ShowPage {
         layout,
         s,
         d,
+        can_suspend: service::can_suspend(actor),
+        can_cancel: service::can_cancel(actor),
+        credit,
         can_manage: service::can_manage(actor),
         notice: None,
     })
@@ -269,6 +281,10 @@ crate::action_page!(ShowPage);
 
 pub async fn retry(req: Req, Path(id): Path<String>) -> AppResult<Response> {
     let r = service::retry(&req.state.db, &req.actor, &id).await;
+    respond(req, id, r.map(|()| "Activation retried.".to_string())).await
+}
+
+async fn respond(req: Req, id: String, r: AppResult<String>) -> AppResult<Response> {
     let Req {
         state,
         hx,
@@ -279,9 +295,100 @@ pub async fn retry(req: Req, Path(id): Path<String>) -> AppResult<Response> {
         &state,
         hx,
         &format!("/billing/subscriptions/{id}"),
-        r.map(|()| "Activation retried.".to_string()),
+        r,
         || show_page(&state, layout, &actor, &id),
         |_, _| {},
     )
     .await
+}
+
+/// Asks once before a destructive action posted without `confirm=yes` (no JavaScript), after
+/// the action's own refusals (role, scope).
+async fn ask(req: Req, id: &str, c: crate::web::confirm::Confirm) -> AppResult<Response> {
+    let s = service::get(&req.state.db, &req.actor, id).await?;
+    crate::web::confirm::ask(
+        req.hx,
+        req.layout,
+        c.back(format!("/billing/subscriptions/{}", s.id)),
+    )
+}
+
+pub async fn suspend(
+    req: Req,
+    Path(id): Path<String>,
+    Form(form): Form<service::ReasonInput>,
+) -> AppResult<Response> {
+    if !service::can_suspend(&req.actor) {
+        return Err(AppError::Forbidden);
+    }
+    if !crate::web::confirm::confirmed(&form.confirm) {
+        let c = crate::web::confirm::Confirm::new(
+            "Suspend this subscription?",
+            format!("/billing/subscriptions/{id}/suspend"),
+        )
+        .consequence("Its pod is stopped until the subscription is resumed.")
+        .button("Suspend")
+        .field("reason", form.reason.clone());
+        return ask(req, &id, c).await;
+    }
+    let r = service::suspend(&req.state.db, &req.actor, &id, &form).await;
+    respond(req, id, r.map(|()| "Suspended.".to_string())).await
+}
+
+pub async fn resume(
+    req: Req,
+    Path(id): Path<String>,
+    Form(form): Form<service::ReasonInput>,
+) -> AppResult<Response> {
+    let r = service::resume(&req.state.db, &req.actor, &id, &form).await;
+    respond(req, id, r.map(|()| "Resumed.".to_string())).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CancelForm {
+    /// `now` or `period_end`.
+    when: String,
+    confirm: String,
+}
+
+pub async fn cancel(
+    req: Req,
+    Path(id): Path<String>,
+    Form(form): Form<CancelForm>,
+) -> AppResult<Response> {
+    if !service::can_cancel(&req.actor) {
+        return Err(AppError::Forbidden);
+    }
+    let db = req.state.db.clone();
+    if form.when == "period_end" {
+        let r = service::cancel_at_period_end(&db, &req.actor, &id).await;
+        return respond(
+            req,
+            id,
+            r.map(|()| "It cancels when the period ends.".into()),
+        )
+        .await;
+    }
+    if !crate::web::confirm::confirmed(&form.confirm) {
+        let credit = service::cancel_credit_preview(&db, &req.actor, &id).await?;
+        let c = crate::web::confirm::Confirm::new(
+            "Cancel this subscription now?",
+            format!("/billing/subscriptions/{id}/cancel"),
+        )
+        .consequence(format!(
+            "Its pod is deleted with its disks. You are credited {credit} for the unused part \
+             of the period. This cannot be undone."
+        ))
+        .button("Cancel now")
+        .field("when", "now");
+        return ask(req, &id, c).await;
+    }
+    let r = service::cancel_now(&db, &req.actor, &id).await;
+    respond(req, id, r.map(|s| format!("{s}."))).await
+}
+
+pub async fn undo_cancel(req: Req, Path(id): Path<String>) -> AppResult<Response> {
+    let r = service::undo_cancel(&req.state.db, &req.actor, &id).await;
+    respond(req, id, r.map(|()| "Kept: it renews again.".to_string())).await
 }

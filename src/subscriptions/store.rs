@@ -354,3 +354,22 @@ pub async fn first_invoice(tx: &mut Tx, subscription_id: &str) -> sqlx::Result<O
     .fetch_optional(&mut **tx)
     .await
 }
+
+pub async fn invoice_is_paid(tx: &mut Tx, invoice_id: &str) -> sqlx::Result<bool> {
+    let n: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM invoices WHERE id = $1 AND status = 'PAID'")
+            .bind(invoice_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    Ok(n > 0)
+}
+
+pub async fn set_auto_renew(tx: &mut Tx, id: &str, on: bool) -> sqlx::Result<u64> {
+    sqlx::query("UPDATE subscriptions SET auto_renew = $1, updated_at = $2 WHERE id = $3")
+        .bind(i64::from(on))
+        .bind(Timestamp::now().0)
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map(|r| r.rows_affected())
+}

@@ -534,7 +534,9 @@ async fn the_new_pod_form_explains_bad_input_and_keeps_values() {
     assert!(page.contains("id=\"e-name\""), "{page}");
     assert!(page.contains("id=\"e-plan_code\""));
     assert!(page.contains("id=\"e-region\""));
-    assert!(page.contains("value=\"Bad Name!\"") && page.contains("value=\"sub-123\""));
+    assert!(page.contains("value=\"Bad Name!\""));
+    // the free-text subscription reference is gone: pods come from subscriptions
+    assert!(!page.contains("name=\"subscription_id\""));
     let res = w
         .staff
         .post(

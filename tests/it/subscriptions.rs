@@ -579,3 +579,197 @@ async fn an_unpaid_order_expires_and_its_invoice_is_voided() {
         .unwrap();
     assert!(page.contains("not paid in time"), "{page}");
 }
+
+/// An ACTIVE CloudPod subscription of the world's tenant: (subscription, pod).
+async fn active_pod_subscription(w: &World, pod: &str, n: u32) -> (String, String) {
+    let res = order(&w.owner, pod, &key(n), true).await;
+    let id = location(&res)
+        .trim_start_matches("/billing/subscriptions/")
+        .to_string();
+    pay_in_full(w, &id, "24.99").await;
+    let app = &w.app;
+    wait_until("the subscription is active", 20, || async {
+        (sub_status(app, &id).await == "ACTIVE").then_some(())
+    })
+    .await;
+    let pod: String = sqlx::query_scalar("SELECT cloudpod_id FROM subscriptions WHERE id = $1")
+        .bind(&id)
+        .fetch_one(&app.state.db.pool)
+        .await
+        .unwrap();
+    // the provisioning job itself finishes just after it settled the pod
+    let open = format!(
+        "SELECT COUNT(*) FROM jobs WHERE subject = 'cloudpod:{pod}' \
+         AND state IN ('available', 'running', 'retryable')"
+    );
+    wait_until("the pod's jobs finish", 30, || async {
+        (app.count(&open).await == 0).then_some(())
+    })
+    .await;
+    (id, pod)
+}
+
+async fn pod_settles(app: &TestApp, pod: &str, status: &str) {
+    wait_until(&format!("the pod is {status}"), 20, || async {
+        let (s, op): (String, String) =
+            sqlx::query_as("SELECT status, operation FROM cloudpods WHERE id = $1")
+                .bind(pod)
+                .fetch_one(&app.state.db.pool)
+                .await
+                .unwrap();
+        (s == status && op.is_empty()).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn suspend_and_resume_reach_the_pod() {
+    let w = world().await;
+    let (id, pod) = active_pod_subscription(&w, "susp", 50).await;
+    let url = format!("/billing/subscriptions/{id}/suspend");
+    // customers do not suspend
+    assert_eq!(
+        w.owner
+            .post(&url, &[("reason", "x"), ("confirm", "yes")])
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    // without confirmation: asked once, nothing done
+    let res = w.staff.post(&url, &[("reason", "unpaid bills")]).await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert_eq!(sub_status(&w.app, &id).await, "ACTIVE");
+    // a reason is required
+    let res = w
+        .staff
+        .post(&url, &[("reason", ""), ("confirm", "yes")])
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = w
+        .staff
+        .post(&url, &[("reason", "unpaid bills"), ("confirm", "yes")])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(sub_status(&w.app, &id).await, "SUSPENDED");
+    pod_settles(&w.app, &pod, "SUSPENDED").await;
+    let res = w
+        .staff
+        .post(
+            &format!("/billing/subscriptions/{id}/resume"),
+            &[("reason", "")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(sub_status(&w.app, &id).await, "ACTIVE");
+    pod_settles(&w.app, &pod, "ACTIVE").await;
+    let page = w
+        .owner
+        .get(&format!("/billing/subscriptions/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Suspended: unpaid bills") && page.contains("Resumed"),
+        "{page}"
+    );
+}
+
+#[tokio::test]
+async fn cancel_now_credits_the_unused_part_and_deletes_the_pod() {
+    let w = world().await;
+    let (id, pod) = active_pod_subscription(&w, "gone", 60).await;
+    // the pod of an active subscription is not deleted directly
+    let res = w
+        .owner
+        .post(
+            &format!("/cloudpods/{pod}/delete"),
+            &[("confirm_name", "gone")],
+        )
+        .await;
+    let code = res.status();
+    let page = res.text().await.unwrap();
+    assert_eq!(code, StatusCode::CONFLICT, "{page}");
+    assert!(page.contains("cancel the subscription"), "{page}");
+    let url = format!("/billing/subscriptions/{id}/cancel");
+    // asked once, showing the credit
+    let res = w.owner.post(&url, &[("when", "now")]).await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert!(res.text().await.unwrap().contains("credited"));
+    let res = w
+        .owner
+        .post(&url, &[("when", "now"), ("confirm", "yes")])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(sub_status(&w.app, &id).await, "CANCELLED");
+    let (amount, invoice_status): (i64, String) = sqlx::query_as(
+        "SELECT c.amount_minor, i.status FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id \
+         WHERE i.subscription_id = $1",
+    )
+    .bind(&id)
+    .fetch_one(&w.app.state.db.pool)
+    .await
+    .unwrap();
+    // the period started seconds ago: nearly all of the 19.99 (never the setup fee) comes back
+    assert!((1990..=1999).contains(&amount), "{amount}");
+    assert_eq!(invoice_status, "PAID");
+    pod_settles(&w.app, &pod, "DELETED").await;
+    // a cancelled subscription cannot be cancelled again
+    let res = w
+        .owner
+        .post(&url, &[("when", "now"), ("confirm", "yes")])
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+}
+
+#[tokio::test]
+async fn cancel_at_period_end_is_undoable_then_ends_with_the_period() {
+    let w = world().await;
+    let (id, pod) = active_pod_subscription(&w, "later", 70).await;
+    let url = format!("/billing/subscriptions/{id}/cancel");
+    let res = w.owner.post(&url, &[("when", "period_end")]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(sub_status(&w.app, &id).await, "CANCEL_AT_PERIOD_END");
+    let res = w
+        .owner
+        .post(&format!("/billing/subscriptions/{id}/keep"), &[])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(sub_status(&w.app, &id).await, "ACTIVE");
+    w.owner.post(&url, &[("when", "period_end")]).await;
+    assert_eq!(sub_status(&w.app, &id).await, "CANCEL_AT_PERIOD_END");
+    // not before the period ends
+    assert!(
+        !mpanel::subscriptions::service::end_period(
+            &w.app.state.db,
+            &id,
+            mpanel::db::Timestamp::now()
+        )
+        .await
+        .unwrap()
+    );
+    // the period ends
+    let past = mpanel::db::Timestamp::now().0 - 1000;
+    sqlx::query("UPDATE subscriptions SET current_period_end = $1 WHERE id = $2")
+        .bind(past)
+        .bind(&id)
+        .execute(&w.app.state.db.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE jobs SET run_at = $1 WHERE kind = 'subscription.period_end'")
+        .bind(past)
+        .execute(&w.app.state.db.pool)
+        .await
+        .unwrap();
+    let app = &w.app;
+    wait_until("the subscription ends", 20, || async {
+        (sub_status(app, &id).await == "CANCELLED").then_some(())
+    })
+    .await;
+    pod_settles(&w.app, &pod, "DELETED").await;
+    assert_eq!(
+        app.count("SELECT COUNT(*) FROM credit_notes").await,
+        0,
+        "nothing unused once the period is over"
+    );
+}

@@ -3,11 +3,18 @@
 //! retry a failed activation. Every change is audited and written on the timeline.
 
 mod activation;
+mod check;
 mod expiry;
+mod lifecycle;
 mod order;
 
 pub use activation::{activate, pod_settled};
 pub use expiry::{EXPIRE_KIND, expire};
+pub use lifecycle::{
+    PERIOD_END_KIND, POD_CLEANUP_KIND, ReasonInput, can_cancel, can_suspend, cancel_at_period_end,
+    cancel_credit_preview, cancel_now, delete_pod_of_cancelled, end_period, resume, suspend,
+    undo_cancel,
+};
 pub use order::{
     ACTIVATE_KIND, MAX_QUANTITY, OrderInput, OrderSettings, Quote, QuoteLine, order, quote,
 };

@@ -64,6 +64,59 @@ pub async fn void_unpaid_in(
     Ok(label(&inv))
 }
 
+/// A credit note on a subscription's paid invoice for what the customer paid but will not
+/// use (cancelling part-way through a period), in the caller's transaction. The credit is
+/// owed to the customer; it never exceeds what was paid net of refunds and earlier credits.
+pub async fn credit_unused_in(
+    tx: &mut crate::db::Tx,
+    db: &Db,
+    who: audit::AuditActor<'_>,
+    id: &str,
+    amount: i64,
+    reason: &str,
+) -> AppResult<String> {
+    let inv = store::lock_invoice(tx, db.backend, &crate::db::TenantScope::All, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let creditable = inv.paid_minor - inv.refunded_minor - inv.credited_minor;
+    if inv.status != model::InvoiceStatus::Paid || amount <= 0 || amount > creditable {
+        return Err(AppError::refused(
+            "Only what was paid on this invoice and not yet refunded or credited can be credited.",
+        ));
+    }
+    let year = time::OffsetDateTime::now_utc().year();
+    let seq = store::next_document_number(tx, &inv.tenant_id, i64::from(year), "CN").await?;
+    let number = model::document_number("CN", year, seq);
+    store::insert_credit_note(
+        tx,
+        &CreditNoteRow {
+            id: new_id(),
+            invoice_id: inv.id.clone(),
+            tenant_id: inv.tenant_id.clone(),
+            number: number.clone(),
+            amount_minor: amount,
+            reason: reason.to_string(),
+            created_by: who.email.to_string(),
+            created_at: Timestamp::now(),
+        },
+    )
+    .await?;
+    let (amounts, to) = apply(
+        &inv,
+        inv.paid_minor,
+        inv.refunded_minor,
+        inv.credited_minor + amount,
+    );
+    save_amounts(tx, &inv, inv.status, to, &amounts).await?;
+    let summary = format!(
+        "Credit note {number} for {} on {}: {reason}",
+        money::format_money(amount, &inv.currency),
+        label(&inv)
+    );
+    audit::record(tx, who, event(&inv, "invoice.credited", summary)).await?;
+    Ok(number)
+}
+
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct CreditInput {

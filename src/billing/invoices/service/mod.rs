@@ -11,7 +11,7 @@ mod payments;
 pub mod reads;
 mod tax_rules;
 
-pub use corrections::{CreditInput, credit, void, void_unpaid_in};
+pub use corrections::{CreditInput, credit, credit_unused_in, void, void_unpaid_in};
 pub use drafts::{
     LineInput, ProductLineInput, add_line, add_product_line, create_draft, delete_draft,
     delete_line, preview_totals, set_notes,

@@ -1,0 +1,228 @@
+//! Checking an order: who may order for which tenant, what the tenant may buy (ACTIVE;
+//! PUBLIC, or BETA when flagged; never an ADDON as the main product), the period and its
+//! price, the quantity, the add-on, and a CloudPod's name and region. Every problem is a
+//! field error beside its field.
+
+use super::can_order;
+use super::order::{MAX_QUANTITY, OrderInput};
+use crate::auth::model::Actor;
+use crate::auth::store::TenantRow;
+use crate::billing::catalog::model::{self as catalog, Category, Period, PriceQuery, Viewer};
+use crate::billing::catalog::pricing;
+use crate::billing::catalog::store::{self as catalog_store, ProductRow};
+use crate::cloudpods::model as pods;
+use crate::db::{Db, TenantScope, Timestamp, Tx};
+use crate::subscriptions::lines::Priced;
+use crate::subscriptions::store;
+use crate::web::{AppError, AppResult, FieldErrors};
+
+/// A validated order, ready to be created.
+pub(super) struct Checked {
+    pub(super) tenant: TenantRow,
+    pub(super) product: ProductRow,
+    pub(super) period: Period,
+    pub(super) quantity: i64,
+    pub(super) items: Vec<Priced>,
+    pub(super) pod_name: String,
+    pub(super) region: String,
+    pub(super) key: String,
+}
+
+fn key_of(e: &mut FieldErrors, raw: &str) -> String {
+    let key = raw.trim();
+    if key.len() < 16
+        || key.len() > 64
+        || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        e.add(
+            "product",
+            "This form has expired. Reload the page and try again.",
+        );
+    }
+    key.to_string()
+}
+
+/// Whether `tenant` may buy `p` now: ACTIVE, offered to it (PUBLIC; BETA when flagged).
+fn buyable(p: &ProductRow, tenant: &TenantRow) -> bool {
+    catalog::can_be_sold(p.status)
+        && catalog::offered_to(
+            p.visibility,
+            Viewer::Tenant {
+                beta: tenant.beta == 1,
+            },
+        )
+}
+
+async fn price(
+    db: &Db,
+    tenant: &TenantRow,
+    p: &ProductRow,
+    period: Period,
+    region: &str,
+    quantity: i64,
+) -> AppResult<Option<Priced>> {
+    let q = PriceQuery {
+        tenant_id: &tenant.id,
+        region,
+        currency: &tenant.currency,
+        period,
+        at: Timestamp::now().0,
+    };
+    Ok(pricing::resolve_one(db, &p.id, &q).await?.map(|r| Priced {
+        product_id: p.id.clone(),
+        name: p.name.clone(),
+        code: p.code.clone(),
+        quantity,
+        unit_minor: r.amount_minor,
+        setup_fee_minor: r.setup_fee_minor,
+    }))
+}
+
+pub(super) async fn check(
+    db: &Db,
+    tx: &mut Tx,
+    actor: &Actor,
+    input: &OrderInput,
+) -> AppResult<Checked> {
+    if !can_order(actor) {
+        return Err(AppError::Forbidden);
+    }
+    let mut e = FieldErrors::new();
+    let key = key_of(&mut e, &input.idempotency_key);
+    let tenant_id = if actor.is_staff {
+        input.tenant_id.trim()
+    } else {
+        actor.tenant_id.as_str()
+    };
+    let tenant = crate::auth::store::get_tenant(&mut **tx, &TenantScope::All, tenant_id)
+        .await?
+        .filter(|t| t.kind == crate::actor::TenantKind::Customer);
+    let Some(tenant) = tenant else {
+        e.add("tenant_id", "Choose a customer tenant.");
+        return Err(AppError::Invalid(e));
+    };
+    let product = catalog_store::product_by_code(&mut **tx, input.product.trim())
+        .await?
+        .filter(|p| buyable(p, &tenant) && p.category != Category::Addon);
+    if product.is_none() {
+        e.add("product", "Choose a product your account can order.");
+    }
+    let period = Period::parse(input.period.trim()).filter(|p| *p != Period::Once);
+    if period.is_none() {
+        e.add(
+            "period",
+            "Choose a billing period: hourly, monthly or yearly.",
+        );
+    }
+    let max = if product
+        .as_ref()
+        .is_some_and(|p| p.category == Category::Cloudpod)
+    {
+        1
+    } else {
+        MAX_QUANTITY
+    };
+    let quantity = match input.quantity.trim().parse::<i64>() {
+        Ok(n) if (1..=max).contains(&n) => n,
+        _ if max == 1 => {
+            e.add("quantity", "A CloudPod is ordered one at a time: use 1.");
+            0
+        }
+        _ => {
+            e.add(
+                "quantity",
+                format!("Use a whole number from 1 to {MAX_QUANTITY}."),
+            );
+            0
+        }
+    };
+    let addon = match input.addon.trim() {
+        "" => None,
+        code => {
+            let a = catalog_store::product_by_code(&mut **tx, code)
+                .await?
+                .filter(|a| buyable(a, &tenant));
+            match a {
+                Some(a) if a.category == Category::Addon => Some(a),
+                Some(_) => {
+                    e.add("addon", "This product is not an add-on.");
+                    None
+                }
+                None => {
+                    e.add("addon", "Choose an add-on your account can order.");
+                    None
+                }
+            }
+        }
+    };
+    let mut pod_name = String::new();
+    let mut region = tenant.region.clone();
+    if let Some(p) = product
+        .as_ref()
+        .filter(|p| p.category == Category::Cloudpod)
+    {
+        pod_name = pods::pod_name(&input.pod_name)
+            .map_err(|m| e.add("pod_name", m))
+            .unwrap_or_default();
+        if !input.region.trim().is_empty() {
+            region = pods::region_code(&input.region)
+                .map_err(|m| e.add("region", m))
+                .unwrap_or_default();
+        }
+        if !pod_name.is_empty()
+            && (crate::cloudpods::service::name_taken(tx, &tenant.id, &pod_name).await?
+                || store::pod_name_pending(tx, &tenant.id, &pod_name).await?)
+        {
+            e.add("pod_name", "You already have a pod with that name.");
+        }
+        if catalog_store::plan_for_product(&db.pool, &p.id)
+            .await?
+            .is_none()
+        {
+            e.add("product", "This CloudPod product has no plan configured.");
+        }
+    }
+    let mut items = Vec::new();
+    if let (Some(p), Some(period)) = (&product, period) {
+        match price(db, &tenant, p, period, &region, quantity.max(1)).await? {
+            Some(i) => items.push(i),
+            None => e.add(
+                "period",
+                format!(
+                    "{} has no price {} in {}.",
+                    p.name,
+                    period.label(),
+                    tenant.currency
+                ),
+            ),
+        }
+        if let Some(a) = &addon {
+            match price(db, &tenant, a, period, &region, 1).await? {
+                Some(i) => items.push(i),
+                None => e.add(
+                    "addon",
+                    format!(
+                        "{} has no price {} in {}.",
+                        a.name,
+                        period.label(),
+                        tenant.currency
+                    ),
+                ),
+            }
+        }
+    }
+    e.into_result().map_err(AppError::Invalid)?;
+    let (Some(product), Some(period)) = (product, period) else {
+        unreachable!("errors returned above");
+    };
+    Ok(Checked {
+        tenant,
+        product,
+        period,
+        quantity,
+        items,
+        pod_name,
+        region,
+        key,
+    })
+}
