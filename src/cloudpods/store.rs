@@ -160,11 +160,7 @@ pub async fn lock(
     scope: &TenantScope,
     id: &str,
 ) -> sqlx::Result<Option<PodRow>> {
-    let lock = if backend == Backend::Postgres {
-        " FOR UPDATE OF c"
-    } else {
-        ""
-    };
+    let lock = backend.row_lock(Some("c"));
     sqlx::query_as(&format!(
         "{POD_SELECT} WHERE c.id = $1{}{lock}",
         scope.and("c.tenant_id", 2)

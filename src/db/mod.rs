@@ -40,6 +40,17 @@ impl Backend {
         }
     }
 
+    /// The clause that locks the rows a read returns for the rest of the transaction:
+    /// `FOR UPDATE [OF alias]` on PostgreSQL; nothing on SQLite, whose write transaction
+    /// (`BEGIN IMMEDIATE`) already holds the database lock.
+    pub fn row_lock(self, of: Option<&str>) -> String {
+        match (self, of) {
+            (Backend::Sqlite, _) => String::new(),
+            (Backend::Postgres, None) => " FOR UPDATE".to_string(),
+            (Backend::Postgres, Some(alias)) => format!(" FOR UPDATE OF {alias}"),
+        }
+    }
+
     pub fn dir(self) -> &'static str {
         match self {
             Backend::Sqlite => "sqlite",

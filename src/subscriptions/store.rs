@@ -200,11 +200,7 @@ pub async fn lock(
     scope: &TenantScope,
     id: &str,
 ) -> sqlx::Result<Option<SubscriptionRow>> {
-    let lock = if backend == Backend::Postgres {
-        " FOR UPDATE OF s"
-    } else {
-        ""
-    };
+    let lock = backend.row_lock(Some("s"));
     sqlx::query_as(&format!(
         "{SELECT} WHERE s.id = $1{}{lock}",
         scope.and("s.tenant_id", 2)

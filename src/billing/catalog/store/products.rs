@@ -159,11 +159,7 @@ pub async fn lock_product(
     backend: Backend,
     id: &str,
 ) -> sqlx::Result<Option<ProductRow>> {
-    let lock = if backend == Backend::Postgres {
-        " FOR UPDATE"
-    } else {
-        ""
-    };
+    let lock = backend.row_lock(None);
     sqlx::query_as(&format!(
         "SELECT {PRODUCT_COLUMNS} FROM products WHERE id = $1{lock}"
     ))

@@ -40,11 +40,7 @@ pub async fn lock_invoice(
     scope: &TenantScope,
     id: &str,
 ) -> sqlx::Result<Option<InvoiceRow>> {
-    let lock = if backend == Backend::Postgres {
-        " FOR UPDATE OF i"
-    } else {
-        ""
-    };
+    let lock = backend.row_lock(Some("i"));
     sqlx::query_as(&format!(
         "{INVOICE_SELECT} WHERE i.id = $1{}{lock}",
         scope.and("i.tenant_id", 2)
