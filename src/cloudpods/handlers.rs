@@ -155,6 +155,7 @@ async fn run(ctx: JobContext, driver: Driver) -> HandlerResult {
                     &message,
                 )
                 .await?;
+                crate::jobs::release_key(&mut tx, &ctx.job.id).await?;
                 tell_subscription(&mut tx, &pod, action).await?;
                 tx.commit().await?;
             } else {
@@ -307,6 +308,9 @@ async fn settle_success(
     )
     .await?;
     if n > 0 {
+        // The pod is free once this commits; the next action need not wait for this job to be
+        // marked done.
+        crate::jobs::release_key(&mut tx, &ctx.job.id).await?;
         tell_subscription(&mut tx, pod, action).await?;
     }
     tx.commit().await?;

@@ -129,6 +129,14 @@ pub async fn enqueue(tx: &mut Tx, job: NewJob) -> sqlx::Result<Enqueued> {
     })
 }
 
+/// Lets job `id`'s unique key go inside the caller's transaction, before the worker marks the
+/// job done. For handlers that finish their subject's work in a transaction of their own (a
+/// pod settled): once that commits, the subject is free and the next job for it can be
+/// enqueued, rather than being refused for the few milliseconds until the job is marked done.
+pub async fn release_key(tx: &mut Tx, id: &str) -> sqlx::Result<()> {
+    store::release_key(tx, id).await
+}
+
 /// Wakes idle workers once `tx` commits: NOTIFY on PostgreSQL; on SQLite a local bump now
 /// (the woken claim waits for this transaction's write lock, so it sees the commit).
 pub(crate) async fn wake_after(tx: &mut Tx) -> sqlx::Result<()> {

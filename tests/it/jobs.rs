@@ -154,6 +154,52 @@ async fn unique_keys_hold_one_open_job_and_free_when_it_ends() {
     assert_ne!(later.id, first.id);
 }
 
+/// A handler that has finished its subject's work frees the subject at once: the next job for
+/// it is accepted while the first is still running.
+#[tokio::test]
+async fn a_released_key_frees_the_subject_while_the_job_still_runs() {
+    let app = TestApp::spawn_without_worker().await;
+    let first = app.enqueue(noop("test.release").unique_key("pod:9")).await;
+    let (released_tx, mut released_rx) = tokio::sync::mpsc::channel::<()>(1);
+    let gate = Arc::new(tokio::sync::Notify::new());
+    let mut registry = Registry::new();
+    {
+        let gate = gate.clone();
+        registry.register("test.release", move |ctx| {
+            let released_tx = released_tx.clone();
+            let gate = gate.clone();
+            async move {
+                let mut tx = ctx.db.begin_write().await.unwrap();
+                jobs::release_key(&mut tx, &ctx.job.id).await.unwrap();
+                tx.commit().await.unwrap();
+                released_tx.send(()).await.unwrap();
+                gate.notified().await;
+                Ok(())
+            }
+        });
+    }
+    let w = start(&app, registry, config(4, 30_000, 1_000));
+    tokio::time::timeout(Duration::from_secs(10), released_rx.recv())
+        .await
+        .expect("the handler ran");
+    assert_eq!(
+        app.count(&format!(
+            "SELECT COUNT(*) FROM jobs WHERE id = '{}' AND state = 'running'",
+            first.id
+        ))
+        .await,
+        1
+    );
+    let next = app.enqueue(noop("test.other").unique_key("pod:9")).await;
+    assert!(
+        !next.duplicate,
+        "the released key no longer holds the subject"
+    );
+    gate.notify_one();
+    app.wait_for_job(&first.id, "completed", 10).await;
+    w.stop().await;
+}
+
 #[tokio::test]
 async fn scheduled_and_cancelled_jobs_wait() {
     let app = TestApp::spawn_without_worker().await;

@@ -8,6 +8,8 @@ use mpanel::provision::{
     Checkpoint, CheckpointFuture, PowerAction, ProvisionError, Provisioner, VmSpec, VmState,
 };
 
+use reqwest::StatusCode;
+
 use crate::proxmox_double::{Double, NODE, TEMPLATE, TOKEN_ID, TOKEN_SECRET};
 
 /// Records every state saved through the checkpoint.
@@ -787,6 +789,99 @@ async fn panel_on(double: &Double) -> crate::cloudpods::PodWorld {
     crate::cloudpods::pod_world_with(app).await
 }
 
+/// A customer orders a pod, staff record the payment, and the activation provisions it on the
+/// hypervisor: the subscription is ACTIVE once the cloned VM runs.
+#[tokio::test]
+async fn an_ordered_and_paid_pod_is_provisioned_on_proxmox() {
+    let double = Double::start().await;
+    double.with(|s| s.polls_to_finish = 2);
+    let w = panel_on(&double).await;
+    w.app
+        .create_user(&w.staff, &w.tenant, "owner@acme.test", "OWNER")
+        .await;
+    let owner = w.app.signed_in("owner@acme.test").await;
+    let res = w
+        .staff
+        .post(
+            "/billing/products/0192f000-0000-7000-8000-000000000002/prices",
+            &[
+                ("currency", "EUR"),
+                ("period", "MONTHLY"),
+                ("amount", "19.00"),
+                ("setup_fee", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = owner
+        .post(
+            "/billing/subscriptions",
+            &[
+                ("product", "CLOUDPOD-PRO"),
+                ("period", "MONTHLY"),
+                ("quantity", "1"),
+                ("pod_name", "shop"),
+                ("region", ""),
+                ("idempotency_key", "proxmox-order-0001-abcdef"),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let sub = crate::helpers::location(&res)
+        .trim_start_matches("/billing/subscriptions/")
+        .to_string();
+    assert_eq!(double.count("POST", "/clone"), 0, "nothing before payment");
+    let invoice: String = sqlx::query_scalar("SELECT id FROM invoices WHERE subscription_id = $1")
+        .bind(&sub)
+        .fetch_one(&w.app.state.db.pool)
+        .await
+        .unwrap();
+    let res = w
+        .staff
+        .post(
+            &format!("/billing/invoices/{invoice}/pay"),
+            &[
+                ("amount", "19.00"),
+                ("method", "Bank transfer"),
+                ("paid_on", ""),
+                ("status", "SUCCESS"),
+                ("idempotency_key", "proxmox-pay-0001"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let app = &w.app;
+    crate::helpers::wait_until("the subscription is active", 20, || async {
+        let status: String = sqlx::query_scalar("SELECT status FROM subscriptions WHERE id = $1")
+            .bind(&sub)
+            .fetch_one(&app.state.db.pool)
+            .await
+            .unwrap();
+        (status == "ACTIVE").then_some(())
+    })
+    .await;
+    let (vmid, status): (Option<i64>, String) =
+        sqlx::query_as("SELECT vmid, status FROM cloudpods WHERE subscription_id = $1")
+            .bind(&sub)
+            .fetch_one(&w.app.state.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "ACTIVE");
+    let vm = double.vm(vmid.expect("the VMID is saved")).expect("cloned");
+    assert_eq!(
+        (vm.name.as_str(), vm.cores, vm.memory, vm.running),
+        ("shop", 2, 2048, true)
+    );
+    let page = owner
+        .get(&format!("/billing/subscriptions/{sub}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("shop"), "{page}");
+}
+
 /// Create → clone/config/resize/start on the hypervisor → ACTIVE with its VMID; resize while
 /// running is pending until the reboot; suspend/resume stop and start the VM; delete purges it.
 #[tokio::test]
@@ -826,9 +921,15 @@ async fn proxmox_pods_end_to_end_through_the_panel() {
     assert!(page.contains(&format!("VMID {vmid} on {NODE}")), "{page}");
     assert!(!page.contains("No hypervisor is connected"));
 
-    w.staff
+    let res = w
+        .staff
         .post(&format!("/cloudpods/{id}/resize"), &[("plan_code", "PRO")])
         .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "the settled pod takes the next action"
+    );
     crate::cloudpods::settled(&w.app, &id).await;
     let (_, _, plan, pending, _) = crate::cloudpods::pod_row(&w.app, &id).await;
     assert_eq!((plan.as_str(), pending), ("PRO", 1));
@@ -838,32 +939,55 @@ async fn proxmox_pods_end_to_end_through_the_panel() {
         (Some(2), Some(2048), 50)
     );
 
-    w.staff
+    let res = w
+        .staff
         .post(
             &format!("/cloudpods/{id}/power"),
             &[("action", "reboot"), ("confirm", "yes")],
         )
         .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "the settled pod takes the next action"
+    );
     crate::cloudpods::settled(&w.app, &id).await;
     assert_eq!(crate::cloudpods::pod_row(&w.app, &id).await.3, 0);
     let vm = double.vm(vmid).unwrap();
     assert_eq!((vm.cores, vm.memory, vm.pending_cores), (2, 2048, None));
 
-    w.staff
+    let res = w
+        .staff
         .post(&format!("/cloudpods/{id}/suspend"), &[("confirm", "yes")])
         .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "the settled pod takes the next action"
+    );
     assert_eq!(crate::cloudpods::settled(&w.app, &id).await, "SUSPENDED");
     assert!(!double.vm(vmid).unwrap().running);
-    w.staff.post(&format!("/cloudpods/{id}/resume"), &[]).await;
+    let res = w.staff.post(&format!("/cloudpods/{id}/resume"), &[]).await;
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "the settled pod takes the next action"
+    );
     assert_eq!(crate::cloudpods::settled(&w.app, &id).await, "ACTIVE");
     assert!(double.vm(vmid).unwrap().running);
 
-    w.staff
+    let res = w
+        .staff
         .post(
             &format!("/cloudpods/{id}/delete"),
             &[("confirm_name", "web-01")],
         )
         .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "the settled pod takes the next action"
+    );
     assert_eq!(crate::cloudpods::settled(&w.app, &id).await, "DELETED");
     assert!(double.vm(vmid).is_none(), "purged");
     assert!(

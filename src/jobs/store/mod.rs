@@ -68,6 +68,14 @@ pub async fn open_job_with_key(tx: &mut Tx, key: &str) -> sqlx::Result<Option<St
     .await
 }
 
+pub async fn release_key(tx: &mut Tx, id: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE jobs SET unique_key = NULL WHERE id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map(|_| ())
+}
+
 /// NOTIFY is delivered when the transaction commits, and not at all when it rolls back.
 pub async fn notify(tx: &mut Tx) -> sqlx::Result<()> {
     sqlx::query("SELECT pg_notify('mpanel_jobs', '')")

@@ -141,10 +141,9 @@ pub async fn retry(db: &Db, actor: &Actor, id: &str) -> AppResult<()> {
             .map_or_else(String::new, |r| r.to_string()),
         ));
     }
-    if let Some(pod) = &s.cloudpod_id {
-        crate::cloudpods::service::act(db, actor, pod, crate::cloudpods::model::Action::Retry)
-            .await?;
-    }
+    // The subscription waits (PENDING_ACTIVATION) before the pod's retry job exists: that job
+    // commits on its own and may settle the pod at once, and its settle message must find the
+    // subscription waiting for it.
     let mut tx = db.begin_write().await?;
     if store::set_status(
         &mut tx,
@@ -163,6 +162,27 @@ pub async fn retry(db: &Db, actor: &Actor, id: &str) -> AppResult<()> {
     if s.cloudpod_id.is_none() {
         order::enqueue_activation(&mut tx, id, &s.tenant_id).await?;
     }
+    tx.commit().await?;
+    if let Some(pod) = &s.cloudpod_id
+        && let Err(e) =
+            crate::cloudpods::service::act(db, actor, pod, crate::cloudpods::model::Action::Retry)
+                .await
+    {
+        // The pod refused the retry (busy, or no longer failed): the activation stays failed
+        // with its reason, and the staff member sees why.
+        let mut tx = db.begin_write().await?;
+        store::set_status(
+            &mut tx,
+            id,
+            SubscriptionStatus::PendingActivation,
+            SubscriptionStatus::ActivationFailed,
+            &s.failure_reason,
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(e);
+    }
+    let mut tx = db.begin_write().await?;
     timeline(&mut tx, id, "state", "Activation retried", &actor.email).await?;
     crate::audit::record(
         &mut tx,
