@@ -197,7 +197,8 @@ struct NewPage {
     layout: Layout,
     form: CreateInput,
     errors: FieldErrors,
-    tenants: Vec<(String, String)>,
+    /// The operator's own tenant, which the pod will belong to.
+    owner: String,
     plans: Vec<PlanRow>,
     manual: bool,
 }
@@ -213,7 +214,7 @@ async fn new_page(
         layout,
         form,
         errors,
-        tenants: reads::customer_choices(&state.db, actor).await?,
+        owner: reads::own_tenant_name(&state.db, actor).await?,
         plans: service::plan_choices(&state.db).await?,
         manual: state.provisioner.name() == "manual",
     })

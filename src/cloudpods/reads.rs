@@ -36,12 +36,15 @@ pub async fn pod_jobs(db: &Db, actor: &Actor, pod: &PodRow, limit: i64) -> AppRe
     )
 }
 
-/// The customers a pod can be created for (staff ADMIN+ create pods).
-pub async fn customer_choices(db: &Db, actor: &Actor) -> AppResult<Vec<(String, String)>> {
-    if !can_manage(actor) {
+/// The name of the staff member's own (operator) tenant, which pods created by hand belong to.
+pub async fn own_tenant_name(db: &Db, actor: &Actor) -> AppResult<String> {
+    if !can_manage(actor) || !actor.is_staff {
         return Err(AppError::Forbidden);
     }
-    crate::auth::reads::customer_tenant_choices(db, actor).await
+    Ok(crate::auth::reads::find_tenant(db, actor, &actor.tenant_id)
+        .await?
+        .map(|t| t.name)
+        .unwrap_or_default())
 }
 
 /// How many pods the actor sees in each status.

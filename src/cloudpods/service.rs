@@ -127,42 +127,44 @@ fn sellable(p: &PlanRow) -> bool {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct CreateInput {
+    /// Empty, or the operator's own tenant: other tenants' pods come from subscriptions.
     pub tenant_id: String,
     pub name: String,
     pub region: String,
     pub plan_code: String,
 }
 
-/// Staff ADMIN+ create a pod for a customer tenant; it starts PROVISIONING with its job.
+/// Staff ADMIN+ create a pod for the operator's own tenant, without a subscription; it starts
+/// PROVISIONING with its job. A customer's pods come from their subscriptions only, so naming a
+/// customer tenant here is refused with a pointer to ordering.
 pub async fn create(
     db: &Db,
     actor: &Actor,
     provisioner: &str,
     input: &CreateInput,
 ) -> AppResult<String> {
-    if !can_manage(actor) {
+    if !can_manage(actor) || !actor.is_staff {
         return Err(AppError::Forbidden);
     }
     let mut e = FieldErrors::new();
     let name = model::pod_name(&input.name)
         .map_err(|m| e.add("name", m))
         .unwrap_or_default();
-    let mut tx = db.begin_write().await?;
-    let tenant = crate::auth::store::get_tenant(
-        &mut *tx,
-        &crate::db::TenantScope::All,
-        input.tenant_id.trim(),
-    )
-    .await?
-    .filter(|t| t.kind == crate::actor::TenantKind::Customer);
-    if tenant.is_none() {
-        e.add("tenant_id", "Choose a customer tenant.");
+    let wanted = input.tenant_id.trim();
+    if !wanted.is_empty() && wanted != actor.tenant_id {
+        e.add(
+            "tenant_id",
+            "A customer's pods come from their subscriptions: order one for them at \
+             /billing/subscriptions/new. Pods created here belong to your own organisation.",
+        );
     }
+    let mut tx = db.begin_write().await?;
+    let tenant =
+        crate::auth::store::get_tenant(&mut *tx, &crate::db::TenantScope::All, &actor.tenant_id)
+            .await?
+            .ok_or(AppError::Forbidden)?;
     let region_raw = if input.region.trim().is_empty() {
-        tenant
-            .as_ref()
-            .map(|t| t.region.clone())
-            .unwrap_or_default()
+        tenant.region.clone()
     } else {
         input.region.clone()
     };
@@ -178,14 +180,11 @@ pub async fn create(
         ),
         Some(_) => {}
     }
-    if let Some(t) = &tenant
-        && !name.is_empty()
-        && store::name_taken(&mut tx, &t.id, &name).await?
-    {
-        e.add("name", "This tenant already has a pod with that name.");
+    if !name.is_empty() && store::name_taken(&mut tx, &tenant.id, &name).await? {
+        e.add("name", "You already have a pod with that name.");
     }
     e.into_result().map_err(AppError::Invalid)?;
-    let (Some(tenant), Some(p)) = (tenant, chosen) else {
+    let Some(p) = chosen else {
         unreachable!("errors returned above");
     };
     let id = create_in(

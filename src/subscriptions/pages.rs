@@ -60,6 +60,8 @@ struct ListPage {
     pager: Pager,
     is_staff: bool,
     can_order: bool,
+    /// Some row waits for its activation: the rows refresh themselves until none does.
+    live: bool,
 }
 
 pub async fn list(
@@ -95,8 +97,10 @@ pub async fn list(
         Vec::new()
     };
     let products = crate::billing::catalog::service::product_choices(&state.db).await?;
+    let live = rows.iter().any(SubscriptionRow::is_pending);
     let page = ListPage {
         layout,
+        live,
         rows,
         f,
         errors: FieldErrors::new(),

@@ -100,7 +100,7 @@ impl Browser {
         self.client.goto(url).await.unwrap();
     }
 
-    async fn wait_xpath(&self, xpath: &str) -> fantoccini::elements::Element {
+    pub async fn wait_xpath(&self, xpath: &str) -> fantoccini::elements::Element {
         match self
             .client
             .wait()

@@ -24,17 +24,7 @@ async fn customer_resizes_and_reboots_a_pod_watching_progress() {
     let tenant = app.create_tenant(&owner, "acme").await;
     app.create_user(&owner, &tenant, "member@acme.test", "MEMBER")
         .await;
-    let res = owner
-        .post(
-            "/cloudpods",
-            &[
-                ("tenant_id", tenant.as_str()),
-                ("name", "web-01"),
-                ("plan_code", "MINI"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), reqwest::StatusCode::SEE_OTHER);
+    app.order_pod(&owner, &tenant, "web-01", "MINI").await;
     let worker = start_worker(&app);
     let pool = app.state.db.pool.clone();
     wait_until("the pod to be provisioned", 20, || async {

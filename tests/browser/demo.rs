@@ -17,6 +17,8 @@ pub struct Demo {
     pub product: String,
     pub pod: String,
     pub job: String,
+    /// The subscription that pod `web-01` came from.
+    pub subscription: String,
 }
 
 /// Who looks at a page.
@@ -59,16 +61,6 @@ async fn issue(staff: &TestClient, id: &str) {
         .post(&format!("/billing/invoices/{id}/issue"), &[])
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-}
-
-async fn pod(staff: &TestClient, tenant: &str, name: &str, plan: &str) {
-    let res = staff
-        .post(
-            "/cloudpods",
-            &[("tenant_id", tenant), ("name", name), ("plan_code", plan)],
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER, "pod {name}");
 }
 
 async fn tenant(staff: &TestClient, name: &str, slug: &str, country: &str) -> String {
@@ -158,9 +150,9 @@ pub async fn seed() -> Demo {
     issue(&staff, &open).await;
     invoice(&staff, &globex, &[("CloudPod MINI, November", "1", "9.00")]).await;
 
-    pod(&staff, &acme, "web-01", "PRO").await;
-    pod(&staff, &acme, "db-01", "BUSINESS").await;
-    pod(&staff, &globex, "shop", "MINI").await;
+    app.order_pod(&staff, &acme, "web-01", "PRO").await;
+    app.order_pod(&staff, &acme, "db-01", "BUSINESS").await;
+    app.order_pod(&staff, &globex, "shop", "MINI").await;
     let pool = app.state.db.pool.clone();
     let pod = wait_until("the pods to be provisioned", 30, || async {
         let rows: Vec<(String, String, String)> =
@@ -185,6 +177,13 @@ pub async fn seed() -> Demo {
             .await
             .unwrap();
 
+    let subscription: String =
+        sqlx::query_scalar("SELECT subscription_id FROM cloudpods WHERE id = $1")
+            .bind(&pod)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+
     let customer = app.signed_in(CUSTOMER).await;
     token_for(&customer, &["READ"]).await;
     Demo {
@@ -195,6 +194,7 @@ pub async fn seed() -> Demo {
         product,
         pod,
         job,
+        subscription,
     }
 }
 
@@ -202,12 +202,16 @@ impl Demo {
     /// The main pages `who` uses, as (name, path).
     pub fn pages(&self, who: Who) -> Vec<(&'static str, String)> {
         let (invoice, product, pod, job) = (&self.invoice, &self.product, &self.pod, &self.job);
+        let subscription = &self.subscription;
         let mut pages = vec![
             ("dashboard", "/".to_string()),
             ("invoices", "/billing/invoices".to_string()),
             ("invoice", format!("/billing/invoices/{invoice}")),
             ("pods", "/cloudpods".to_string()),
             ("pod", format!("/cloudpods/{pod}")),
+            ("services", "/billing/subscriptions".to_string()),
+            ("service", format!("/billing/subscriptions/{subscription}")),
+            ("order", "/billing/subscriptions/new".to_string()),
             ("security", "/security".to_string()),
             ("mfa", "/security/mfa".to_string()),
             ("sessions", "/security/sessions".to_string()),

@@ -19,4 +19,5 @@ mod ops;
 mod screenshots;
 mod security;
 mod shell;
+mod subscriptions;
 mod theme;

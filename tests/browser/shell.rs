@@ -46,17 +46,7 @@ async fn world() -> (TestApp, TestClient, String, String) {
         .post(&format!("/billing/invoices/{invoice}/issue"), &[])
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let res = owner
-        .post(
-            "/cloudpods",
-            &[
-                ("tenant_id", tenant.as_str()),
-                ("name", "web-01"),
-                ("plan_code", "MINI"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    app.order_pod(&owner, &tenant, "web-01", "MINI").await;
     let pool = app.state.db.pool.clone();
     let pod = wait_until("the pod to be provisioned", 20, || async {
         let (id, s): (String, String) =

@@ -22,18 +22,14 @@ async fn pod_world() -> PodWorld {
     pod_world_with(TestApp::spawn().await).await
 }
 
+/// A pod of the operator's own, created by staff on the pod form (no subscription); returns its
+/// id.
 pub(crate) async fn create_pod(w: &PodWorld, name: &str, plan: &str) -> String {
     let res = w
         .staff
         .post(
             "/cloudpods",
-            &[
-                ("tenant_id", w.tenant.as_str()),
-                ("name", name),
-                ("plan_code", plan),
-                ("region", ""),
-                ("subscription_id", ""),
-            ],
+            &[("name", name), ("plan_code", plan), ("region", "")],
         )
         .await;
     assert_eq!(
@@ -43,6 +39,14 @@ pub(crate) async fn create_pod(w: &PodWorld, name: &str, plan: &str) -> String {
         res.text().await.unwrap_or_default()
     );
     location(&res).trim_start_matches("/cloudpods/").to_string()
+}
+
+/// A pod for the customer tenant, the way customers get them: staff order a subscription for
+/// the tenant at a free monthly price (a zero total needs no invoice), and its activation
+/// creates the pod and enqueues provisioning. The activation runs here rather than waiting for
+/// the worker, so tests without a worker get their pod too. Returns the pod's id.
+pub(crate) async fn customer_pod(w: &PodWorld, name: &str, plan: &str) -> String {
+    w.app.order_pod(&w.staff, &w.tenant, name, plan).await
 }
 
 /// (status, operation, plan, pending_reboot, power)
@@ -80,7 +84,15 @@ async fn pod_lifecycle_end_to_end() {
     assert!(page.contains("1 vCPU · 1 GB RAM · 20 GB disk"), "{page}");
     assert!(page.contains("No hypervisor is connected"));
     assert!(page.contains("cloudpod.provision"), "job history: {page}");
-    assert!(page.contains("region") || page.contains("eu-central"));
+    let region: String = sqlx::query_scalar("SELECT region FROM cloudpods WHERE id = $1")
+        .bind(&id)
+        .fetch_one(&w.app.state.db.pool)
+        .await
+        .unwrap();
+    assert!(
+        !region.is_empty() && page.contains(&region),
+        "{region}: {page}"
+    );
 
     // Resize while running: CPU/RAM wait for a reboot.
     let res = w
@@ -383,7 +395,7 @@ async fn a_cancelled_job_no_longer_blocks_the_pod() {
 #[tokio::test]
 async fn roles_and_tenant_isolation() {
     let w = pod_world().await;
-    let id = create_pod(&w, "web-01", "MINI").await;
+    let id = customer_pod(&w, "web-01", "MINI").await;
     settled(&w.app, &id).await;
     let other = w.app.create_tenant(&w.staff, "globex").await;
     w.app
@@ -501,15 +513,17 @@ async fn roles_and_tenant_isolation() {
         StatusCode::FORBIDDEN
     );
 
-    // The member deletes their pod (typing its name).
+    // The member cannot delete a pod their subscription pays for: they cancel the subscription.
     let res = member
         .post(
             &format!("/cloudpods/{id}/delete"),
             &[("confirm_name", "web-01")],
         )
         .await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(settled(&w.app, &id).await, "DELETED");
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("cancel the subscription instead"), "{page}");
+    assert_eq!(settled(&w.app, &id).await, "ACTIVE");
 }
 
 #[tokio::test]
@@ -521,7 +535,6 @@ async fn the_new_pod_form_explains_bad_input_and_keeps_values() {
         .post(
             "/cloudpods",
             &[
-                ("tenant_id", w.tenant.as_str()),
                 ("name", "Bad Name!"),
                 ("plan_code", ""),
                 ("region", "eu west"),
@@ -539,48 +552,54 @@ async fn the_new_pod_form_explains_bad_input_and_keeps_values() {
     assert!(!page.contains("name=\"subscription_id\""));
     let res = w
         .staff
-        .post(
-            "/cloudpods",
-            &[
-                ("tenant_id", w.tenant.as_str()),
-                ("name", "taken"),
-                ("plan_code", "MINI"),
-            ],
-        )
+        .post("/cloudpods", &[("name", "taken"), ("plan_code", "MINI")])
         .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         res.text()
             .await
             .unwrap()
-            .contains("already has a pod with that name")
+            .contains("You already have a pod with that name")
     );
     let res = w
         .staff
         .post(
             "/cloudpods",
-            &[("tenant_id", "nope"), ("name", "x1"), ("plan_code", "MINI")],
+            &[
+                ("tenant_id", w.tenant.as_str()),
+                ("name", "x1"),
+                ("plan_code", "MINI"),
+            ],
         )
         .await;
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
     assert!(
-        res.text()
-            .await
-            .unwrap()
-            .contains("Choose a customer tenant")
+        page.contains("come from their subscriptions: order one for them"),
+        "a customer's pod is ordered, not created here: {page}"
     );
-    // A pod on the seeded plans uses the tenant's region by default.
-    let region: String = sqlx::query_scalar("SELECT region FROM cloudpods WHERE name = 'taken'")
-        .fetch_one(&w.app.state.db.pool)
-        .await
-        .unwrap();
-    assert_eq!(region, "eu-central");
+    assert_eq!(
+        w.app
+            .count("SELECT COUNT(*) FROM cloudpods WHERE name = 'x1'")
+            .await,
+        0
+    );
+    // The pod belongs to the operator's own tenant, in its region by default.
+    let (tenant, region, tenant_region): (String, String, String) = sqlx::query_as(
+        "SELECT c.tenant_id, c.region, t.region FROM cloudpods c \
+         JOIN tenants t ON t.id = c.tenant_id WHERE c.name = 'taken'",
+    )
+    .fetch_one(&w.app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(tenant, w.app.operator_tenant_id().await);
+    assert_eq!(region, tenant_region);
 }
 
 #[tokio::test]
 async fn the_json_api_reads_and_acts_with_the_right_scopes() {
     let w = pod_world().await;
-    let id = create_pod(&w, "web-01", "MINI").await;
+    let id = customer_pod(&w, "web-01", "MINI").await;
     settled(&w.app, &id).await;
     w.app
         .create_user(&w.staff, &w.tenant, "member@acme.test", "MEMBER")
@@ -704,7 +723,7 @@ async fn the_json_api_reads_and_acts_with_the_right_scopes() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::NOT_FOUND);
 
-    // The member deletes through the API, naming the pod.
+    // The member cannot delete, through the API either, a pod their subscription pays for.
     let res = http
         .post(url(&format!("/api/v1/cloudpods/{id}/delete")))
         .bearer_auth(&provisioning)
@@ -712,6 +731,11 @@ async fn the_json_api_reads_and_acts_with_the_right_scopes() {
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), StatusCode::ACCEPTED);
-    assert_eq!(settled(&w.app, &id).await, "DELETED");
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert!(
+        body.to_string().contains("cancel the subscription instead"),
+        "{body}"
+    );
+    assert_eq!(settled(&w.app, &id).await, "ACTIVE");
 }

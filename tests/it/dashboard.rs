@@ -109,17 +109,12 @@ async fn pay(staff: &TestClient, id: &str, amount: &str) {
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
 }
 
-async fn create_pod(staff: &TestClient, tenant: &str, name: &str) -> String {
+/// A pod of the operator's own (customers' pods come from subscriptions: `order_pod`).
+async fn create_pod(staff: &TestClient, name: &str) -> String {
     let res = staff
         .post(
             "/cloudpods",
-            &[
-                ("tenant_id", tenant),
-                ("name", name),
-                ("plan_code", "MINI"),
-                ("region", ""),
-                ("subscription_id", ""),
-            ],
+            &[("name", name), ("plan_code", "MINI"), ("region", "")],
         )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
@@ -232,7 +227,7 @@ async fn staff_figures_follow_the_data_and_match_their_lists() {
     assert_eq!(list_count(&owner, "/billing/invoices").await, 3);
 
     // A pod whose provisioning fails: a failing pod and a failed job.
-    let pod = create_pod(&owner, &tenant, "web-01").await;
+    let pod = create_pod(&owner, "web-01").await;
     sqlx::query("UPDATE cloudpods SET provisioner = 'proxmox' WHERE id = $1")
         .bind(&pod)
         .execute(&app.state.db.pool)
@@ -289,8 +284,8 @@ async fn customers_see_their_own_pods_invoices_and_checklist_only() {
     );
     assert!(html.contains("Nothing to pay"));
 
-    let acme_pod = create_pod(&staff, &acme, "acme-web").await;
-    let beta_pod = create_pod(&staff, &beta, "beta-web").await;
+    let acme_pod = app.order_pod(&staff, &acme, "acme-web", "MINI").await;
+    let beta_pod = app.order_pod(&staff, &beta, "beta-web", "MINI").await;
     assert_eq!(settled(&app, &acme_pod).await, "ACTIVE");
     assert_eq!(settled(&app, &beta_pod).await, "ACTIVE");
     let acme_inv = issued_invoice(&staff, &acme, "100.00").await;

@@ -570,3 +570,86 @@ pub async fn token_for(c: &TestClient, scopes: &[&str]) -> String {
     .expect("token shown")
     .to_string()
 }
+
+impl TestApp {
+    /// A customer's pod, the way customers get them: `staff` (BILLING+) order a subscription
+    /// for `tenant` at a free monthly price (a zero total needs no invoice), and its activation
+    /// creates the pod and enqueues provisioning. The activation runs here rather than waiting
+    /// for the worker, so tests without a worker get their pod too. Returns the pod's id.
+    pub async fn order_pod(
+        &self,
+        staff: &TestClient,
+        tenant: &str,
+        name: &str,
+        plan: &str,
+    ) -> String {
+        let product = format!("CLOUDPOD-{plan}");
+        self.free_monthly_price(staff, &product).await;
+        let key = format!("pod-order-{tenant}-{name}");
+        let res = staff
+            .post(
+                "/billing/subscriptions",
+                &[
+                    ("tenant_id", tenant),
+                    ("product", &product),
+                    ("period", "MONTHLY"),
+                    ("quantity", "1"),
+                    ("pod_name", name),
+                    ("region", ""),
+                    ("idempotency_key", &key),
+                    ("confirm", "yes"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            res.status(),
+            StatusCode::SEE_OTHER,
+            "{}",
+            res.text().await.unwrap_or_default()
+        );
+        let sub = location(&res)
+            .trim_start_matches("/billing/subscriptions/")
+            .to_string();
+        mpanel::subscriptions::service::activate(
+            &self.state.db,
+            self.state.provisioner.name(),
+            &sub,
+        )
+        .await
+        .unwrap();
+        sqlx::query_scalar("SELECT id FROM cloudpods WHERE subscription_id = $1")
+            .bind(&sub)
+            .fetch_one(&self.state.db.pool)
+            .await
+            .unwrap()
+    }
+
+    /// A 0.00 EUR monthly price on the product, once.
+    async fn free_monthly_price(&self, staff: &TestClient, product: &str) {
+        let id: String = sqlx::query_scalar("SELECT id FROM products WHERE code = $1")
+            .bind(product)
+            .fetch_one(&self.state.db.pool)
+            .await
+            .unwrap();
+        let priced = self
+            .count(&format!(
+                "SELECT COUNT(*) FROM product_prices WHERE product_id = '{id}' \
+                 AND currency = 'EUR' AND period = 'MONTHLY'"
+            ))
+            .await;
+        if priced == 0 {
+            let res = staff
+                .post(
+                    &format!("/billing/products/{id}/prices"),
+                    &[
+                        ("currency", "EUR"),
+                        ("period", "MONTHLY"),
+                        ("amount", "0.00"),
+                        ("setup_fee", ""),
+                    ],
+                )
+                .await;
+            assert_eq!(res.status(), StatusCode::SEE_OTHER, "price for {product}");
+        }
+    }
+}
