@@ -91,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::pages::routes())
         .merge(cloudpods::routes())
         .merge(subscriptions::routes())
+        .merge(billing::automation::pages::routes())
         .fallback(auth::pages::not_found)
         .method_not_allowed_fallback(crate::web::error::method_not_allowed)
         .layer(axum::middleware::from_fn(mw::attach_layout))
@@ -173,8 +174,17 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-/// Connects, migrates and builds the state; shared by `serve`, the tests and the benches.
+/// Connects, migrates and builds the state on the system clock; shared by `serve` and the
+/// benches.
 pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
+    build_state_with_clock(config, crate::clock::Clock::system()).await
+}
+
+/// [`build_state`] on the given clock (the tests' movable one).
+pub async fn build_state_with_clock(
+    config: Config,
+    clock: crate::clock::Clock,
+) -> anyhow::Result<AppState> {
     let secret = config.load_secret()?;
     // A malformed MPANEL_SMTP_URL / MPANEL_MAIL_FROM refuses to start rather than fail later.
     crate::mail::Mailer::from_config(&config)?;
@@ -182,9 +192,11 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let provisioner = crate::provision::Driver::from_config(&config)?;
     // And a metrics token too short to be a secret.
     config.metrics_token()?;
+    // And billing schedules that contradict each other.
+    billing::automation::model::Settings::from_config(&config)?;
     let db = Db::connect(&config.database_url(), config.db_max_connections).await?;
     db.migrate().await?;
-    Ok(AppState::new(db, config, &secret, provisioner))
+    Ok(AppState::new(db, config, &secret, provisioner, clock))
 }
 
 /// Serves until `shutdown` resolves, then drains in-flight requests.
@@ -260,6 +272,7 @@ pub fn job_registry(state: &AppState) -> jobs::Registry {
     crate::mail::register(&mut r, &state.config);
     cloudpods::handlers::register(&mut r, state);
     subscriptions::handlers::register(&mut r, state);
+    billing::automation::handlers::register(&mut r, state);
     r
 }
 
@@ -279,6 +292,12 @@ static NAV: &[NavEntry] = &[
     NavEntry::new("Services", "/billing/subscriptions", "Services", |a| {
         !a.is_staff
     }),
+    NavEntry::new(
+        "Billing",
+        "/billing/bill-runs",
+        "Bill runs",
+        billing::automation::service::can_run,
+    ),
     NavEntry::new(
         "Billing",
         "/billing/payments",
@@ -327,12 +346,34 @@ static NAV: &[NavEntry] = &[
 
 /// The job worker with every registered handler; in `serve` by default and in `mpanel worker`.
 pub async fn run_worker(state: AppState, stop: tokio::sync::watch::Receiver<bool>) {
+    let schedule = tokio::spawn(bill_run_schedule(state.clone(), stop.clone()));
     let registry = job_registry(&state);
     let cfg = jobs::WorkerConfig::from_config(&state.config);
     jobs::Worker::new(state.db.clone(), registry, cfg)
         .with_telemetry(state.telemetry.clone())
         .run(stop)
         .await;
+    schedule.abort();
+}
+
+/// Starts a bill run on the queue every `MPANEL_BILL_RUN_EVERY_SECS` (first at start-up). The
+/// job's unique key keeps it to one waiting or running run however many workers tick.
+async fn bill_run_schedule(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let every = state.config.bill_run_every_secs;
+    if every == 0 {
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(every));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Err(e) = billing::automation::service::start(&state.db, "SCHEDULE").await {
+                    tracing::warn!(error = %e, "could not start the scheduled bill run");
+                }
+            }
+            _ = stop.changed() => return,
+        }
+    }
 }
 
 /// Expired sessions and spent throttle rows are removed every few minutes.

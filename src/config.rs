@@ -302,6 +302,67 @@ pub struct Config {
     )]
     pub order_expiry_days: i64,
 
+    /// Seconds between bill runs (renewals, trial ends, expired orders, dunning); 0: none run
+    /// by themselves (staff start them on /billing/bill-runs).
+    #[arg(
+        long,
+        env = "MPANEL_BILL_RUN_EVERY_SECS",
+        default_value_t = 300,
+        global = true
+    )]
+    pub bill_run_every_secs: u64,
+
+    /// Days before a period ends that its renewal invoice is issued (0: on the day).
+    #[arg(
+        long,
+        env = "MPANEL_RENEWAL_LEAD_DAYS",
+        default_value_t = 7,
+        global = true
+    )]
+    pub renewal_lead_days: i64,
+
+    /// Days before an invoice's due date that a reminder is sent (0: none).
+    #[arg(
+        long,
+        env = "MPANEL_DUNNING_REMIND_BEFORE_DAYS",
+        default_value_t = 3,
+        global = true
+    )]
+    pub dunning_remind_before_days: i64,
+
+    /// Days after the due date that overdue reminders are sent, comma-separated (a 0 drops one).
+    #[arg(
+        long,
+        env = "MPANEL_DUNNING_REMIND_AFTER_DAYS",
+        default_value = "1,7,14",
+        global = true
+    )]
+    pub dunning_remind_after_days: String,
+
+    /// Days overdue after which the subscription and its pod are suspended (reason OVERDUE).
+    #[arg(
+        long,
+        env = "MPANEL_DUNNING_SUSPEND_AFTER_DAYS",
+        default_value_t = 7,
+        global = true
+    )]
+    pub dunning_suspend_after_days: i64,
+
+    /// Days overdue after which the subscription is cancelled, its pod deleted and the invoice
+    /// voided; at least the suspension's days.
+    #[arg(
+        long,
+        env = "MPANEL_DUNNING_CANCEL_AFTER_DAYS",
+        default_value_t = 30,
+        global = true
+    )]
+    pub dunning_cancel_after_days: i64,
+
+    /// A late fee added once to an invoice when it is suspended for: `5%` of its total or a
+    /// fixed amount such as `10.00` in the invoice's currency. Empty: none.
+    #[arg(long, env = "MPANEL_LATE_FEE", default_value = "", global = true)]
+    pub late_fee: String,
+
     /// Seconds between refreshes of each `/ops` overview tile (while its tab is visible).
     #[arg(
         long,

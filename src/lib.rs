@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod cli;
+pub mod clock;
 pub mod cloudpods;
 pub mod config;
 pub mod dashboard;

@@ -10,6 +10,7 @@ use std::sync::atomic::AtomicBool;
 use axum_extra::extract::cookie::Key;
 use sha2::{Digest, Sha512};
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
 use crate::provision;
@@ -28,6 +29,8 @@ pub struct Inner {
     pub setup_done: AtomicBool,
     /// This instance's Prometheus instruments (HTTP, job runs, build).
     pub telemetry: Telemetry,
+    /// The clock every schedule reads (the system clock; tests move a movable one).
+    pub clock: Clock,
 }
 
 impl Deref for AppState {
@@ -38,7 +41,13 @@ impl Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(db: Db, config: Config, secret: &[u8], provisioner: provision::Driver) -> AppState {
+    pub fn new(
+        db: Db,
+        config: Config,
+        secret: &[u8],
+        provisioner: provision::Driver,
+        clock: Clock,
+    ) -> AppState {
         // Key wants 64 bytes; SHA-512 of the secret gives exactly that.
         let key = Key::from(&Sha512::digest(secret));
         AppState(Arc::new(Inner {
@@ -48,6 +57,7 @@ impl AppState {
             provisioner,
             setup_done: AtomicBool::new(false),
             telemetry: Telemetry::new(),
+            clock,
         }))
     }
 }

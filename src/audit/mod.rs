@@ -8,6 +8,7 @@ use crate::actor::{Actor, ClientInfo};
 use crate::db::{Timestamp, Tx, new_id};
 
 /// Who did it: a signed-in user, or an anonymous client (failed login, first-run setup).
+#[derive(Clone, Copy)]
 pub struct AuditActor<'a> {
     pub tenant_id: Option<&'a str>,
     pub user_id: Option<&'a str>,

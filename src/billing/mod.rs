@@ -1,5 +1,6 @@
 //! Billing: money, the product catalog (and later invoices and subscriptions).
 
+pub mod automation;
 pub mod catalog;
 pub mod invoices;
 /// Money sits at the bottom (shared by every feature); billing keeps its old path to it.

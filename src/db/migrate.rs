@@ -37,6 +37,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(8, "0008_session_data.sql"),
     migration!(9, "0009_payment_dates.sql"),
     migration!(10, "0010_subscriptions.sql"),
+    migration!(11, "0011_billing_automation.sql"),
 ];
 
 pub(super) async fn run(db: &Db) -> anyhow::Result<()> {

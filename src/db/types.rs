@@ -36,6 +36,14 @@ impl Timestamp {
         Timestamp(self.0.saturating_add(secs.saturating_mul(1000)))
     }
 
+    /// The UTC calendar date of this instant (1970-01-01 for an out-of-range one).
+    pub fn date(self) -> time::Date {
+        self.datetime().map_or(
+            time::Date::from_julian_day(2_440_588).unwrap_or(time::Date::MIN),
+            |d| d.date(),
+        )
+    }
+
     fn datetime(self) -> Option<OffsetDateTime> {
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000).ok()
     }

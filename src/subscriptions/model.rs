@@ -18,6 +18,12 @@ text_enum!(SubscriptionStatus {
     ActivationFailed => "ACTIVATION_FAILED" / "Activation failed",
 });
 
+text_enum!(SuspendReason {
+    NotSuspended => "" / "Not suspended",
+    Staff => "STAFF" / "Suspended by staff",
+    Overdue => "OVERDUE" / "Suspended for an overdue invoice",
+});
+
 /// What can happen to a subscription. Each is one audited change on its timeline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {

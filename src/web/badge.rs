@@ -16,8 +16,16 @@ pub fn tone(status: impl AsRef<str>) -> &'static str {
     match key.as_str() {
         "active" | "paid" | "running" | "completed" | "done" | "success" | "succeeded"
         | "enabled" | "ok" => "ok",
-        "failed" | "discarded" | "overdue" | "dead" | "error" | "refused" | "revoked"
-        | "missing" | "activationfailed" => "err",
+        "failed"
+        | "completedwithfailures"
+        | "discarded"
+        | "overdue"
+        | "dead"
+        | "error"
+        | "refused"
+        | "revoked"
+        | "missing"
+        | "activationfailed" => "err",
         "suspended" | "retryable" | "partiallypaid" | "pendingreboot" | "deprecated"
         | "expiring" | "low" => "warn",
         "issued" | "provisioning" | "available" | "queued" | "pending" | "inprogress"

@@ -230,6 +230,8 @@ impl Demo {
                 ("jobs", "/ops/jobs".to_string()),
                 ("job", format!("/ops/jobs/{job}")),
                 ("tenants", "/tenants".to_string()),
+                ("bill-runs", "/billing/bill-runs".to_string()),
+                ("dry-run", "/billing/bill-runs/preview".to_string()),
             ]);
         }
         pages

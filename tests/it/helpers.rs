@@ -65,6 +65,14 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         proxmox_task_timeout_secs: 10,
         proxmox_poll_ms: 50,
         order_expiry_days: 7,
+        // Tests run bill runs themselves, on the movable clock.
+        bill_run_every_secs: 0,
+        renewal_lead_days: 7,
+        dunning_remind_before_days: 3,
+        dunning_remind_after_days: "1,7,14".into(),
+        dunning_suspend_after_days: 7,
+        dunning_cancel_after_days: 30,
+        late_fee: String::new(),
         ops_refresh_secs: 10,
         metrics_token: None,
         metrics_bind: None,
@@ -106,7 +114,9 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         config.bind = addr;
-        let state = app::build_state(config).await.expect("app state");
+        let state = app::build_state_with_clock(config, mpanel::clock::Clock::movable())
+            .await
+            .expect("app state");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(app::serve(state.clone(), listener, async {
             let _ = rx.await;

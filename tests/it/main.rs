@@ -9,6 +9,7 @@ mod invoices;
 mod assets;
 mod audit;
 mod auth;
+mod bill_runs;
 mod catalog;
 mod cli;
 mod cloudpods;

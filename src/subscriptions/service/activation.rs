@@ -38,10 +38,17 @@ async fn lock(tx: &mut Tx, db: &Db, id: &str) -> AppResult<SubscriptionRow> {
 async fn go_active(tx: &mut Tx, s: &SubscriptionRow, why: &str) -> AppResult<()> {
     SubscriptionStatus::next(s.status, Event::Activate)
         .map_err(|r| AppError::refused(r.to_string()))?;
-    let start = Timestamp::now();
-    let (start, end) = period_bounds(start, s.period, 0)
-        .map_err(|e| AppError::Internal(anyhow::anyhow!("subscription {}: {e}", s.id)))?;
-    if store::activate(tx, &s.id, s.status, start, end).await? == 0 {
+    let now = Timestamp::now();
+    // A trial is period -1, [now, trial end); the paid periods count from the trial's end.
+    let (bounds, anchor, number) = match s.trial_ends_at {
+        Some(trial_end) if trial_end > now => ((now, trial_end), trial_end, -1),
+        _ => {
+            let bounds = period_bounds(now, s.period, 0)
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("subscription {}: {e}", s.id)))?;
+            (bounds, now, 0)
+        }
+    };
+    if store::activate(tx, &s.id, s.status, bounds, anchor, number).await? == 0 {
         return Ok(());
     }
     timeline(tx, &s.id, "state", &format!("Active: {why}"), SYSTEM).await?;

@@ -66,7 +66,8 @@ pub async fn expire(db: &Db, id: &str, now: Timestamp) -> AppResult<bool> {
                 .await?;
             }
             Err(AppError::Refused(why)) => {
-                // part of it was paid: keep the order open for the rest
+                // part of it was paid: keep the order open for the rest, and stop asking
+                store::clear_expiry(&mut tx, &s.id).await?;
                 timeline(
                     &mut tx,
                     &s.id,

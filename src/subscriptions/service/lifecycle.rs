@@ -15,7 +15,7 @@ use crate::cloudpods::model::Action;
 use crate::cloudpods::service as pods;
 use crate::db::{Db, TenantScope, Timestamp, Tx};
 use crate::jobs::{self, NewJob};
-use crate::subscriptions::model::{Event, SubscriptionStatus, unused_credit};
+use crate::subscriptions::model::{Event, SubscriptionStatus, SuspendReason, unused_credit};
 use crate::subscriptions::store::{self, SubscriptionRow};
 use crate::web::{AppError, AppResult, FieldErrors};
 
@@ -98,6 +98,7 @@ pub async fn suspend(db: &Db, actor: &Actor, id: &str, input: &ReasonInput) -> A
     }
     let (mut tx, s) = begin(db, actor, id, Event::Suspend).await?;
     move_to(&mut tx, &s, Event::Suspend).await?;
+    store::set_suspend_reason(&mut tx, &s.id, SuspendReason::Staff).await?;
     if let Some(pod) = &s.cloudpod_id {
         pods::act_for_subscription(&mut tx, db, actor, pod, Action::Suspend).await?;
     }
@@ -114,6 +115,7 @@ pub async fn resume(db: &Db, actor: &Actor, id: &str, input: &ReasonInput) -> Ap
     }
     let (mut tx, s) = begin(db, actor, id, Event::Resume).await?;
     move_to(&mut tx, &s, Event::Resume).await?;
+    store::set_suspend_reason(&mut tx, &s.id, SuspendReason::NotSuspended).await?;
     if let Some(pod) = &s.cloudpod_id {
         pods::act_for_subscription(&mut tx, db, actor, pod, Action::Resume).await?;
     }

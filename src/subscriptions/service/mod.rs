@@ -7,6 +7,7 @@ mod check;
 mod expiry;
 mod lifecycle;
 mod order;
+mod renewal;
 
 pub use activation::{activate, pod_settled};
 pub use expiry::{EXPIRE_KIND, expire};
@@ -17,6 +18,10 @@ pub use lifecycle::{
 };
 pub use order::{
     ACTIVATE_KIND, MAX_QUANTITY, OrderInput, OrderSettings, Quote, QuoteLine, order, quote,
+};
+pub use renewal::{
+    PeriodEnd, RENEWAL, Renewal, end_of_period, expired_orders, for_system, next_period,
+    period_work, renew, renewal_due, renewal_lines, unbilled_current_periods,
 };
 
 use crate::audit::AuditEvent;

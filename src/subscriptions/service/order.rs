@@ -231,7 +231,9 @@ pub async fn order(
                 reason: "FIRST",
                 period: None,
                 lines: &order_lines,
+                issued_on: now.date(),
             },
+            &mut invoices::IssueCache::default(),
         )
         .await?;
         if let Some(at) = expires_at {

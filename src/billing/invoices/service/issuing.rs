@@ -122,7 +122,14 @@ pub async fn issue_in(
     cache: &mut IssueCache,
 ) -> AppResult<Issued> {
     let inv = draft_for_change(tx, db, actor, id).await?;
-    issue_locked(tx, actor, inv, cache).await
+    issue_locked(
+        tx,
+        actor.into(),
+        inv,
+        cache,
+        time::OffsetDateTime::now_utc().date(),
+    )
+    .await
 }
 
 /// One line of a subscription's invoice, priced by the subscriptions feature.
@@ -142,16 +149,19 @@ pub struct SubscriptionInvoice<'a> {
     pub reason: &'a str,
     pub period: Option<(Timestamp, Timestamp)>,
     pub lines: &'a [OrderLine],
+    /// The issue date (by the clock of the bill run that issues it); due dates follow it.
+    pub issued_on: time::Date,
 }
 
 /// Creates and issues a subscription's invoice (source SUBSCRIPTION) inside the caller's
 /// transaction. The caller (the subscriptions service) decided who may order; the buyer sees
 /// this invoice as any other issued one. Returns the invoice id and what issuing produced.
-pub async fn issue_for_subscription(
+pub async fn issue_for_subscription<'a>(
     tx: &mut Tx,
     db: &Db,
-    actor: &Actor,
+    who: impl Into<audit::AuditActor<'a>>,
     order: &SubscriptionInvoice<'_>,
+    cache: &mut IssueCache,
 ) -> AppResult<(String, Issued)> {
     let id = new_id();
     store::insert_subscription_draft(
@@ -190,7 +200,7 @@ pub async fn issue_for_subscription(
     let inv = store::lock_invoice(tx, db.backend, &crate::db::TenantScope::All, &id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let issued = issue_locked(tx, actor, inv, &mut IssueCache::default()).await?;
+    let issued = issue_locked(tx, who.into(), inv, cache, order.issued_on).await?;
     Ok((id, issued))
 }
 
@@ -222,9 +232,10 @@ pub async fn quote_totals(
 
 async fn issue_locked(
     tx: &mut Tx,
-    actor: &Actor,
+    who: audit::AuditActor<'_>,
     inv: InvoiceRow,
     cache: &mut IssueCache,
+    today: time::Date,
 ) -> AppResult<Issued> {
     let lines = store::lines(&mut **tx, &inv.id).await?;
     if !lines.iter().any(|l| l.kind == model::LineKind::Item) {
@@ -253,7 +264,6 @@ async fn issue_locked(
     let rate = super::rule_rate(rule.as_ref())?;
     let totals =
         model::totals(&amounts(&lines), rate).map_err(|e| AppError::refused(e.to_string()))?;
-    let today = time::OffsetDateTime::now_utc().date();
     let due = today
         .checked_add(time::Duration::days(buyer.net_terms_days.clamp(0, 365)))
         .unwrap_or(today);
@@ -304,7 +314,7 @@ async fn issue_locked(
     send_invoice_mail(tx, &inv.id, &buyer, &seller).await?;
     audit::record(
         &mut *tx,
-        actor,
+        who,
         event(
             &inv,
             "invoice.issued",

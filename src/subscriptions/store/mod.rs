@@ -3,7 +3,10 @@
 
 use sqlx::{AnyPool, FromRow};
 
-use super::model::SubscriptionStatus;
+mod periods;
+pub use periods::*;
+
+use super::model::{SubscriptionStatus, SuspendReason};
 use crate::billing::catalog::model::Period;
 use crate::db::filter::Where;
 use crate::db::{Backend, Scoped, TenantScope, Timestamp, Tx};
@@ -32,13 +35,21 @@ pub struct SubscriptionRow {
     pub created_by: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Period n is `period_bounds(billing_anchor, period, n)`; set at activation.
+    pub billing_anchor: Option<Timestamp>,
+    /// The current period's n (-1: the trial).
+    pub period_number: i64,
+    pub suspend_reason: SuspendReason,
+    /// A downgrade waiting for the next period: the product the renewal switches to.
+    pub pending_product_id: Option<String>,
 }
 
 const SELECT: &str = "SELECT s.id, s.tenant_id, t.name AS tenant_name, s.product_id, \
     p.code AS product_code, p.name AS product_name, s.status, s.period, s.quantity, s.currency, \
     s.pod_name, s.region, s.cloudpod_id, s.auto_renew, s.trial_ends_at, s.current_period_start, \
     s.current_period_end, s.expires_at, s.failure_reason, s.created_by, s.created_at, \
-    s.updated_at FROM subscriptions s JOIN tenants t ON t.id = s.tenant_id \
+    s.updated_at, s.billing_anchor, s.period_number, s.suspend_reason, s.pending_product_id \
+    FROM subscriptions s JOIN tenants t ON t.id = s.tenant_id \
     JOIN products p ON p.id = s.product_id";
 
 pub struct NewSubscription<'a> {
@@ -236,22 +247,26 @@ pub async fn set_status(
     .map(|r| r.rows_affected())
 }
 
-/// ACTIVE from `start`, the first period `[start, end)`.
+/// ACTIVE from `start`: the current period `[start, end)` is period `number` counted from
+/// `anchor` (0 with the anchor at `start`; -1, a trial, with the anchor at the trial's end).
 pub async fn activate(
     tx: &mut Tx,
     id: &str,
     from: SubscriptionStatus,
-    start: Timestamp,
-    end: Timestamp,
+    (start, end): (Timestamp, Timestamp),
+    anchor: Timestamp,
+    number: i64,
 ) -> sqlx::Result<u64> {
     sqlx::query(
         "UPDATE subscriptions SET status = 'ACTIVE', current_period_start = $1, \
-         current_period_end = $2, failure_reason = '', expires_at = NULL, updated_at = $3 \
-         WHERE id = $4 AND status = $5",
+         current_period_end = $2, failure_reason = '', expires_at = NULL, updated_at = $3, \
+         billing_anchor = $4, period_number = $5 WHERE id = $6 AND status = $7",
     )
     .bind(start.0)
     .bind(end.0)
     .bind(Timestamp::now().0)
+    .bind(anchor.0)
+    .bind(number)
     .bind(id)
     .bind(from.as_str())
     .execute(&mut **tx)

@@ -1,0 +1,362 @@
+//! The bill run and what staff see of it. A run reads the clock once (`as_of`) and then:
+//! expires unpaid orders; for every live subscription whose period ends within the renewal
+//! lead, issues the next period's invoice if due (exactly once, by the invoices' unique key on
+//! subscription, period and reason) and rolls the period over once it has ended (or ends a
+//! subscription cancelled at the period's end); then runs dunning. Two runs at once, a
+//! retried run or two worker processes find each other's invoices instead of issuing twice.
+//! Each run is recorded with what it did and why anything failed.
+
+use crate::auth::model::{Actor, Role};
+use crate::billing::invoices::service::{self as invoices, IssueCache};
+use crate::billing::money;
+use crate::db::{Db, Timestamp, new_id};
+use crate::jobs::{self, NewJob};
+use crate::subscriptions::service::{self as subs, PeriodEnd, Renewal};
+use crate::web::pagination::PageRequest;
+use crate::web::{AppError, AppResult};
+
+use super::model::Settings;
+use super::store::{self, Finished, RunRow};
+
+/// The job that runs a bill run; one at a time (its unique key).
+pub const BILL_RUN_KIND: &str = "billing.bill_run";
+const BILL_RUN_KEY: &str = "billing:bill-run";
+/// Subscriptions read per page of the work list.
+const PAGE: i64 = 500;
+/// Failures kept on the run's record.
+const KEEP_FAILURES: usize = 50;
+/// Periods one subscription may advance in one run (a clock far ahead; a bug must not spin).
+const MAX_PERIODS_PER_RUN: usize = 1_000;
+
+/// Staff BILLING+ see bill runs, start them and look at the dry run.
+pub fn can_run(actor: &Actor) -> bool {
+    actor.is_staff_at_least(Role::Billing)
+}
+
+/// What a run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RunCounts {
+    pub issued: i64,
+    pub already_billed: i64,
+    pub periods_rolled: i64,
+    pub ended: i64,
+    pub expired: i64,
+    pub dunning_steps: i64,
+    pub failed: i64,
+    pub failures: Vec<String>,
+}
+
+impl RunCounts {
+    pub fn fail(&mut self, what: &str, e: &AppError) {
+        self.failed += 1;
+        if self.failures.len() < KEEP_FAILURES {
+            self.failures.push(format!("{what}: {e}"));
+        }
+        tracing::warn!(what, error = %e, "bill run step failed");
+    }
+}
+
+/// Runs a bill run as of `now` (the clock's), recorded as started by `started_by`.
+pub async fn bill_run(
+    db: &Db,
+    settings: &Settings,
+    now: Timestamp,
+    started_by: &str,
+) -> AppResult<(String, RunCounts)> {
+    let id = new_id();
+    let mut tx = db.begin_write().await?;
+    store::insert(&mut tx, &id, started_by, now, Timestamp::now()).await?;
+    tx.commit().await?;
+    let mut c = RunCounts::default();
+    expire_orders(db, now, &mut c).await?;
+    periods(db, settings, now, &mut c).await?;
+    let failures = c.failures.join("\n");
+    let mut tx = db.begin_write().await?;
+    store::finish(
+        &mut tx,
+        &id,
+        &Finished {
+            issued: c.issued,
+            already_billed: c.already_billed,
+            periods_rolled: c.periods_rolled,
+            ended: c.ended,
+            expired: c.expired,
+            dunning_steps: c.dunning_steps,
+            failed: c.failed,
+            failures: &failures,
+        },
+        Timestamp::now(),
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(run = %id, issued = c.issued, already = c.already_billed, rolled = c.periods_rolled, failed = c.failed, "bill run finished");
+    Ok((id, c))
+}
+
+async fn expire_orders(db: &Db, now: Timestamp, c: &mut RunCounts) -> AppResult<()> {
+    let mut after: Option<(Timestamp, String)> = None;
+    loop {
+        let page = subs::expired_orders(
+            db,
+            now,
+            after.as_ref().map(|(t, id)| (*t, id.as_str())),
+            PAGE,
+        )
+        .await?;
+        for (_, id) in &page {
+            match subs::expire(db, id, now).await {
+                Ok(true) => c.expired += 1,
+                Ok(false) => {}
+                Err(e) => c.fail(&format!("subscription {id}"), &e),
+            }
+        }
+        match page.last() {
+            Some(last) if page.len() as i64 == PAGE => after = Some(last.clone()),
+            _ => return Ok(()),
+        }
+    }
+}
+
+async fn periods(db: &Db, settings: &Settings, now: Timestamp, c: &mut RunCounts) -> AppResult<()> {
+    let until = now.plus_secs(settings.lead_days * 86_400);
+    let mut cache = IssueCache::default();
+    let mut after: Option<(Timestamp, String)> = None;
+    loop {
+        let page = subs::period_work(
+            db,
+            until,
+            after.as_ref().map(|(t, id)| (*t, id.as_str())),
+            PAGE,
+        )
+        .await?;
+        for (_, id) in &page {
+            if let Err(e) = one_subscription(db, settings, now, id, &mut cache, c).await {
+                c.fail(&format!("subscription {id}"), &e);
+            }
+        }
+        match page.last() {
+            Some(last) if page.len() as i64 == PAGE => after = Some(last.clone()),
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// Renew, then roll over, until the subscription has nothing left to do at `now`.
+async fn one_subscription(
+    db: &Db,
+    settings: &Settings,
+    now: Timestamp,
+    id: &str,
+    cache: &mut IssueCache,
+    c: &mut RunCounts,
+) -> AppResult<()> {
+    for _ in 0..MAX_PERIODS_PER_RUN {
+        let renewal = subs::renew(db, id, now, settings.lead_days, cache).await?;
+        match renewal {
+            Renewal::Issued { .. } => c.issued += 1,
+            Renewal::AlreadyBilled => c.already_billed += 1,
+            Renewal::NotDue => {}
+        }
+        match subs::end_of_period(db, id, now).await? {
+            PeriodEnd::Rolled => c.periods_rolled += 1,
+            PeriodEnd::Ended => {
+                c.ended += 1;
+                return Ok(());
+            }
+            PeriodEnd::NotYet => return Ok(()),
+        }
+    }
+    Err(AppError::refused(format!(
+        "more than {MAX_PERIODS_PER_RUN} periods to catch up in one run"
+    )))
+}
+
+/// Starts a bill run on the queue now (staff's "Run now", or the schedule). `false` when one
+/// is already waiting or running.
+pub async fn start(db: &Db, started_by: &str) -> AppResult<bool> {
+    let mut tx = db.begin_write().await?;
+    let job = jobs::enqueue(
+        &mut tx,
+        NewJob::new(
+            BILL_RUN_KIND,
+            &serde_json::json!({ "started_by": started_by }),
+        )
+        .unique_key(BILL_RUN_KEY)
+        .subject("billing:bill-runs")
+        .max_attempts(3),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(!job.duplicate)
+}
+
+/// Staff start a bill run.
+pub async fn run_now(db: &Db, actor: &Actor) -> AppResult<bool> {
+    if !can_run(actor) {
+        return Err(AppError::Forbidden);
+    }
+    let started = start(db, &actor.email).await?;
+    if started {
+        let mut tx = db.begin_write().await?;
+        crate::audit::record(
+            &mut tx,
+            actor,
+            crate::audit::AuditEvent {
+                tenant_id: None,
+                action: "billing.bill_run_started",
+                target_type: "bill_run",
+                target_id: "",
+                summary: "Started a bill run".into(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+    }
+    Ok(started)
+}
+
+pub async fn runs(db: &Db, actor: &Actor, req: PageRequest) -> AppResult<(Vec<RunRow>, i64)> {
+    if !can_run(actor) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(store::list(&db.pool, req.size, req.offset()).await?)
+}
+
+pub async fn run(db: &Db, actor: &Actor, id: &str) -> AppResult<RunRow> {
+    if !can_run(actor) {
+        return Err(AppError::Forbidden);
+    }
+    store::get(&db.pool, id).await?.ok_or(AppError::NotFound)
+}
+
+/// One invoice the next run would issue.
+#[derive(Clone, Debug)]
+pub struct Planned {
+    pub subscription_id: String,
+    pub tenant_name: String,
+    pub product_name: String,
+    pub period_start: Timestamp,
+    pub period_end: Timestamp,
+    pub total: String,
+    pub trial_conversion: bool,
+}
+
+/// The dry run: what a bill run at `now` would issue, with amounts (tax included), issuing
+/// nothing. At most `limit` rows, and how many in all.
+pub async fn preview(
+    db: &Db,
+    actor: &Actor,
+    settings: &Settings,
+    now: Timestamp,
+    limit: usize,
+) -> AppResult<(Vec<Planned>, usize)> {
+    if !can_run(actor) {
+        return Err(AppError::Forbidden);
+    }
+    let until = now.plus_secs(settings.lead_days * 86_400);
+    let mut rows = Vec::new();
+    let mut count = 0;
+    let mut after: Option<(Timestamp, String)> = None;
+    loop {
+        let page = subs::period_work(
+            db,
+            until,
+            after.as_ref().map(|(t, id)| (*t, id.as_str())),
+            PAGE,
+        )
+        .await?;
+        for (_, id) in &page {
+            let Some(s) = subs::for_system(db, id).await? else {
+                continue;
+            };
+            let Some(next) = subs::next_period(&s)? else {
+                continue;
+            };
+            if !subs::renewal_due(&s, next.0, now, settings.lead_days) {
+                continue;
+            }
+            let mut tx = db.pool.begin().await?;
+            let billed =
+                crate::subscriptions::store::period_invoice(&mut tx, &s.id, subs::RENEWAL, next)
+                    .await?
+                    .is_some();
+            if billed {
+                continue;
+            }
+            count += 1;
+            if rows.len() < limit {
+                let lines = subs::renewal_lines(db, &s, next).await?;
+                let region = crate::auth::reads::find_tenant(db, actor, &s.tenant_id)
+                    .await?
+                    .map(|t| t.region)
+                    .unwrap_or_default();
+                let (totals, _) = invoices::quote_totals(&mut tx, &region, &lines).await?;
+                rows.push(Planned {
+                    subscription_id: s.id.clone(),
+                    tenant_name: s.tenant_name.clone(),
+                    product_name: s.product_name.clone(),
+                    period_start: next.0,
+                    period_end: next.1,
+                    total: money::format_money(totals.total, &s.currency),
+                    trial_conversion: s.period_number < 0,
+                });
+            }
+        }
+        match page.last() {
+            Some(last) if page.len() as i64 == PAGE => after = Some(last.clone()),
+            _ => return Ok((rows, count)),
+        }
+    }
+}
+
+/// A subscription that should have an invoice and has none.
+#[derive(Clone, Debug)]
+pub struct Missed {
+    pub subscription_id: String,
+    pub tenant_name: String,
+    pub product_name: String,
+    pub period_start: Timestamp,
+    pub period_end: Timestamp,
+    pub why: &'static str,
+}
+
+/// Every live subscription whose current period, or whose next period now due, has no
+/// invoice though it should: nothing is missed silently.
+pub async fn missed(
+    db: &Db,
+    actor: &Actor,
+    settings: &Settings,
+    now: Timestamp,
+    limit: usize,
+) -> AppResult<Vec<Missed>> {
+    if !can_run(actor) {
+        return Err(AppError::Forbidden);
+    }
+    let mut out: Vec<Missed> = subs::unbilled_current_periods(db, limit as i64)
+        .await?
+        .into_iter()
+        .map(|(id, tenant, product, start, end)| Missed {
+            subscription_id: id,
+            tenant_name: tenant,
+            product_name: product,
+            period_start: start,
+            period_end: end,
+            why: "the current period has no invoice",
+        })
+        .collect();
+    let (planned, _) = preview(db, actor, settings, now, limit).await?;
+    // A due renewal past its period's start (not merely inside the lead) is late, not upcoming.
+    for p in planned {
+        if p.period_start <= now && out.len() < limit {
+            out.push(Missed {
+                subscription_id: p.subscription_id,
+                tenant_name: p.tenant_name,
+                product_name: p.product_name,
+                period_start: p.period_start,
+                period_end: p.period_end,
+                why: "the period has started and its renewal invoice was not issued",
+            });
+        }
+    }
+    Ok(out)
+}

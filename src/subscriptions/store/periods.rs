@@ -1,0 +1,143 @@
+//! SQL for the periods: which subscriptions a bill run has work on, rolling a period over,
+//! the invoice that bills a period, and why a subscription is suspended.
+
+use sqlx::AnyPool;
+
+use crate::db::{Timestamp, Tx};
+use crate::subscriptions::model::SuspendReason;
+
+/// Live subscriptions whose current period ends by `until`, in (end, id) order after
+/// `after`: the bill run's work list, read a page at a time.
+pub async fn period_work(
+    pool: &AnyPool,
+    until: Timestamp,
+    after: Option<(Timestamp, &str)>,
+    limit: i64,
+) -> sqlx::Result<Vec<(Timestamp, String)>> {
+    let (end, id) = after.map_or((i64::MIN, ""), |(t, id)| (t.0, id));
+    sqlx::query_as(
+        "SELECT current_period_end, id FROM subscriptions \
+         WHERE current_period_end <= $1 \
+         AND status IN ('ACTIVE', 'SUSPENDED', 'CANCEL_AT_PERIOD_END') \
+         AND (current_period_end > $2 OR (current_period_end = $2 AND id > $3)) \
+         ORDER BY current_period_end, id LIMIT $4",
+    )
+    .bind(until.0)
+    .bind(end)
+    .bind(id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Orders still waiting for their first payment past their expiry instant, in (expiry, id)
+/// order after `after`.
+pub async fn expired_orders(
+    pool: &AnyPool,
+    now: Timestamp,
+    after: Option<(Timestamp, &str)>,
+    limit: i64,
+) -> sqlx::Result<Vec<(Timestamp, String)>> {
+    let (at, id) = after.map_or((i64::MIN, ""), |(t, id)| (t.0, id));
+    sqlx::query_as(
+        "SELECT expires_at, id FROM subscriptions WHERE status = 'PENDING_ACTIVATION' \
+         AND expires_at IS NOT NULL AND expires_at <= $1 \
+         AND (expires_at > $2 OR (expires_at = $2 AND id > $3)) \
+         ORDER BY expires_at, id LIMIT $4",
+    )
+    .bind(now.0)
+    .bind(at)
+    .bind(id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Moves the subscription from period `from` to period `from + 1`, `[start, end)`; switches
+/// to a pending plan (downgrade) at the same time. 0 rows when it moved meanwhile.
+pub async fn roll(
+    tx: &mut Tx,
+    id: &str,
+    from: i64,
+    (start, end): (Timestamp, Timestamp),
+) -> sqlx::Result<u64> {
+    sqlx::query(
+        "UPDATE subscriptions SET current_period_start = $1, current_period_end = $2, \
+         period_number = period_number + 1, \
+         product_id = COALESCE(pending_product_id, product_id), pending_product_id = NULL, \
+         updated_at = $3 WHERE id = $4 AND period_number = $5",
+    )
+    .bind(start.0)
+    .bind(end.0)
+    .bind(Timestamp::now().0)
+    .bind(id)
+    .bind(from)
+    .execute(&mut **tx)
+    .await
+    .map(|r| r.rows_affected())
+}
+
+/// The invoice that bills the subscription's period `[start, end)` for `reason`, if issued.
+pub async fn period_invoice(
+    tx: &mut Tx,
+    subscription_id: &str,
+    reason: &str,
+    (start, end): (Timestamp, Timestamp),
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "SELECT id FROM invoices WHERE subscription_id = $1 AND billing_reason = $2 \
+         AND period_start = $3 AND period_end = $4",
+    )
+    .bind(subscription_id)
+    .bind(reason)
+    .bind(start.0)
+    .bind(end.0)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
+pub async fn set_suspend_reason(tx: &mut Tx, id: &str, reason: SuspendReason) -> sqlx::Result<u64> {
+    sqlx::query("UPDATE subscriptions SET suspend_reason = $1, updated_at = $2 WHERE id = $3")
+        .bind(reason.as_str())
+        .bind(Timestamp::now().0)
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map(|r| r.rows_affected())
+}
+
+/// Live subscriptions whose current period has no invoice though it should have one: the
+/// period is paid for (not the trial), costs something, and no invoice bills it (the order's
+/// first invoice bills period 0). Rows: (id, tenant name, product name, period start, end).
+pub async fn unbilled_current_periods(
+    pool: &AnyPool,
+    limit: i64,
+) -> sqlx::Result<Vec<(String, String, String, Timestamp, Timestamp)>> {
+    sqlx::query_as(
+        "SELECT s.id, t.name, p.name, s.current_period_start, s.current_period_end \
+         FROM subscriptions s JOIN tenants t ON t.id = s.tenant_id \
+         JOIN products p ON p.id = s.product_id \
+         WHERE s.status IN ('ACTIVE', 'SUSPENDED', 'CANCEL_AT_PERIOD_END') \
+         AND s.current_period_start IS NOT NULL AND s.period_number >= 0 \
+         AND (SELECT COALESCE(SUM(i.quantity * i.unit_price_minor), 0) \
+              FROM subscription_items i WHERE i.subscription_id = s.id) > 0 \
+         AND NOT EXISTS (SELECT 1 FROM invoices v WHERE v.subscription_id = s.id \
+              AND v.status <> 'DRAFT' AND ((s.period_number = 0 AND v.billing_reason = 'FIRST') \
+              OR (v.billing_reason = 'RENEWAL' AND v.period_start = s.current_period_start \
+                  AND v.period_end = s.current_period_end))) \
+         ORDER BY s.current_period_end, s.id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// The order no longer expires (part of its first invoice was paid).
+pub async fn clear_expiry(tx: &mut Tx, id: &str) -> sqlx::Result<u64> {
+    sqlx::query("UPDATE subscriptions SET expires_at = NULL, updated_at = $1 WHERE id = $2")
+        .bind(Timestamp::now().0)
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map(|r| r.rows_affected())
+}
