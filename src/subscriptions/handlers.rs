@@ -16,6 +16,12 @@ struct Activate {
 }
 
 #[derive(Deserialize)]
+struct InvoicePaid {
+    subscription_id: String,
+    invoice_id: String,
+}
+
+#[derive(Deserialize)]
 struct PodSettled {
     subscription_id: String,
     pod_id: String,
@@ -62,6 +68,15 @@ pub fn register(r: &mut Registry, state: &AppState) {
             Err(e) => Err(job_error(e)),
         }
     });
+    r.register(
+        crate::billing::invoices::service::SUBSCRIPTION_INVOICE_PAID_KIND,
+        |ctx| async move {
+            let p: InvoicePaid = ctx.parse()?;
+            service::invoice_paid(&ctx.db, &p.subscription_id, &p.invoice_id)
+                .await
+                .map_err(job_error)
+        },
+    );
     r.register(POD_SETTLED_KIND, |ctx| async move {
         let p: PodSettled = ctx.parse()?;
         service::pod_settled(&ctx.db, &p.subscription_id, &p.pod_id)

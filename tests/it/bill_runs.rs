@@ -296,7 +296,23 @@ async fn a_payment_between_runs_never_moves_a_period_twice() {
     assert_eq!(bill_run(&w.app).await.issued, 1);
     let (inv, due) = open_invoices(&w.app, &sub).await.remove(0);
     pay(&w, &inv, &due).await;
-    // Paying changes nothing about the period; it ends when it ends.
+    // The subscription hears of the payment (its timeline)...
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(mpanel::app::run_worker(w.app.state.clone(), rx));
+    let app = &w.app;
+    wait_until("the payment on the timeline", 20, || async {
+        (app.count(&format!(
+            "SELECT COUNT(*) FROM subscription_events WHERE subscription_id = '{sub}' \
+             AND kind = 'payment' AND summary LIKE 'Invoice % paid: %'"
+        ))
+        .await
+            == 1)
+            .then_some(())
+    })
+    .await;
+    stop.send(true).unwrap();
+    worker.await.unwrap();
+    // ...but paying changes nothing about the period; it ends when it ends.
     assert_eq!(period(&w.app, &sub).await.2, 0);
     assert_eq!(bill_run(&w.app).await.periods_rolled, 0);
     w.app.state.clock.advance_to(end.plus_secs(60));

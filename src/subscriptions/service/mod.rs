@@ -7,6 +7,7 @@ mod check;
 mod expiry;
 mod lifecycle;
 mod order;
+mod paid;
 mod renewal;
 
 pub use activation::{activate, pod_settled};
@@ -19,6 +20,7 @@ pub use lifecycle::{
 pub use order::{
     ACTIVATE_KIND, MAX_QUANTITY, OrderInput, OrderSettings, Quote, QuoteLine, order, quote,
 };
+pub use paid::invoice_paid;
 pub use renewal::{
     PeriodEnd, RENEWAL, Renewal, end_of_period, expired_orders, for_system, next_period,
     period_work, renew, renewal_due, renewal_lines, unbilled_current_periods,

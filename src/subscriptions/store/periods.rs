@@ -141,3 +141,14 @@ pub async fn clear_expiry(tx: &mut Tx, id: &str) -> sqlx::Result<u64> {
         .await
         .map(|r| r.rows_affected())
 }
+
+/// An invoice's number, total and currency.
+pub async fn invoice_summary(
+    tx: &mut Tx,
+    invoice_id: &str,
+) -> sqlx::Result<Option<(Option<String>, i64, String)>> {
+    sqlx::query_as("SELECT number, total_minor, currency FROM invoices WHERE id = $1")
+        .bind(invoice_id)
+        .fetch_optional(&mut **tx)
+        .await
+}

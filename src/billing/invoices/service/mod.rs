@@ -21,7 +21,8 @@ pub use issuing::{
     issue_batch, issue_for_subscription, issue_in, quote_totals,
 };
 pub use payments::{
-    METHODS, PaymentInput, RefundInput, SUBSCRIPTION_PAID_KIND, record_payment, refund,
+    METHODS, PaymentInput, RefundInput, SUBSCRIPTION_INVOICE_PAID_KIND, SUBSCRIPTION_PAID_KIND,
+    record_payment, refund,
 };
 pub use tax_rules::{TaxRuleInput, add_tax_rule, delete_tax_rule};
 

@@ -214,22 +214,35 @@ pub async fn record_payment(
 /// fully paid. The subscriptions feature handles this kind; invoices only name it.
 pub const SUBSCRIPTION_PAID_KIND: &str = "subscription.activate";
 
+/// Enqueued, in the payment's transaction, when any other invoice of a subscription (a
+/// renewal, a plan change, usage) becomes fully paid. The subscriptions feature handles it.
+pub const SUBSCRIPTION_INVOICE_PAID_KIND: &str = "subscription.invoice_paid";
+
 /// What happens when an invoice becomes fully paid: a subscription's first invoice starts
-/// its activation (a job, so this feature never imports subscriptions).
+/// its activation; its other invoices tell it they are paid (jobs, so this feature never
+/// imports subscriptions).
 async fn on_paid(tx: &mut Tx, inv: &InvoiceRow) -> AppResult<()> {
-    if let (Some(sub), "FIRST") = (inv.subscription_id.as_deref(), inv.billing_reason.as_str()) {
-        crate::jobs::enqueue(
-            tx,
-            crate::jobs::NewJob::new(
-                SUBSCRIPTION_PAID_KIND,
-                &serde_json::json!({ "subscription_id": sub, "invoice_id": inv.id }),
-            )
+    let Some(sub) = inv.subscription_id.as_deref() else {
+        return Ok(());
+    };
+    let payload = serde_json::json!({
+        "subscription_id": sub,
+        "invoice_id": inv.id,
+        "reason": inv.billing_reason,
+    });
+    let job = if inv.billing_reason == "FIRST" {
+        crate::jobs::NewJob::new(SUBSCRIPTION_PAID_KIND, &payload)
             .unique_key(format!("subscription-activate:{sub}"))
-            .subject(format!("subscription:{sub}"))
+    } else {
+        crate::jobs::NewJob::new(SUBSCRIPTION_INVOICE_PAID_KIND, &payload)
+            .unique_key(format!("subscription-invoice-paid:{}", inv.id))
+    };
+    crate::jobs::enqueue(
+        tx,
+        job.subject(format!("subscription:{sub}"))
             .tenant(&inv.tenant_id),
-        )
-        .await?;
-    }
+    )
+    .await?;
     Ok(())
 }
 
