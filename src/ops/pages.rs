@@ -59,7 +59,7 @@ pub async fn index(
     let now = Timestamp::now();
     let q = service::queues(&state.db, &actor, now).await?;
     let s = service::security(&state.db, &actor, now).await?;
-    let b = service::billing(&state.db, &actor, now).await?;
+    let b = service::billing(&state.db, &actor, state.clock.now()).await?;
     let page = OverviewPage {
         layout,
         columns: QueueColumn::ALL,
@@ -116,7 +116,7 @@ struct BillingTileView {
 
 pub async fn billing_tile(State(state): State<AppState>, actor: Actor) -> AppResult<Response> {
     let now = Timestamp::now();
-    let b = service::billing(&state.db, &actor, now).await?;
+    let b = service::billing(&state.db, &actor, state.clock.now()).await?;
     let tile = BillingTileView {
         b,
         fresh: Freshness::new(&state, now),

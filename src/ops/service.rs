@@ -160,9 +160,33 @@ pub struct BillingTile {
     pub overdue: i64,
     /// `EUR 1,234.00`, one per currency, in currency order.
     pub due: Vec<String>,
+    /// The bill runs: the latest, subscriptions past their period without a new one, and
+    /// periods without an invoice.
+    pub runs: crate::billing::automation::service::Health,
+    /// Staff BILLING+ open the bill runs' pages; others see the figures only.
+    pub may_open_runs: bool,
 }
 
 impl BillingTile {
+    pub fn last_run_label(&self) -> String {
+        match &self.runs.last_run {
+            None => "never".into(),
+            Some(r) => format!("{} ({} issued)", r.started_at, r.issued),
+        }
+    }
+    pub fn last_run_status(&self) -> Option<&'static str> {
+        self.runs.last_run.as_ref().map(|r| {
+            crate::billing::automation::model::RunStatus::of(r.finished_at.is_some(), r.failed)
+                .label()
+        })
+    }
+    pub fn unbilled_text(&self) -> String {
+        if self.runs.unbilled >= self.runs.cap {
+            format!("{}+", self.runs.cap)
+        } else {
+            self.runs.unbilled.to_string()
+        }
+    }
     /// The invoice list's overdue filter: the same rows.
     pub fn href(&self) -> String {
         format!(
@@ -190,7 +214,10 @@ pub async fn billing(db: &Db, actor: &Actor, now: Timestamp) -> AppResult<Billin
         overdue_on: &today,
     };
     let (_, sums) = list_invoices(&db.pool, &v, &f, 0, 0).await?;
+    let runs = crate::billing::automation::service::health(db, actor, now, 100).await?;
     Ok(BillingTile {
+        runs,
+        may_open_runs: crate::billing::automation::service::can_run(actor),
         read_at: now,
         overdue: sums.iter().map(|s| s.count).sum(),
         due: sums

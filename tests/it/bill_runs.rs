@@ -543,3 +543,85 @@ async fn contradictory_billing_settings_refuse_to_start() {
     let err = mpanel::app::build_state(config).await.err().unwrap();
     assert!(err.to_string().contains("MPANEL_LATE_FEE"), "{err}");
 }
+
+#[tokio::test]
+async fn the_ops_billing_tile_shows_the_last_run_and_what_is_behind() {
+    let w = world().await;
+    let fact = |html: &str, id: &str| -> String {
+        between(html, &format!("<dd id=\"{id}\">"), "</dd>")
+            .unwrap_or_else(|| panic!("no {id}"))
+            .to_string()
+    };
+    let tile = || async {
+        w.staff
+            .get_htmx("/ops/tiles/billing")
+            .await
+            .text()
+            .await
+            .unwrap()
+    };
+    let html = tile().await;
+    assert!(
+        fact(&html, "bill-last-run").contains(">never</a>"),
+        "{html}"
+    );
+    assert_eq!(
+        fact(&html, "bill-lagging"),
+        "<a href=\"/billing/bill-runs/missed\">0</a>"
+    );
+    let sub = active_subscription(&w, "order-ops-0001-abcdef").await;
+    let (_, end, _) = period(&w.app, &sub).await;
+    // The period ends and no run has run: one subscription is behind.
+    w.app.state.clock.advance_to(end.plus_secs(60));
+    let html = tile().await;
+    assert_eq!(
+        fact(&html, "bill-lagging"),
+        "<a href=\"/billing/bill-runs/missed\" class=\"ops-alert\">1</a>"
+    );
+    let c = bill_run(&w.app).await;
+    assert_eq!((c.issued, c.periods_rolled), (1, 1));
+    let html = tile().await;
+    let last = fact(&html, "bill-last-run");
+    assert!(
+        last.contains("(1 issued)") && last.contains("Completed"),
+        "{last}"
+    );
+    assert!(fact(&html, "bill-lagging").ends_with(">0</a>"));
+    assert!(fact(&html, "bill-unbilled").ends_with(">0</a>"));
+    // An invoice lost for the current period shows up as a period without an invoice.
+    sqlx::query("UPDATE invoices SET billing_reason = 'LOST' WHERE subscription_id = $1 AND billing_reason = 'RENEWAL'")
+        .bind(&sub)
+        .execute(&w.app.state.db.pool)
+        .await
+        .unwrap();
+    let html = tile().await;
+    assert_eq!(
+        fact(&html, "bill-unbilled"),
+        "<a href=\"/billing/bill-runs/missed\" class=\"ops-alert\">1</a>"
+    );
+    let page = w
+        .staff
+        .get("/billing/bill-runs/missed")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("the current period has no invoice"), "{page}");
+    // Staff who may not open the bill runs see the figures without links.
+    let operator = w.app.operator_tenant_id().await;
+    w.app
+        .create_user(&w.staff, &operator, "ops@operator.test", "VIEWER")
+        .await;
+    let viewer = w.app.signed_in("ops@operator.test").await;
+    let html = viewer
+        .get_htmx("/ops/tiles/billing")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(fact(&html, "bill-unbilled"), "1");
+    assert_eq!(
+        viewer.get("/billing/bill-runs/missed").await.status(),
+        StatusCode::FORBIDDEN
+    );
+}

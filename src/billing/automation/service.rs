@@ -360,3 +360,25 @@ pub async fn missed(
     }
     Ok(out)
 }
+
+/// The bill runs' health for the ops overview (every staff member): the latest run, live
+/// subscriptions past their period's end without a new one, and periods without an invoice
+/// (counted up to `cap`).
+pub struct Health {
+    pub last_run: Option<RunRow>,
+    pub lagging: i64,
+    pub unbilled: usize,
+    pub cap: usize,
+}
+
+pub async fn health(db: &Db, actor: &Actor, now: Timestamp, cap: usize) -> AppResult<Health> {
+    if !actor.is_staff {
+        return Err(AppError::Forbidden);
+    }
+    Ok(Health {
+        last_run: store::latest(&db.pool).await?,
+        lagging: subs::count_lagging(db, now).await?,
+        unbilled: subs::unbilled_current_periods(db, cap as i64).await?.len(),
+        cap,
+    })
+}

@@ -95,3 +95,11 @@ pub async fn get(pool: &AnyPool, id: &str) -> sqlx::Result<Option<RunRow>> {
         .fetch_optional(pool)
         .await
 }
+
+pub async fn latest(pool: &AnyPool) -> sqlx::Result<Option<RunRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM bill_runs ORDER BY started_at DESC, id DESC LIMIT 1"
+    ))
+    .fetch_optional(pool)
+    .await
+}

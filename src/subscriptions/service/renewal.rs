@@ -278,3 +278,8 @@ pub async fn unbilled_current_periods(
 pub async fn for_system(db: &Db, id: &str) -> AppResult<Option<SubscriptionRow>> {
     Ok(store::get(&db.pool, &TenantScope::All, id).await?)
 }
+
+/// How many live subscriptions are past their period's end without a new one.
+pub async fn count_lagging(db: &Db, now: Timestamp) -> AppResult<i64> {
+    Ok(store::count_lagging(&db.pool, now).await?)
+}

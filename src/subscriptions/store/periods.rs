@@ -152,3 +152,15 @@ pub async fn invoice_summary(
         .fetch_optional(&mut **tx)
         .await
 }
+
+/// Live subscriptions whose period has ended without a new one starting (the bill run is
+/// behind, or a renewal failed).
+pub async fn count_lagging(pool: &AnyPool, now: Timestamp) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM subscriptions WHERE current_period_end <= $1 \
+         AND status IN ('ACTIVE', 'SUSPENDED', 'CANCEL_AT_PERIOD_END')",
+    )
+    .bind(now.0)
+    .fetch_one(pool)
+    .await
+}
