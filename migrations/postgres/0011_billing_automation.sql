@@ -12,8 +12,13 @@ ALTER TABLE subscriptions ADD COLUMN suspend_reason TEXT NOT NULL DEFAULT '' CHE
 UPDATE subscriptions SET suspend_reason = 'STAFF' WHERE status = 'SUSPENDED';
 -- A downgrade waits for the next period: the plan (product) the renewal switches to.
 ALTER TABLE subscriptions ADD COLUMN pending_product_id TEXT REFERENCES products (id);
+-- The start of the next period while its renewal invoice is not issued yet (NULL once it is):
+-- the bill run's renewal work list, so a run with nothing to bill reads nothing.
+ALTER TABLE subscriptions ADD COLUMN next_bill_at BIGINT;
+UPDATE subscriptions SET next_bill_at = current_period_end WHERE current_period_end IS NOT NULL AND status IN ('ACTIVE', 'SUSPENDED');
+CREATE INDEX subscriptions_next_bill ON subscriptions (next_bill_at, id);
 -- The bill run reads live subscriptions by the end of their period.
-CREATE INDEX subscriptions_period_end ON subscriptions (current_period_end, status);
+CREATE INDEX subscriptions_period_end ON subscriptions (current_period_end, id);
 
 -- Each bill run: when, up to which instant of the clock, and what it did.
 CREATE TABLE bill_runs (

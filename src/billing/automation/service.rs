@@ -118,27 +118,36 @@ async fn expire_orders(db: &Db, now: Timestamp, c: &mut RunCounts) -> AppResult<
 }
 
 async fn periods(db: &Db, settings: &Settings, now: Timestamp, c: &mut RunCounts) -> AppResult<()> {
-    let until = now.plus_secs(settings.lead_days * 86_400);
     let mut cache = IssueCache::default();
-    let mut after: Option<(Timestamp, String)> = None;
-    loop {
-        let page = subs::period_work(
-            db,
-            until,
-            after.as_ref().map(|(t, id)| (*t, id.as_str())),
-            PAGE,
-        )
-        .await?;
-        for (_, id) in &page {
-            if let Err(e) = one_subscription(db, settings, now, id, &mut cache, c).await {
-                c.fail(&format!("subscription {id}"), &e);
+    // First every subscription whose next period is to be invoiced, then every one whose
+    // period has ended (most were handled in the first pass and answer at once).
+    let until = now.plus_secs(settings.lead_days * 86_400);
+    for pass in [Pass::Renewals(until), Pass::PeriodEnds(now)] {
+        let mut after: Option<(Timestamp, String)> = None;
+        loop {
+            let after_ref = after.as_ref().map(|(t, id)| (*t, id.as_str()));
+            let page = match pass {
+                Pass::Renewals(until) => subs::renewal_work(db, until, after_ref, PAGE).await?,
+                Pass::PeriodEnds(now) => subs::period_end_work(db, now, after_ref, PAGE).await?,
+            };
+            for (_, id) in &page {
+                if let Err(e) = one_subscription(db, settings, now, id, &mut cache, c).await {
+                    c.fail(&format!("subscription {id}"), &e);
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() as i64 == PAGE => after = Some(last.clone()),
+                _ => break,
             }
         }
-        match page.last() {
-            Some(last) if page.len() as i64 == PAGE => after = Some(last.clone()),
-            _ => return Ok(()),
-        }
     }
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum Pass {
+    Renewals(Timestamp),
+    PeriodEnds(Timestamp),
 }
 
 /// Renew, then roll over, until the subscription has nothing left to do at `now`.
@@ -258,7 +267,7 @@ pub async fn preview(
     let mut count = 0;
     let mut after: Option<(Timestamp, String)> = None;
     loop {
-        let page = subs::period_work(
+        let page = subs::renewal_work(
             db,
             until,
             after.as_ref().map(|(t, id)| (*t, id.as_str())),

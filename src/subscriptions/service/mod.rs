@@ -23,7 +23,8 @@ pub use order::{
 pub use paid::invoice_paid;
 pub use renewal::{
     PeriodEnd, RENEWAL, Renewal, count_lagging, end_of_period, expired_orders, for_system,
-    next_period, period_work, renew, renewal_due, renewal_lines, unbilled_current_periods,
+    next_period, period_end_work, renew, renewal_due, renewal_lines, renewal_work,
+    unbilled_current_periods,
 };
 
 use crate::audit::AuditEvent;

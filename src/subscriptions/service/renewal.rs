@@ -116,6 +116,8 @@ pub async fn renew(
         .await?
         .is_some()
     {
+        store::mark_billed(&mut tx, &s.id).await?;
+        tx.commit().await?;
         return Ok(Renewal::AlreadyBilled);
     }
     let lines = renewal_lines(db, &s, next).await?;
@@ -145,6 +147,7 @@ pub async fn renew(
         Err(e) if is_unique_violation(&e) => return Ok(Renewal::AlreadyBilled),
         Err(e) => return Err(e),
     };
+    store::mark_billed(&mut tx, &s.id).await?;
     let what = if s.period_number < 0 {
         "Trial ends: first paid period"
     } else {
@@ -246,14 +249,24 @@ fn is_unique_violation(e: &AppError) -> bool {
     }
 }
 
-/// Subscriptions to renew or end, expired orders: the bill run's work lists.
-pub async fn period_work(
+/// The bill run's work lists: subscriptions whose next period is to be invoiced by `until`,
+/// and those whose period has ended by `now`.
+pub async fn renewal_work(
     db: &Db,
     until: Timestamp,
     after: Option<(Timestamp, &str)>,
     limit: i64,
 ) -> AppResult<Vec<(Timestamp, String)>> {
-    Ok(store::period_work(&db.pool, until, after, limit).await?)
+    Ok(store::renewal_work(&db.pool, until, after, limit).await?)
+}
+
+pub async fn period_end_work(
+    db: &Db,
+    now: Timestamp,
+    after: Option<(Timestamp, &str)>,
+    limit: i64,
+) -> AppResult<Vec<(Timestamp, String)>> {
+    Ok(store::period_end_work(&db.pool, now, after, limit).await?)
 }
 
 pub async fn expired_orders(

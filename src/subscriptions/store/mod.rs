@@ -260,7 +260,8 @@ pub async fn activate(
     sqlx::query(
         "UPDATE subscriptions SET status = 'ACTIVE', current_period_start = $1, \
          current_period_end = $2, failure_reason = '', expires_at = NULL, updated_at = $3, \
-         billing_anchor = $4, period_number = $5 WHERE id = $6 AND status = $7",
+         billing_anchor = $4, period_number = $5, next_bill_at = $2 \
+         WHERE id = $6 AND status = $7",
     )
     .bind(start.0)
     .bind(end.0)

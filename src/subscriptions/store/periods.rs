@@ -6,11 +6,34 @@ use sqlx::AnyPool;
 use crate::db::{Timestamp, Tx};
 use crate::subscriptions::model::SuspendReason;
 
-/// Live subscriptions whose current period ends by `until`, in (end, id) order after
-/// `after`: the bill run's work list, read a page at a time.
-pub async fn period_work(
+/// Subscriptions whose next period is not invoiced yet and starts by `until`, in
+/// (start, id) order after `after`: the bill run's renewal work list.
+pub async fn renewal_work(
     pool: &AnyPool,
     until: Timestamp,
+    after: Option<(Timestamp, &str)>,
+    limit: i64,
+) -> sqlx::Result<Vec<(Timestamp, String)>> {
+    let (at, id) = after.map_or((i64::MIN, ""), |(t, id)| (t.0, id));
+    sqlx::query_as(
+        "SELECT next_bill_at, id FROM subscriptions \
+         WHERE next_bill_at <= $1 AND status IN ('ACTIVE', 'SUSPENDED') AND auto_renew = 1 \
+         AND (next_bill_at > $2 OR (next_bill_at = $2 AND id > $3)) \
+         ORDER BY next_bill_at, id LIMIT $4",
+    )
+    .bind(until.0)
+    .bind(at)
+    .bind(id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Live subscriptions whose current period has ended by `now`, in (end, id) order after
+/// `after`: the bill run's roll-over work list.
+pub async fn period_end_work(
+    pool: &AnyPool,
+    now: Timestamp,
     after: Option<(Timestamp, &str)>,
     limit: i64,
 ) -> sqlx::Result<Vec<(Timestamp, String)>> {
@@ -22,12 +45,21 @@ pub async fn period_work(
          AND (current_period_end > $2 OR (current_period_end = $2 AND id > $3)) \
          ORDER BY current_period_end, id LIMIT $4",
     )
-    .bind(until.0)
+    .bind(now.0)
     .bind(end)
     .bind(id)
     .bind(limit)
     .fetch_all(pool)
     .await
+}
+
+/// The next period's invoice is issued: the subscription leaves the renewal work list.
+pub async fn mark_billed(tx: &mut Tx, id: &str) -> sqlx::Result<u64> {
+    sqlx::query("UPDATE subscriptions SET next_bill_at = NULL WHERE id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await
+        .map(|r| r.rows_affected())
 }
 
 /// Orders still waiting for their first payment past their expiry instant, in (expiry, id)
@@ -63,7 +95,7 @@ pub async fn roll(
 ) -> sqlx::Result<u64> {
     sqlx::query(
         "UPDATE subscriptions SET current_period_start = $1, current_period_end = $2, \
-         period_number = period_number + 1, \
+         period_number = period_number + 1, next_bill_at = $2, \
          product_id = COALESCE(pending_product_id, product_id), pending_product_id = NULL, \
          updated_at = $3 WHERE id = $4 AND period_number = $5",
     )
