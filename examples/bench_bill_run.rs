@@ -77,8 +77,8 @@ async fn main() -> anyhow::Result<()> {
             sqlx::query(
                 "INSERT INTO subscriptions (id, tenant_id, product_id, status, period, quantity, \
                  currency, idempotency_key, created_by, created_at, updated_at, \
-                 current_period_start, current_period_end, billing_anchor, period_number) \
-                 VALUES ($1, $2, $3, 'ACTIVE', 'MONTHLY', 1, 'EUR', $4, 'bench', $5, $5, $6, $7, $6, 0)",
+                 current_period_start, current_period_end, billing_anchor, period_number, next_bill_at) \
+                 VALUES ($1, $2, $3, 'ACTIVE', 'MONTHLY', 1, 'EUR', $4, 'bench', $5, $5, $6, $7, $6, 0, $7)",
             )
             .bind(&id)
             .bind(&tenants[i % tenants.len()])

@@ -625,3 +625,29 @@ async fn the_ops_billing_tile_shows_the_last_run_and_what_is_behind() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn a_run_after_a_long_pause_catches_up_every_period_once() {
+    let w = world().await;
+    let sub = active_subscription(&w, "order-pause-01-abcdef").await;
+    let anchor: Timestamp =
+        sqlx::query_scalar("SELECT billing_anchor FROM subscriptions WHERE id = $1")
+            .bind(&sub)
+            .fetch_one(&w.app.state.db.pool)
+            .await
+            .unwrap();
+    let monthly = mpanel::billing::catalog::model::Period::Monthly;
+    let third = mpanel::subscriptions::model::period_bounds(anchor, monthly, 3).unwrap();
+    // No run for three months: one run invoices and starts periods 1, 2 and 3.
+    w.app.state.clock.advance_to(third.0.plus_secs(1));
+    let c = bill_run(&w.app).await;
+    assert_eq!(
+        (c.issued, c.periods_rolled, c.already_billed, c.failed),
+        (3, 3, 0, 0),
+        "{c:?}"
+    );
+    assert_eq!(period(&w.app, &sub).await, (third.0, third.1, 3));
+    let c = bill_run(&w.app).await;
+    assert_eq!((c.issued, c.periods_rolled, c.already_billed), (0, 0, 0));
+    assert_eq!(renewals(&w.app, &sub).await, 3);
+}

@@ -23,6 +23,8 @@ pub const BILL_RUN_KIND: &str = "billing.bill_run";
 const BILL_RUN_KEY: &str = "billing:bill-run";
 /// Subscriptions read per page of the work list.
 const PAGE: i64 = 500;
+/// Renewals issued per transaction (one durable commit each).
+const BATCH: usize = 100;
 /// Failures kept on the run's record.
 const KEEP_FAILURES: usize = 50;
 /// Periods one subscription may advance in one run (a clock far ahead; a bug must not spin).
@@ -130,9 +132,15 @@ async fn periods(db: &Db, settings: &Settings, now: Timestamp, c: &mut RunCounts
                 Pass::Renewals(until) => subs::renewal_work(db, until, after_ref, PAGE).await?,
                 Pass::PeriodEnds(now) => subs::period_end_work(db, now, after_ref, PAGE).await?,
             };
-            for (_, id) in &page {
-                if let Err(e) = one_subscription(db, settings, now, id, &mut cache, c).await {
-                    c.fail(&format!("subscription {id}"), &e);
+            match pass {
+                Pass::Renewals(_) => renew_page(db, settings, now, &page, &mut cache, c).await,
+                Pass::PeriodEnds(_) => {
+                    for (_, id) in &page {
+                        if let Err(e) = one_subscription(db, settings, now, id, &mut cache, c).await
+                        {
+                            c.fail(&format!("subscription {id}"), &e);
+                        }
+                    }
                 }
             }
             match page.last() {
@@ -144,13 +152,60 @@ async fn periods(db: &Db, settings: &Settings, now: Timestamp, c: &mut RunCounts
     Ok(())
 }
 
+/// Renewals a batch per transaction; a subscription whose period has also ended goes on
+/// through [`one_subscription`] (roll over, and catch up if the clock is far ahead).
+async fn renew_page(
+    db: &Db,
+    settings: &Settings,
+    now: Timestamp,
+    page: &[(Timestamp, String)],
+    cache: &mut IssueCache,
+    c: &mut RunCounts,
+) {
+    let ids: Vec<String> = page.iter().map(|(_, id)| id.clone()).collect();
+    for chunk in ids.chunks(BATCH) {
+        let results = match subs::renew_many(db, chunk, now, settings.lead_days, cache).await {
+            Ok(r) => r,
+            Err(e) => {
+                for id in chunk {
+                    c.fail(&format!("subscription {id}"), &e);
+                }
+                continue;
+            }
+        };
+        for (id, r) in chunk.iter().zip(results) {
+            match r {
+                Ok(r) => {
+                    count(c, &r.renewal);
+                    if r.period_end.is_some_and(|end| end <= now)
+                        && let Err(e) = one_subscription(db, settings, now, id, cache, c).await
+                    {
+                        c.fail(&format!("subscription {id}"), &e);
+                    }
+                }
+                Err(e) => c.fail(&format!("subscription {id}"), &e),
+            }
+        }
+    }
+}
+
+fn count(c: &mut RunCounts, r: &Renewal) {
+    match r {
+        Renewal::Issued { .. } => c.issued += 1,
+        Renewal::AlreadyBilled => c.already_billed += 1,
+        Renewal::NotDue => {}
+    }
+}
+
 #[derive(Clone, Copy)]
 enum Pass {
     Renewals(Timestamp),
     PeriodEnds(Timestamp),
 }
 
-/// Renew, then roll over, until the subscription has nothing left to do at `now`.
+/// A subscription whose period has ended: roll it over (or end it), then invoice the period
+/// after if that is due too, until nothing is left at `now` (a clock far ahead catches up). A
+/// period whose next one is not invoiced yet is invoiced first.
 async fn one_subscription(
     db: &Db,
     settings: &Settings,
@@ -159,20 +214,25 @@ async fn one_subscription(
     cache: &mut IssueCache,
     c: &mut RunCounts,
 ) -> AppResult<()> {
+    let mut invoiced_first = false;
     for _ in 0..MAX_PERIODS_PER_RUN {
-        let renewal = subs::renew(db, id, now, settings.lead_days, cache).await?;
-        match renewal {
-            Renewal::Issued { .. } => c.issued += 1,
-            Renewal::AlreadyBilled => c.already_billed += 1,
-            Renewal::NotDue => {}
-        }
-        match subs::end_of_period(db, id, now).await? {
-            PeriodEnd::Rolled => c.periods_rolled += 1,
-            PeriodEnd::Ended => {
+        match subs::end_of_period(db, id, now).await {
+            Ok(PeriodEnd::Rolled) => {
+                c.periods_rolled += 1;
+                let renewed = subs::renew(db, id, now, settings.lead_days, cache).await?;
+                count(c, &renewed.renewal);
+            }
+            Ok(PeriodEnd::Ended) => {
                 c.ended += 1;
                 return Ok(());
             }
-            PeriodEnd::NotYet => return Ok(()),
+            Ok(PeriodEnd::NotYet) => return Ok(()),
+            Err(AppError::Refused(_)) if !invoiced_first => {
+                invoiced_first = true;
+                let renewed = subs::renew(db, id, now, settings.lead_days, cache).await?;
+                count(c, &renewed.renewal);
+            }
+            Err(e) => return Err(e),
         }
     }
     Err(AppError::refused(format!(

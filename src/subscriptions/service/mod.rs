@@ -22,8 +22,8 @@ pub use order::{
 };
 pub use paid::invoice_paid;
 pub use renewal::{
-    PeriodEnd, RENEWAL, Renewal, count_lagging, end_of_period, expired_orders, for_system,
-    next_period, period_end_work, renew, renewal_due, renewal_lines, renewal_work,
+    PeriodEnd, RENEWAL, Renewal, Renewed, count_lagging, end_of_period, expired_orders, for_system,
+    next_period, period_end_work, renew, renew_many, renewal_due, renewal_lines, renewal_work,
     unbilled_current_periods,
 };
 

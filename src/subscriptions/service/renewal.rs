@@ -9,7 +9,7 @@ use super::{event, timeline};
 use crate::audit;
 use crate::billing::invoices::service::{self as invoices, IssueCache, OrderLine};
 use crate::billing::money;
-use crate::db::{Db, TenantScope, Timestamp};
+use crate::db::{Db, TenantScope, Timestamp, Tx};
 use crate::subscriptions::model::{SubscriptionStatus, period_bounds};
 use crate::subscriptions::store::{self, SubscriptionRow};
 use crate::web::{AppError, AppResult};
@@ -94,6 +94,13 @@ pub async fn renewal_lines(
         .collect())
 }
 
+/// What renewing one subscription found, and when its current period ends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Renewed {
+    pub renewal: Renewal,
+    pub period_end: Option<Timestamp>,
+}
+
 /// Issues the renewal invoice of the subscription's next period if it is due at `now`.
 pub async fn renew(
     db: &Db,
@@ -101,31 +108,90 @@ pub async fn renew(
     now: Timestamp,
     lead_days: i64,
     cache: &mut IssueCache,
-) -> AppResult<Renewal> {
+) -> AppResult<Renewed> {
+    renew_many(db, &[id.to_string()], now, lead_days, cache)
+        .await?
+        .pop()
+        .unwrap_or(Err(AppError::NotFound))
+}
+
+/// [`renew`] for several subscriptions in one transaction (one durable commit for the lot),
+/// each behind a savepoint: one subscription's failure, or a concurrent run's invoice for
+/// the same period (a unique violation: "already billed"), undoes only its own part. The
+/// results are in the order of `ids`.
+pub async fn renew_many(
+    db: &Db,
+    ids: &[String],
+    now: Timestamp,
+    lead_days: i64,
+    cache: &mut IssueCache,
+) -> AppResult<Vec<AppResult<Renewed>>> {
     let mut tx = db.begin_write().await?;
-    let s = store::lock(&mut tx, db.backend, &TenantScope::All, id)
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        sqlx::query("SAVEPOINT renewal").execute(&mut *tx).await?;
+        match renew_one(&mut tx, db, id, now, lead_days, cache).await {
+            Ok(r) => out.push(Ok(r)),
+            Err(e) => {
+                sqlx::query("ROLLBACK TO SAVEPOINT renewal")
+                    .execute(&mut *tx)
+                    .await?;
+                out.push(if is_unique_violation(&e) {
+                    // Another run inserted this period's invoice between our check and our
+                    // insert: the unique key kept it to one.
+                    Ok(Renewed {
+                        renewal: Renewal::AlreadyBilled,
+                        period_end: None,
+                    })
+                } else {
+                    Err(e)
+                });
+            }
+        }
+        sqlx::query("RELEASE SAVEPOINT renewal")
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+async fn renew_one(
+    tx: &mut Tx,
+    db: &Db,
+    id: &str,
+    now: Timestamp,
+    lead_days: i64,
+    cache: &mut IssueCache,
+) -> AppResult<Renewed> {
+    let s = store::lock(tx, db.backend, &TenantScope::All, id)
         .await?
         .ok_or(AppError::NotFound)?;
+    let done = |renewal| {
+        Ok(Renewed {
+            renewal,
+            period_end: s.current_period_end,
+        })
+    };
     let Some(next) = next_period(&s)? else {
-        return Ok(Renewal::NotDue);
+        return done(Renewal::NotDue);
     };
     if !renewal_due(&s, next.0, now, lead_days) {
-        return Ok(Renewal::NotDue);
+        return done(Renewal::NotDue);
     }
-    if store::period_invoice(&mut tx, &s.id, RENEWAL, next)
+    if store::period_invoice(tx, &s.id, RENEWAL, next)
         .await?
         .is_some()
     {
-        store::mark_billed(&mut tx, &s.id).await?;
-        tx.commit().await?;
-        return Ok(Renewal::AlreadyBilled);
+        store::mark_billed(tx, &s.id).await?;
+        return done(Renewal::AlreadyBilled);
     }
     let lines = renewal_lines(db, &s, next).await?;
     if lines.is_empty() {
         return Err(AppError::refused("the subscription has no items to bill"));
     }
-    let issued = invoices::issue_for_subscription(
-        &mut tx,
+    let (_, issued) = invoices::issue_for_subscription(
+        tx,
         db,
         system(&s.tenant_id),
         &invoices::SubscriptionInvoice {
@@ -139,22 +205,15 @@ pub async fn renew(
         },
         cache,
     )
-    .await;
-    let (_, issued) = match issued {
-        Ok(i) => i,
-        // Another run inserted this period's invoice between our check and our insert: the
-        // unique key kept it to one.
-        Err(e) if is_unique_violation(&e) => return Ok(Renewal::AlreadyBilled),
-        Err(e) => return Err(e),
-    };
-    store::mark_billed(&mut tx, &s.id).await?;
+    .await?;
+    store::mark_billed(tx, &s.id).await?;
     let what = if s.period_number < 0 {
         "Trial ends: first paid period"
     } else {
         "Renewal"
     };
     timeline(
-        &mut tx,
+        tx,
         &s.id,
         "invoice",
         &format!(
@@ -167,12 +226,7 @@ pub async fn renew(
         "system",
     )
     .await?;
-    match tx.commit().await {
-        Ok(()) => {}
-        Err(e) if is_unique_sqlx(&e) => return Ok(Renewal::AlreadyBilled),
-        Err(e) => return Err(e.into()),
-    }
-    Ok(Renewal::Issued {
+    done(Renewal::Issued {
         number: issued.number,
         total_minor: issued.total_minor,
     })
