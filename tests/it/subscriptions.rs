@@ -773,3 +773,123 @@ async fn cancel_at_period_end_is_undoable_then_ends_with_the_period() {
         "nothing unused once the period is over"
     );
 }
+
+/// An ADDON product at `amount` EUR a month.
+async fn addon_product(w: &World, code: &str, amount: &str) {
+    let res = w
+        .staff
+        .post(
+            "/billing/products",
+            &[
+                ("code", code),
+                ("name", &format!("Add-on {code}")),
+                ("description", "An add-on"),
+                ("category", "ADDON"),
+                ("billing_model", "RECURRING"),
+                ("status", "ACTIVE"),
+                ("visibility", "PUBLIC"),
+                ("tax_category", "STANDARD"),
+                ("unit_name", ""),
+                ("tier_mode", "GRADUATED"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let id = location(&res)
+        .trim_start_matches("/billing/products/")
+        .to_string();
+    let res = w
+        .staff
+        .post(
+            &format!("/billing/products/{id}/prices"),
+            &[
+                ("currency", "EUR"),
+                ("period", "MONTHLY"),
+                ("amount", amount),
+                ("setup_fee", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn an_order_carries_several_add_ons_each_once() {
+    let w = world().await;
+    addon_product(&w, "BACKUP-DAILY", "3.00").await;
+    addon_product(&w, "IPV4-EXTRA", "2.50").await;
+    let form = |confirm: bool| {
+        let mut f = vec![
+            ("product", "CLOUDPOD-PRO"),
+            ("period", "MONTHLY"),
+            ("quantity", "1"),
+            ("addon", "BACKUP-DAILY"),
+            ("addon", "IPV4-EXTRA"),
+            ("addon", "BACKUP-DAILY"),
+            ("pod_name", "addons"),
+            ("region", ""),
+            ("idempotency_key", "order-addons-0001-abcdef"),
+        ];
+        if confirm {
+            f.push(("confirm", "yes"));
+        }
+        f
+    };
+    // The review lists each add-on once and the total includes both.
+    let page = w
+        .owner
+        .post("/billing/subscriptions", &form(false))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Add-on BACKUP-DAILY") && page.contains("Add-on IPV4-EXTRA"),
+        "{page}"
+    );
+    assert!(
+        page.contains("name=\"addon\" value=\"BACKUP-DAILY\" checked"),
+        "kept: {page}"
+    );
+    // 19.99 + 5.00 setup + 3.00 + 2.50
+    assert!(page.contains("30.49"), "{page}");
+    let res = w.owner.post("/billing/subscriptions", &form(true)).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let id = location(&res)
+        .trim_start_matches("/billing/subscriptions/")
+        .to_string();
+    assert_eq!(
+        w.app
+            .count(&format!(
+                "SELECT COUNT(*) FROM subscription_items WHERE subscription_id = '{id}'"
+            ))
+            .await,
+        3
+    );
+    let total: i64 =
+        sqlx::query_scalar("SELECT total_minor FROM invoices WHERE subscription_id = $1")
+            .bind(&id)
+            .fetch_one(&w.app.state.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(total, 3049);
+    // A main product among the add-ons is refused by name.
+    let res = w
+        .owner
+        .post(
+            "/billing/subscriptions",
+            &[
+                ("product", "CLOUDPOD-PRO"),
+                ("period", "MONTHLY"),
+                ("quantity", "1"),
+                ("addon", "IPV4-EXTRA"),
+                ("addon", "CLOUDPOD-MINI"),
+                ("pod_name", "other"),
+                ("idempotency_key", "order-addons-0002-abcdef"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("CloudPod Mini is not an add-on."), "{page}");
+}

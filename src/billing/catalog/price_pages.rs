@@ -277,7 +277,8 @@ pub async fn pricing(
                 period,
                 at,
             };
-            match pricing::resolve_one(&state.db, &id, &query).await? {
+            let mut conn = state.db.pool.acquire().await?;
+            match pricing::resolve_one(&mut conn, &id, &query).await? {
                 Some(r) => {
                     result = format!(
                         "{} {}",

@@ -156,17 +156,20 @@ fn period_adverb(p: Period) -> &'static str {
 }
 
 /// The resolved price of one product for one query, with every rule considered.
+/// `conn` is a pool connection or the caller's transaction (`&mut **tx`): a caller holding a
+/// write transaction prices through it, never through a second pool connection (which, with
+/// every connection held by such a caller, would wait for ever).
 pub async fn resolve_one(
-    db: &Db,
+    conn: &mut sqlx::AnyConnection,
     product_id: &str,
     q: &PriceQuery<'_>,
 ) -> sqlx::Result<Option<ResolvedPrice>> {
-    let base = store::prices(&db.pool, product_id)
+    let base = store::prices(&mut *conn, product_id)
         .await?
         .into_iter()
         .find(|r| r.currency == q.currency && r.period == q.period)
         .map(|r| (r.amount_minor, r.setup_fee_minor));
-    let rules: Vec<Override> = store::overrides(&db.pool, product_id)
+    let rules: Vec<Override> = store::overrides(&mut *conn, product_id)
         .await?
         .iter()
         .map(OverrideRow::rule)

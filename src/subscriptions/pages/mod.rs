@@ -199,7 +199,8 @@ pub async fn submit(
     hx: Hx,
     layout: Layout,
     actor: Actor,
-    Form(form): Form<OrderInput>,
+    // axum-extra's Form (serde_html_form): the add-on checkboxes repeat their field.
+    axum_extra::extract::Form(form): axum_extra::extract::Form<OrderInput>,
 ) -> AppResult<Response> {
     let result = if crate::web::confirm::confirmed(&form.confirm) {
         let settings = OrderSettings {

@@ -1,17 +1,17 @@
 //! Checking an order: who may order for which tenant, what the tenant may buy (ACTIVE;
 //! PUBLIC, or BETA when flagged; never an ADDON as the main product), the period and its
-//! price, the quantity, the add-on, and a CloudPod's name and region. Every problem is a
+//! price, the quantity, the add-ons, and a CloudPod's name and region. Every problem is a
 //! field error beside its field.
 
 use super::can_order;
-use super::order::{MAX_QUANTITY, OrderInput};
+use super::order::{MAX_ADDONS, MAX_QUANTITY, OrderInput};
 use crate::auth::model::Actor;
 use crate::auth::store::TenantRow;
 use crate::billing::catalog::model::{self as catalog, Category, Period, PriceQuery, Viewer};
 use crate::billing::catalog::pricing;
 use crate::billing::catalog::store::{self as catalog_store, ProductRow};
 use crate::cloudpods::model as pods;
-use crate::db::{Db, TenantScope, Timestamp, Tx};
+use crate::db::{TenantScope, Timestamp, Tx};
 use crate::subscriptions::lines::Priced;
 use crate::subscriptions::store;
 use crate::web::{AppError, AppResult, FieldErrors};
@@ -54,7 +54,7 @@ fn buyable(p: &ProductRow, tenant: &TenantRow) -> bool {
 }
 
 async fn price(
-    db: &Db,
+    tx: &mut Tx,
     tenant: &TenantRow,
     p: &ProductRow,
     period: Period,
@@ -68,7 +68,8 @@ async fn price(
         period,
         at: Timestamp::now().0,
     };
-    Ok(pricing::resolve_one(db, &p.id, &q).await?.map(|r| Priced {
+    // Through the order's own transaction: see `pricing::resolve_one`.
+    Ok(pricing::resolve_one(tx, &p.id, &q).await?.map(|r| Priced {
         product_id: p.id.clone(),
         name: p.name.clone(),
         code: p.code.clone(),
@@ -78,12 +79,7 @@ async fn price(
     }))
 }
 
-pub(super) async fn check(
-    db: &Db,
-    tx: &mut Tx,
-    actor: &Actor,
-    input: &OrderInput,
-) -> AppResult<Checked> {
+pub(super) async fn check(tx: &mut Tx, actor: &Actor, input: &OrderInput) -> AppResult<Checked> {
     if !can_order(actor) {
         return Err(AppError::Forbidden);
     }
@@ -136,25 +132,32 @@ pub(super) async fn check(
             0
         }
     };
-    let addon = match input.addon.trim() {
-        "" => None,
-        code => {
-            let a = catalog_store::product_by_code(&mut **tx, code)
-                .await?
-                .filter(|a| buyable(a, &tenant));
-            match a {
-                Some(a) if a.category == Category::Addon => Some(a),
-                Some(_) => {
-                    e.add("addon", "This product is not an add-on.");
-                    None
-                }
-                None => {
-                    e.add("addon", "Choose an add-on your account can order.");
-                    None
-                }
-            }
+    // Add-ons: each an ADDON product the tenant may buy, each once, at most MAX_ADDONS.
+    let mut addons: Vec<ProductRow> = Vec::new();
+    let mut codes: Vec<&str> = input
+        .addon
+        .iter()
+        .map(|c| c.trim())
+        .filter(|c| !c.is_empty())
+        .collect();
+    codes.dedup();
+    if codes.len() > MAX_ADDONS {
+        e.add("addon", format!("Choose at most {MAX_ADDONS} add-ons."));
+        codes.clear();
+    }
+    for code in codes {
+        if addons.iter().any(|a| a.code == code) {
+            continue;
         }
-    };
+        let a = catalog_store::product_by_code(&mut **tx, code)
+            .await?
+            .filter(|a| buyable(a, &tenant));
+        match a {
+            Some(a) if a.category == Category::Addon => addons.push(a),
+            Some(a) => e.add("addon", format!("{} is not an add-on.", a.name)),
+            None => e.add("addon", "Choose add-ons your account can order."),
+        }
+    }
     let mut pod_name = String::new();
     let mut region = tenant.region.clone();
     if let Some(p) = product
@@ -175,7 +178,7 @@ pub(super) async fn check(
         {
             e.add("pod_name", "You already have a pod with that name.");
         }
-        if catalog_store::plan_for_product(&db.pool, &p.id)
+        if catalog_store::plan_for_product(&mut **tx, &p.id)
             .await?
             .is_none()
         {
@@ -184,7 +187,7 @@ pub(super) async fn check(
     }
     let mut items = Vec::new();
     if let (Some(p), Some(period)) = (&product, period) {
-        match price(db, &tenant, p, period, &region, quantity.max(1)).await? {
+        match price(tx, &tenant, p, period, &region, quantity.max(1)).await? {
             Some(i) => items.push(i),
             None => e.add(
                 "period",
@@ -196,8 +199,8 @@ pub(super) async fn check(
                 ),
             ),
         }
-        if let Some(a) = &addon {
-            match price(db, &tenant, a, period, &region, 1).await? {
+        for a in &addons {
+            match price(tx, &tenant, a, period, &region, 1).await? {
                 Some(i) => items.push(i),
                 None => e.add(
                     "addon",

@@ -20,6 +20,8 @@ use crate::web::{AppError, AppResult};
 
 /// The largest quantity one order may ask for.
 pub const MAX_QUANTITY: i64 = 100;
+/// Add-ons one order may carry.
+pub const MAX_ADDONS: usize = 10;
 
 /// The job that activates a subscription (also enqueued by invoices when the first invoice
 /// is paid, under the same kind name).
@@ -33,8 +35,8 @@ pub struct OrderInput {
     pub product: String,
     pub period: String,
     pub quantity: String,
-    /// An ADDON product's code (optional).
-    pub addon: String,
+    /// ADDON products' codes (none or several; the form's checkboxes repeat the field).
+    pub addon: Vec<String>,
     pub pod_name: String,
     pub region: String,
     /// Generated into the form when it is rendered: a double submit creates one subscription.
@@ -116,7 +118,7 @@ async fn quote_of(tx: &mut Tx, c: &Checked) -> AppResult<Quote> {
 /// The breakdown the order page shows before the person confirms (nothing is written).
 pub async fn quote(db: &Db, actor: &Actor, input: &OrderInput) -> AppResult<Quote> {
     let mut tx = db.pool.begin().await?;
-    let c = check(db, &mut tx, actor, input).await?;
+    let c = check(&mut tx, actor, input).await?;
     let q = quote_of(&mut tx, &c).await?;
     drop(tx);
     Ok(q)
@@ -140,7 +142,7 @@ pub async fn order(
     if let Some((id, tenant)) = store::by_key(&mut tx, input.idempotency_key.trim()).await? {
         return replay(actor, id, &tenant);
     }
-    let c = match check(db, &mut tx, actor, input).await {
+    let c = match check(&mut tx, actor, input).await {
         Ok(c) => c,
         Err(AppError::Invalid(errors)) => {
             // A concurrent submit of the same form may have committed meanwhile (its pod name

@@ -41,13 +41,17 @@ const OVERRIDE_SELECT: &str = "SELECT o.id, o.product_id, o.tenant_id, t.name AS
      o.region, o.currency, o.period, o.amount_minor, o.setup_fee_minor, o.valid_from, \
      o.valid_until FROM price_overrides o LEFT JOIN tenants t ON t.id = o.tenant_id";
 
-pub async fn overrides(pool: &AnyPool, product_id: &str) -> sqlx::Result<Vec<OverrideRow>> {
+/// `ex` is `&db.pool` or a connection (`&mut **tx`).
+pub async fn overrides<'e, E>(ex: E, product_id: &str) -> sqlx::Result<Vec<OverrideRow>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query_as(&format!(
         "{OVERRIDE_SELECT} WHERE o.product_id = $1 \
          ORDER BY o.currency, o.period, o.tenant_id, o.region, o.valid_from"
     ))
     .bind(product_id)
-    .fetch_all(pool)
+    .fetch_all(ex)
     .await
 }
 

@@ -29,10 +29,14 @@ pub async fn plans(pool: &AnyPool) -> sqlx::Result<Vec<PlanRow>> {
         .await
 }
 
-pub async fn plan_for_product(pool: &AnyPool, product_id: &str) -> sqlx::Result<Option<PlanRow>> {
+/// The plan a CLOUDPOD product sells; `ex` is `&db.pool` or a connection (`&mut **tx`).
+pub async fn plan_for_product<'e, E>(ex: E, product_id: &str) -> sqlx::Result<Option<PlanRow>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query_as(&format!("{PLAN_SELECT} WHERE p.product_id = $1"))
         .bind(product_id)
-        .fetch_optional(pool)
+        .fetch_optional(ex)
         .await
 }
 

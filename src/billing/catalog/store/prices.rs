@@ -16,13 +16,17 @@ pub struct PriceRow {
     pub setup_fee_minor: i64,
 }
 
-pub async fn prices(pool: &AnyPool, product_id: &str) -> sqlx::Result<Vec<PriceRow>> {
+/// `ex` is `&db.pool` or a connection (`&mut **tx`).
+pub async fn prices<'e, E>(ex: E, product_id: &str) -> sqlx::Result<Vec<PriceRow>>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
     sqlx::query_as(
         "SELECT id, product_id, currency, period, amount_minor, setup_fee_minor \
          FROM product_prices WHERE product_id = $1 ORDER BY currency, period",
     )
     .bind(product_id)
-    .fetch_all(pool)
+    .fetch_all(ex)
     .await
 }
 

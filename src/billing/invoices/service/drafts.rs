@@ -216,7 +216,7 @@ pub async fn add_product_line(
         period,
         at: Timestamp::now().0,
     };
-    let resolved = pricing::resolve_one(db, &product.id, &query).await?;
+    let resolved = pricing::resolve_one(&mut tx, &product.id, &query).await?;
     if resolved.is_none() {
         e.add(
             "period",
