@@ -25,4 +25,8 @@ pub fn routes() -> Router<AppState> {
         .route("/billing/subscriptions/{id}/resume", post(pages::resume))
         .route("/billing/subscriptions/{id}/cancel", post(pages::cancel))
         .route("/billing/subscriptions/{id}/keep", post(pages::undo_cancel))
+        .route(
+            "/billing/subscriptions/{id}/usage",
+            post(pages::record_usage),
+        )
 }

@@ -34,4 +34,5 @@ mod setup;
 mod stylesheet;
 mod subscriptions;
 mod theme;
+mod usage;
 mod web_shell;

@@ -2,6 +2,8 @@
 //! (form → review with the price breakdown → confirm) and the detail page with its timeline.
 //! While activation runs, the detail section polls itself and stops when it settles.
 
+mod usage;
+
 use askama::Template;
 use axum::Form;
 use axum::extract::{Path, Query, State};
@@ -244,6 +246,7 @@ pub struct ShowPage {
     /// What cancelling now would credit.
     credit: String,
     notice: Option<crate::web::flash::Flash>,
+    usage: usage::Panel,
 }
 
 async fn show_page(
@@ -261,13 +264,14 @@ async fn show_page(
     };
     Ok(ShowPage {
         layout,
-        s,
         d,
         can_suspend: service::can_suspend(actor),
         can_cancel: service::can_cancel(actor),
         credit,
         can_manage: service::can_manage(actor),
         notice: None,
+        usage: usage::Panel::load(state, actor, &s).await?,
+        s,
     })
 }
 
@@ -392,6 +396,8 @@ pub async fn cancel(
     let r = service::cancel_now(&db, &req.actor, &id).await;
     respond(req, id, r.map(|s| format!("{s}."))).await
 }
+
+pub use usage::record as record_usage;
 
 pub async fn undo_cancel(req: Req, Path(id): Path<String>) -> AppResult<Response> {
     let r = service::undo_cancel(&req.state.db, &req.actor, &id).await;

@@ -13,6 +13,7 @@ use crate::billing::catalog::store::{self as catalog_store, ProductRow};
 use crate::cloudpods::model as pods;
 use crate::db::{TenantScope, Timestamp, Tx};
 use crate::subscriptions::lines::Priced;
+use crate::subscriptions::model::usage::is_metered;
 use crate::subscriptions::store;
 use crate::web::{AppError, AppResult, FieldErrors};
 
@@ -26,6 +27,8 @@ pub(super) struct Checked {
     pub(super) pod_name: String,
     pub(super) region: String,
     pub(super) key: String,
+    /// The usage-priced items' products: no flat price on any invoice.
+    pub(super) metered: Vec<String>,
 }
 
 fn key_of(e: &mut FieldErrors, raw: &str) -> String {
@@ -61,6 +64,9 @@ async fn price(
     region: &str,
     quantity: i64,
 ) -> AppResult<Option<Priced>> {
+    if is_metered(p.billing_model) {
+        return metered(tx, tenant, p, period, region).await;
+    }
     let q = PriceQuery {
         tenant_id: &tenant.id,
         region,
@@ -76,6 +82,51 @@ async fn price(
         quantity,
         unit_minor: r.amount_minor,
         setup_fee_minor: r.setup_fee_minor,
+    }))
+}
+
+/// A usage-priced product as an item: no flat price (its usage is billed as each period
+/// closes), only when the catalog can price its usage for the tenant (a usage price for the
+/// period, or valid tiers in the currency). A usage price's setup fee is kept.
+async fn metered(
+    tx: &mut Tx,
+    tenant: &TenantRow,
+    p: &ProductRow,
+    period: Period,
+    region: &str,
+) -> AppResult<Option<Priced>> {
+    let setup_fee_minor = if p.billing_model == catalog::BillingModel::UsageTiered {
+        let mut tiers: Vec<catalog::Tier> =
+            catalog_store::tiers_in(&mut **tx, &p.id, &tenant.currency)
+                .await?
+                .iter()
+                .map(catalog_store::TierRow::tier)
+                .collect();
+        catalog::sort_tiers(&mut tiers);
+        if catalog::tiers_problem(&tiers).is_some() {
+            return Ok(None);
+        }
+        0
+    } else {
+        let q = PriceQuery {
+            tenant_id: &tenant.id,
+            region,
+            currency: &tenant.currency,
+            period,
+            at: Timestamp::now().0,
+        };
+        match pricing::resolve_one(tx, &p.id, &q).await? {
+            Some(r) => r.setup_fee_minor,
+            None => return Ok(None),
+        }
+    };
+    Ok(Some(Priced {
+        product_id: p.id.clone(),
+        name: p.name.clone(),
+        code: p.code.clone(),
+        quantity: 1,
+        unit_minor: 0,
+        setup_fee_minor,
     }))
 }
 
@@ -102,6 +153,15 @@ pub(super) async fn check(tx: &mut Tx, actor: &Actor, input: &OrderInput) -> App
         .filter(|p| buyable(p, &tenant) && p.category != Category::Addon);
     if product.is_none() {
         e.add("product", "Choose a product your account can order.");
+    }
+    if let Some(p) = product.as_ref().filter(|p| is_metered(p.billing_model)) {
+        e.add(
+            "product",
+            format!(
+                "{} is billed by its usage: order it as the add-on of a plan.",
+                p.name
+            ),
+        );
     }
     let period = Period::parse(input.period.trim()).filter(|p| *p != Period::Once);
     if period.is_none() {
@@ -218,6 +278,11 @@ pub(super) async fn check(tx: &mut Tx, actor: &Actor, input: &OrderInput) -> App
     let (Some(product), Some(period)) = (product, period) else {
         unreachable!("errors returned above");
     };
+    let metered = addons
+        .iter()
+        .filter(|a| is_metered(a.billing_model))
+        .map(|a| a.id.clone())
+        .collect();
     Ok(Checked {
         tenant,
         product,
@@ -227,5 +292,6 @@ pub(super) async fn check(tx: &mut Tx, actor: &Actor, input: &OrderInput) -> App
         pod_name,
         region,
         key,
+        metered,
     })
 }

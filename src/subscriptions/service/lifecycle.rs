@@ -196,6 +196,13 @@ async fn finish(
     let (credit, inv) = credit_due(tx, db, s, now).await?;
     move_to(tx, s, e).await?;
     let mut summary = "Cancelled".to_string();
+    // the usage not billed yet goes on the final invoice
+    if let Some((number, total)) = super::usage::bill_final(tx, db, who, s, now).await? {
+        summary.push_str(&format!(
+            "; final usage invoice {number} for {}",
+            money::format_money(total, &s.currency)
+        ));
+    }
     if let (true, Some(inv)) = (credit > 0, inv) {
         let who2 = AuditActor {
             tenant_id: who.tenant_id,

@@ -9,6 +9,7 @@ mod lifecycle;
 mod order;
 mod paid;
 mod renewal;
+mod usage;
 
 pub use activation::{activate, pod_settled};
 pub use expiry::{EXPIRE_KIND, expire};
@@ -25,6 +26,10 @@ pub use renewal::{
     PeriodEnd, RENEWAL, Renewal, Renewed, count_lagging, end_of_period, expired_orders, for_system,
     next_period, period_end_work, renew, renew_many, renewal_due, renewal_lines, renewal_work,
     unbilled_current_periods,
+};
+pub use usage::{
+    MetricUsage, Recorded, USAGE, UsageInput, can_record, current_usage, recent_records,
+    record as record_usage,
 };
 
 use crate::audit::AuditEvent;

@@ -75,6 +75,8 @@ pub struct Quote {
 fn invoice_lines(c: &Checked) -> Vec<invoices::OrderLine> {
     lines::first_invoice_lines(&c.items, c.period)
         .into_iter()
+        // a usage-priced item has no first-period price (only, perhaps, a setup fee)
+        .filter(|l| !(l.unit_minor == 0 && c.metered.contains(&l.product_id)))
         .map(|l| invoices::OrderLine {
             description: l.description,
             quantity: l.quantity,

@@ -70,15 +70,19 @@ pub fn renewal_due(
     renews && now >= next_start.plus_secs(-lead * 86_400)
 }
 
-/// The lines that bill period `[start, end)`: each item at its price.
+/// The lines that bill period `[start, end)`: each item at its price (usage-priced items
+/// are billed by their usage instead).
 pub async fn renewal_lines(
     db: &Db,
     s: &SubscriptionRow,
     (start, end): (Timestamp, Timestamp),
 ) -> AppResult<Vec<OrderLine>> {
     let items = store::items(&db.pool, &s.id).await?;
+    // usage-priced items have no period price: their usage is billed as the period closes
+    let metered = store::usage::metered_items(&db.pool, &s.id).await?;
     Ok(items
         .into_iter()
+        .filter(|i| !metered.iter().any(|m| m.product_id == i.product_id))
         .map(|i| OrderLine {
             description: format!(
                 "{} ({}), {} – {}",
@@ -269,6 +273,8 @@ pub async fn end_of_period(db: &Db, id: &str, now: Timestamp) -> AppResult<Perio
             next.0
         )));
     }
+    // The ended period's usage, on its own invoice, before the period moves on.
+    super::usage::bill_closing_period(&mut tx, db, system(&s.tenant_id), &s, now).await?;
     if store::roll(&mut tx, &s.id, s.period_number, next).await? == 0 {
         return Ok(PeriodEnd::NotYet);
     }

@@ -4,6 +4,7 @@
 use sqlx::{AnyPool, FromRow};
 
 mod periods;
+pub mod usage;
 pub use periods::*;
 
 use super::model::{SubscriptionStatus, SuspendReason};

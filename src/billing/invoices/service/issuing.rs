@@ -163,6 +163,27 @@ pub async fn issue_for_subscription<'a>(
     order: &SubscriptionInvoice<'_>,
     cache: &mut IssueCache,
 ) -> AppResult<(String, Issued)> {
+    issue_for_subscription_as(
+        tx,
+        db,
+        who,
+        order,
+        model::InvoiceSource::Subscription,
+        cache,
+    )
+    .await
+}
+
+/// [`issue_for_subscription`] with the invoice's source named: USAGE for a period's metered
+/// usage (its own billing reason keeps it apart from the period's price).
+pub async fn issue_for_subscription_as<'a>(
+    tx: &mut Tx,
+    db: &Db,
+    who: impl Into<audit::AuditActor<'a>>,
+    order: &SubscriptionInvoice<'_>,
+    source: model::InvoiceSource,
+    cache: &mut IssueCache,
+) -> AppResult<(String, Issued)> {
     let id = new_id();
     store::insert_subscription_draft(
         tx,
@@ -174,6 +195,7 @@ pub async fn issue_for_subscription<'a>(
             reason: order.reason,
             period_start: order.period.map(|p| p.0),
             period_end: order.period.map(|p| p.1),
+            source,
         },
     )
     .await?;

@@ -18,7 +18,7 @@ pub use drafts::{
 };
 pub use issuing::{
     BATCH, IssueCache, Issued, OrderLine, Party, SubscriptionInvoice, issue, issue_all_drafts,
-    issue_batch, issue_for_subscription, issue_in, quote_totals,
+    issue_batch, issue_for_subscription, issue_for_subscription_as, issue_in, quote_totals,
 };
 pub use payments::{
     METHODS, PaymentInput, RefundInput, SUBSCRIPTION_INVOICE_PAID_KIND, SUBSCRIPTION_PAID_KIND,

@@ -34,6 +34,8 @@ pub struct SubscriptionDraft<'a> {
     pub reason: &'a str,
     pub period_start: Option<Timestamp>,
     pub period_end: Option<Timestamp>,
+    /// SUBSCRIPTION for a period's price, USAGE for metered usage.
+    pub source: crate::billing::invoices::model::InvoiceSource,
 }
 
 pub async fn insert_subscription_draft(tx: &mut Tx, d: &SubscriptionDraft<'_>) -> sqlx::Result<()> {
@@ -41,7 +43,7 @@ pub async fn insert_subscription_draft(tx: &mut Tx, d: &SubscriptionDraft<'_>) -
     sqlx::query(
         "INSERT INTO invoices (id, tenant_id, status, currency, source, subscription_id, \
          billing_reason, period_start, period_end, created_at, updated_at) \
-         VALUES ($1, $2, 'DRAFT', $3, 'SUBSCRIPTION', $4, $5, $6, $7, $8, $8)",
+         VALUES ($1, $2, 'DRAFT', $3, $9, $4, $5, $6, $7, $8, $8)",
     )
     .bind(d.id)
     .bind(d.tenant_id)
@@ -51,6 +53,7 @@ pub async fn insert_subscription_draft(tx: &mut Tx, d: &SubscriptionDraft<'_>) -
     .bind(d.period_start.map(|t| t.0))
     .bind(d.period_end.map(|t| t.0))
     .bind(now)
+    .bind(d.source.as_str())
     .execute(&mut **tx)
     .await?;
     adjust_summary(tx, d.tenant_id, "DRAFT", d.currency, 1, 0, 0).await
