@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use super::model::SubscriptionStatus;
 use super::service::{self, Detail, OrderInput, OrderSettings, Quote};
-use super::store::{SubscriptionFilter, SubscriptionRow};
+use super::store::{OverdueInvoice, SubscriptionFilter, SubscriptionRow};
 use crate::auth::model::Actor;
 use crate::page;
 use crate::state::AppState;
@@ -22,6 +22,10 @@ use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash};
 impl SubscriptionRow {
     pub fn status_label(&self) -> &'static str {
         self.status.label()
+    }
+    /// Suspended for an overdue invoice: the customer is shown what to pay.
+    pub fn suspended_for_overdue(&self) -> bool {
+        self.suspend_reason.waits_for_payment(self.status)
     }
     pub fn is_pending(&self) -> bool {
         self.status == SubscriptionStatus::PendingActivation
@@ -62,6 +66,17 @@ struct ListPage {
     can_order: bool,
     /// Some row waits for its activation: the rows refresh themselves until none does.
     live: bool,
+    /// The overdue invoices of the rows suspended for one: what the customer is told to pay.
+    overdue: Vec<(String, Vec<OverdueInvoice>)>,
+}
+
+impl ListPage {
+    fn overdue_of(&self, id: &str) -> &[OverdueInvoice] {
+        self.overdue
+            .iter()
+            .find(|(s, _)| s == id)
+            .map_or(&[], |(_, o)| o.as_slice())
+    }
 }
 
 pub async fn list(
@@ -98,9 +113,15 @@ pub async fn list(
     };
     let products = crate::billing::catalog::service::product_choices(&state.db).await?;
     let live = rows.iter().any(SubscriptionRow::is_pending);
+    let mut overdue = Vec::new();
+    for s in rows.iter().filter(|s| s.suspended_for_overdue()) {
+        let o = service::overdue_to_pay(&state.db, s, state.clock.today()).await?;
+        overdue.push((s.id.clone(), o));
+    }
     let page = ListPage {
         layout,
         live,
+        overdue,
         rows,
         f,
         errors: FieldErrors::new(),
@@ -242,6 +263,8 @@ pub struct ShowPage {
     can_cancel: bool,
     /// What cancelling now would credit.
     credit: String,
+    /// Suspended for an overdue invoice: the invoices to pay.
+    overdue: Vec<OverdueInvoice>,
     notice: Option<crate::web::flash::Flash>,
 }
 
@@ -258,8 +281,10 @@ async fn show_page(
     } else {
         String::new()
     };
+    let overdue = service::overdue_to_pay(&state.db, &s, state.clock.today()).await?;
     Ok(ShowPage {
         layout,
+        overdue,
         s,
         d,
         can_suspend: service::can_suspend(actor),

@@ -17,8 +17,9 @@ pub use drafts::{
     delete_line, preview_totals, set_notes,
 };
 pub use issuing::{
-    BATCH, IssueCache, Issued, OrderLine, Party, SubscriptionInvoice, issue, issue_all_drafts,
-    issue_batch, issue_for_subscription, issue_in, quote_totals,
+    BATCH, IssueCache, Issued, LateFeeInvoice, OrderLine, Party, SubscriptionInvoice, issue,
+    issue_all_drafts, issue_batch, issue_for_subscription, issue_in, issue_late_fee_in,
+    quote_totals,
 };
 pub use payments::{
     METHODS, PaymentInput, RefundInput, SUBSCRIPTION_INVOICE_PAID_KIND, SUBSCRIPTION_PAID_KIND,

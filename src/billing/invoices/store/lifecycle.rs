@@ -2,6 +2,7 @@
 //! Each one moves the invoice's weight in the summaries in the same transaction.
 
 use super::{InvoiceRow, adjust_summary, move_summary};
+use crate::billing::invoices::model::InvoiceSource;
 use crate::db::{Timestamp, Tx};
 
 pub async fn insert_draft(
@@ -37,11 +38,24 @@ pub struct SubscriptionDraft<'a> {
 }
 
 pub async fn insert_subscription_draft(tx: &mut Tx, d: &SubscriptionDraft<'_>) -> sqlx::Result<()> {
+    insert_linked_draft(tx, d, InvoiceSource::Subscription).await
+}
+
+/// A subscription's adjustment (a late fee): source ADJUSTMENT.
+pub async fn insert_adjustment_draft(tx: &mut Tx, d: &SubscriptionDraft<'_>) -> sqlx::Result<()> {
+    insert_linked_draft(tx, d, InvoiceSource::Adjustment).await
+}
+
+async fn insert_linked_draft(
+    tx: &mut Tx,
+    d: &SubscriptionDraft<'_>,
+    source: InvoiceSource,
+) -> sqlx::Result<()> {
     let now = Timestamp::now().0;
     sqlx::query(
         "INSERT INTO invoices (id, tenant_id, status, currency, source, subscription_id, \
          billing_reason, period_start, period_end, created_at, updated_at) \
-         VALUES ($1, $2, 'DRAFT', $3, 'SUBSCRIPTION', $4, $5, $6, $7, $8, $8)",
+         VALUES ($1, $2, 'DRAFT', $3, $9, $4, $5, $6, $7, $8, $8)",
     )
     .bind(d.id)
     .bind(d.tenant_id)
@@ -51,6 +65,7 @@ pub async fn insert_subscription_draft(tx: &mut Tx, d: &SubscriptionDraft<'_>) -
     .bind(d.period_start.map(|t| t.0))
     .bind(d.period_end.map(|t| t.0))
     .bind(now)
+    .bind(source.as_str())
     .execute(&mut **tx)
     .await?;
     adjust_summary(tx, d.tenant_id, "DRAFT", d.currency, 1, 0, 0).await
