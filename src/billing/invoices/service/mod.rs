@@ -6,10 +6,13 @@
 mod corrections;
 mod drafts;
 mod issuing;
+mod late_fee;
 mod mail;
 mod payments;
 pub mod reads;
 mod tax_rules;
+
+pub use late_fee::{LateFeeInvoice, issue_late_fee_in};
 
 pub use corrections::{CreditInput, credit, credit_unused_in, void, void_unpaid_in};
 pub use drafts::{
@@ -17,9 +20,8 @@ pub use drafts::{
     delete_line, preview_totals, set_notes,
 };
 pub use issuing::{
-    BATCH, IssueCache, Issued, LateFeeInvoice, OrderLine, Party, SubscriptionInvoice, issue,
-    issue_all_drafts, issue_batch, issue_for_subscription, issue_in, issue_late_fee_in,
-    quote_totals,
+    BATCH, IssueCache, Issued, OrderLine, Party, SubscriptionInvoice, issue, issue_all_drafts,
+    issue_batch, issue_for_subscription, issue_in, quote_totals,
 };
 pub use payments::{
     METHODS, PaymentInput, RefundInput, SUBSCRIPTION_INVOICE_PAID_KIND, SUBSCRIPTION_PAID_KIND,
