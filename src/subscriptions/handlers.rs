@@ -68,13 +68,17 @@ pub fn register(r: &mut Registry, state: &AppState) {
             Err(e) => Err(job_error(e)),
         }
     });
+    let clock = state.clock.clone();
     r.register(
         crate::billing::invoices::service::SUBSCRIPTION_INVOICE_PAID_KIND,
-        |ctx| async move {
-            let p: InvoicePaid = ctx.parse()?;
-            service::invoice_paid(&ctx.db, &p.subscription_id, &p.invoice_id)
-                .await
-                .map_err(job_error)
+        move |ctx| {
+            let today = clock.today();
+            async move {
+                let p: InvoicePaid = ctx.parse()?;
+                service::invoice_paid(&ctx.db, &p.subscription_id, &p.invoice_id, today)
+                    .await
+                    .map_err(job_error)
+            }
         },
     );
     r.register(POD_SETTLED_KIND, |ctx| async move {

@@ -174,6 +174,14 @@ impl SubscriptionStatus {
     }
 }
 
+impl SuspendReason {
+    /// A subscription in `status` suspended for this reason waits for an overdue invoice to
+    /// be paid (and resumes by itself when it is).
+    pub fn waits_for_payment(self, status: SubscriptionStatus) -> bool {
+        status == SubscriptionStatus::Suspended && self == SuspendReason::Overdue
+    }
+}
+
 /// A recurring period could not be computed (a `ONCE` price, or a date past year 9999).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PeriodError {

@@ -17,6 +17,7 @@ mod components;
 mod confirm;
 mod dashboard;
 mod dead_ends;
+mod dunning;
 mod jobs;
 mod jobs_pages;
 mod jobs_worker;

@@ -76,6 +76,8 @@ pub struct Settings {
     /// Days overdue at which the subscription is cancelled.
     pub cancel_after_days: i64,
     pub late_fee: Option<LateFee>,
+    /// The panel's address, for links in reminders (empty: links relative to it).
+    pub base_url: String,
 }
 
 impl Settings {
@@ -90,6 +92,10 @@ impl Settings {
             c.dunning_cancel_after_days,
             &c.late_fee,
         )
+        .map(|s| Settings {
+            base_url: c.base_url(),
+            ..s
+        })
         .map_err(|e| anyhow::anyhow!(e))
     }
 
@@ -145,6 +151,7 @@ impl Settings {
             suspend_after_days: suspend,
             cancel_after_days: cancel,
             late_fee: LateFee::parse(late_fee)?,
+            base_url: String::new(),
         })
     }
 }

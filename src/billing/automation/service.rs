@@ -72,6 +72,7 @@ pub async fn bill_run(
     let mut c = RunCounts::default();
     expire_orders(db, now, &mut c).await?;
     periods(db, settings, now, &mut c).await?;
+    super::dunning::run(db, settings, now, &mut c).await?;
     let failures = c.failures.join("\n");
     let mut tx = db.begin_write().await?;
     store::finish(
@@ -91,7 +92,7 @@ pub async fn bill_run(
     )
     .await?;
     tx.commit().await?;
-    tracing::info!(run = %id, issued = c.issued, already = c.already_billed, rolled = c.periods_rolled, failed = c.failed, "bill run finished");
+    tracing::info!(run = %id, issued = c.issued, already = c.already_billed, rolled = c.periods_rolled, dunning = c.dunning_steps, failed = c.failed, "bill run finished");
     Ok((id, c))
 }
 

@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use super::model::SubscriptionStatus;
 use super::service::{self, Detail, OrderInput, OrderSettings, Quote};
-use super::store::{SubscriptionFilter, SubscriptionRow};
+use super::store::{OverdueInvoice, SubscriptionFilter, SubscriptionRow};
 use crate::auth::model::Actor;
 use crate::page;
 use crate::state::AppState;
@@ -24,6 +24,10 @@ use crate::web::{AppError, AppResult, FieldErrors, Hx, Layout, flash};
 impl SubscriptionRow {
     pub fn status_label(&self) -> &'static str {
         self.status.label()
+    }
+    /// Suspended for an overdue invoice: the customer is shown what to pay.
+    pub fn suspended_for_overdue(&self) -> bool {
+        self.suspend_reason.waits_for_payment(self.status)
     }
     pub fn is_pending(&self) -> bool {
         self.status == SubscriptionStatus::PendingActivation
@@ -64,6 +68,17 @@ struct ListPage {
     can_order: bool,
     /// Some row waits for its activation: the rows refresh themselves until none does.
     live: bool,
+    /// The overdue invoices of the rows suspended for one: what the customer is told to pay.
+    overdue: Vec<(String, Vec<OverdueInvoice>)>,
+}
+
+impl ListPage {
+    fn overdue_of(&self, id: &str) -> &[OverdueInvoice] {
+        self.overdue
+            .iter()
+            .find(|(s, _)| s == id)
+            .map_or(&[], |(_, o)| o.as_slice())
+    }
 }
 
 pub async fn list(
@@ -100,9 +115,15 @@ pub async fn list(
     };
     let products = crate::billing::catalog::service::product_choices(&state.db).await?;
     let live = rows.iter().any(SubscriptionRow::is_pending);
+    let mut overdue = Vec::new();
+    for s in rows.iter().filter(|s| s.suspended_for_overdue()) {
+        let o = service::overdue_to_pay(&state.db, s, state.clock.today()).await?;
+        overdue.push((s.id.clone(), o));
+    }
     let page = ListPage {
         layout,
         live,
+        overdue,
         rows,
         f,
         errors: FieldErrors::new(),
@@ -245,6 +266,8 @@ pub struct ShowPage {
     can_cancel: bool,
     /// What cancelling now would credit.
     credit: String,
+    /// Suspended for an overdue invoice: the invoices to pay.
+    overdue: Vec<OverdueInvoice>,
     notice: Option<crate::web::flash::Flash>,
     usage: usage::Panel,
 }
@@ -262,8 +285,10 @@ async fn show_page(
     } else {
         String::new()
     };
+    let overdue = service::overdue_to_pay(&state.db, &s, state.clock.today()).await?;
     Ok(ShowPage {
         layout,
+        overdue,
         d,
         can_suspend: service::can_suspend(actor),
         can_cancel: service::can_cancel(actor),

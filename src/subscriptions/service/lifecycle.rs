@@ -61,7 +61,11 @@ async fn begin(db: &Db, actor: &Actor, id: &str, e: Event) -> AppResult<(Tx, Sub
     Ok((tx, s))
 }
 
-async fn move_to(tx: &mut Tx, s: &SubscriptionRow, e: Event) -> AppResult<SubscriptionStatus> {
+pub(super) async fn move_to(
+    tx: &mut Tx,
+    s: &SubscriptionRow,
+    e: Event,
+) -> AppResult<SubscriptionStatus> {
     let to = s
         .status
         .next(e)
@@ -72,7 +76,7 @@ async fn move_to(tx: &mut Tx, s: &SubscriptionRow, e: Event) -> AppResult<Subscr
     Ok(to)
 }
 
-async fn record(
+pub(super) async fn record(
     tx: &mut Tx,
     who: AuditActor<'_>,
     s: &SubscriptionRow,
@@ -179,23 +183,31 @@ pub async fn cancel_now(db: &Db, actor: &Actor, id: &str) -> AppResult<String> {
         &s,
         Event::CancelNow,
         Timestamp::now(),
+        (true, "Cancelled"),
     )
     .await?;
     tx.commit().await?;
     Ok(text)
 }
 
-async fn finish(
+/// Cancels: the credit for the unused paid part (when `credit`), the pod deleted, on the
+/// timeline as `head` and what followed.
+pub(super) async fn finish(
     tx: &mut Tx,
     db: &Db,
     who: AuditActor<'_>,
     s: &SubscriptionRow,
     e: Event,
     now: Timestamp,
+    (credit, head): (bool, &str),
 ) -> AppResult<String> {
-    let (credit, inv) = credit_due(tx, db, s, now).await?;
+    let (credit, inv) = if credit {
+        credit_due(tx, db, s, now).await?
+    } else {
+        (0, None)
+    };
     move_to(tx, s, e).await?;
-    let mut summary = "Cancelled".to_string();
+    let mut summary = head.to_string();
     // the usage not billed yet goes on the final invoice
     if let Some((number, total)) = super::usage::bill_final(tx, db, who, s, now).await? {
         summary.push_str(&format!(
@@ -327,6 +339,7 @@ pub async fn end_period(db: &Db, id: &str, now: Timestamp) -> AppResult<bool> {
         &s,
         Event::PeriodEnds,
         now,
+        (true, "Cancelled"),
     )
     .await?;
     tx.commit().await?;

@@ -7,6 +7,7 @@ mod check;
 mod expiry;
 mod lifecycle;
 mod order;
+mod overdue;
 mod paid;
 mod renewal;
 mod usage;
@@ -21,6 +22,7 @@ pub use lifecycle::{
 pub use order::{
     ACTIVATE_KIND, MAX_QUANTITY, OrderInput, OrderSettings, Quote, QuoteLine, order, quote,
 };
+pub use overdue::{cancel_overdue_in, overdue_to_pay, suspend_overdue_in};
 pub use paid::invoice_paid;
 pub use renewal::{
     PeriodEnd, RENEWAL, Renewal, Renewed, count_lagging, end_of_period, expired_orders, for_system,

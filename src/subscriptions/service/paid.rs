@@ -1,6 +1,7 @@
 //! A subscription's invoice other than the first became fully paid (the
 //! `subscription.invoice_paid` job): it goes on the timeline, and what waited for the payment
-//! happens now.
+//! happens now: a subscription suspended for an overdue invoice resumes once nothing is
+//! overdue any more (`today` by the clock).
 
 use super::timeline;
 use crate::billing::money;
@@ -9,7 +10,7 @@ use crate::subscriptions::store;
 use crate::web::{AppError, AppResult};
 
 /// The invoice `invoice_id` of subscription `id` is paid.
-pub async fn invoice_paid(db: &Db, id: &str, invoice_id: &str) -> AppResult<()> {
+pub async fn invoice_paid(db: &Db, id: &str, invoice_id: &str, today: time::Date) -> AppResult<()> {
     let mut tx = db.begin_write().await?;
     let s = store::lock(&mut tx, db.backend, &TenantScope::All, id)
         .await?
@@ -29,6 +30,7 @@ pub async fn invoice_paid(db: &Db, id: &str, invoice_id: &str) -> AppResult<()> 
         "system",
     )
     .await?;
+    super::overdue::resume_if_settled(&mut tx, db, &s, today).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! SQL for the periods: which subscriptions a bill run has work on, rolling a period over,
 //! the invoice that bills a period, and why a subscription is suspended.
 
-use sqlx::AnyPool;
+use sqlx::{AnyPool, FromRow};
 
 use crate::db::{Timestamp, Tx};
 use crate::subscriptions::model::SuspendReason;
@@ -194,5 +194,41 @@ pub async fn count_lagging(pool: &AnyPool, now: Timestamp) -> sqlx::Result<i64> 
     )
     .bind(now.0)
     .fetch_one(pool)
+    .await
+}
+
+/// An unpaid invoice of a subscription past its due date.
+#[derive(Clone, Debug, FromRow)]
+pub struct OverdueInvoice {
+    pub id: String,
+    pub number: Option<String>,
+    pub due_date: String,
+    pub due_minor: i64,
+    pub currency: String,
+}
+
+impl OverdueInvoice {
+    pub fn label(&self) -> &str {
+        self.number.as_deref().unwrap_or("")
+    }
+    pub fn amount(&self) -> String {
+        crate::billing::money::format_money(self.due_minor, &self.currency)
+    }
+}
+
+/// The subscription's issued invoices with something due and a due date before `today`.
+pub async fn overdue_invoices<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    ex: E,
+    subscription_id: &str,
+    today: time::Date,
+) -> sqlx::Result<Vec<OverdueInvoice>> {
+    sqlx::query_as(
+        "SELECT id, number, due_date, due_minor, currency FROM invoices \
+         WHERE subscription_id = $1 AND status = 'ISSUED' AND due_minor > 0 \
+         AND due_date <> '' AND due_date < $2 ORDER BY due_date, id",
+    )
+    .bind(subscription_id)
+    .bind(today.to_string())
+    .fetch_all(ex)
     .await
 }

@@ -252,7 +252,7 @@ pub async fn quote_totals(
     Ok((totals, name))
 }
 
-async fn issue_locked(
+pub(super) async fn issue_locked(
     tx: &mut Tx,
     who: audit::AuditActor<'_>,
     inv: InvoiceRow,

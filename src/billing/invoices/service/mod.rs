@@ -6,10 +6,13 @@
 mod corrections;
 mod drafts;
 mod issuing;
+mod late_fee;
 mod mail;
 mod payments;
 pub mod reads;
 mod tax_rules;
+
+pub use late_fee::{LateFeeInvoice, issue_late_fee_in};
 
 pub use corrections::{CreditInput, credit, credit_unused_in, void, void_unpaid_in};
 pub use drafts::{

@@ -2,6 +2,7 @@
 //! Each one moves the invoice's weight in the summaries in the same transaction.
 
 use super::{InvoiceRow, adjust_summary, move_summary};
+use crate::billing::invoices::model::InvoiceSource;
 use crate::db::{Timestamp, Tx};
 
 pub async fn insert_draft(
@@ -39,6 +40,19 @@ pub struct SubscriptionDraft<'a> {
 }
 
 pub async fn insert_subscription_draft(tx: &mut Tx, d: &SubscriptionDraft<'_>) -> sqlx::Result<()> {
+    insert_linked_draft(tx, d, d.source).await
+}
+
+/// A subscription's adjustment (a late fee): source ADJUSTMENT whatever `d` says.
+pub async fn insert_adjustment_draft(tx: &mut Tx, d: &SubscriptionDraft<'_>) -> sqlx::Result<()> {
+    insert_linked_draft(tx, d, InvoiceSource::Adjustment).await
+}
+
+async fn insert_linked_draft(
+    tx: &mut Tx,
+    d: &SubscriptionDraft<'_>,
+    source: InvoiceSource,
+) -> sqlx::Result<()> {
     let now = Timestamp::now().0;
     sqlx::query(
         "INSERT INTO invoices (id, tenant_id, status, currency, source, subscription_id, \
@@ -53,7 +67,7 @@ pub async fn insert_subscription_draft(tx: &mut Tx, d: &SubscriptionDraft<'_>) -
     .bind(d.period_start.map(|t| t.0))
     .bind(d.period_end.map(|t| t.0))
     .bind(now)
-    .bind(d.source.as_str())
+    .bind(source.as_str())
     .execute(&mut **tx)
     .await?;
     adjust_summary(tx, d.tenant_id, "DRAFT", d.currency, 1, 0, 0).await

@@ -15,8 +15,9 @@ mod tax_rules;
 
 pub use credit_notes::{CreditNoteRow, credit_notes, insert_credit_note};
 pub use lifecycle::{
-    Amounts, Issue, SubscriptionDraft, delete_draft, insert_draft, insert_subscription_draft,
-    mark_issued, mark_void, next_document_number, set_amounts, touch_draft,
+    Amounts, Issue, SubscriptionDraft, delete_draft, insert_adjustment_draft, insert_draft,
+    insert_subscription_draft, mark_issued, mark_void, next_document_number, set_amounts,
+    touch_draft,
 };
 pub use lines::{LineRow, delete_line, insert_line, lines};
 pub use payment_list::{PaymentFilter, PaymentListRow, PaymentSum, list_payments, payment_sums};
