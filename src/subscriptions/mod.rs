@@ -25,4 +25,12 @@ pub fn routes() -> Router<AppState> {
         .route("/billing/subscriptions/{id}/resume", post(pages::resume))
         .route("/billing/subscriptions/{id}/cancel", post(pages::cancel))
         .route("/billing/subscriptions/{id}/keep", post(pages::undo_cancel))
+        .route(
+            "/billing/subscriptions/{id}/plan",
+            get(pages::plan_form).post(pages::plan_submit),
+        )
+        .route(
+            "/billing/subscriptions/{id}/plan/status",
+            get(pages::plan_status),
+        )
 }

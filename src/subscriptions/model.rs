@@ -8,6 +8,8 @@ use crate::billing::catalog::model::Period;
 use crate::db::types::Timestamp;
 use crate::text_enum;
 
+pub mod proration;
+
 text_enum!(SubscriptionStatus {
     PendingActivation => "PENDING_ACTIVATION" / "Pending activation",
     Active => "ACTIVE" / "Active",

@@ -9,6 +9,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+mod plan_change;
+pub use plan_change::{form as plan_form, status as plan_status, submit as plan_submit};
+
 use super::model::SubscriptionStatus;
 use super::service::{self, Detail, OrderInput, OrderSettings, Quote};
 use super::store::{SubscriptionFilter, SubscriptionRow};
@@ -242,6 +245,8 @@ pub struct ShowPage {
     can_cancel: bool,
     /// What cancelling now would credit.
     credit: String,
+    /// A CloudPod subscription's plan, its pod's specs and a change in flight.
+    plan: Option<service::PlanStatus>,
     notice: Option<crate::web::flash::Flash>,
 }
 
@@ -258,8 +263,10 @@ async fn show_page(
     } else {
         String::new()
     };
+    let plan = service::plan_status(&state.db, actor, &s).await?;
     Ok(ShowPage {
         layout,
+        plan,
         s,
         d,
         can_suspend: service::can_suspend(actor),

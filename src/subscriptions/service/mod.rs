@@ -8,6 +8,7 @@ mod expiry;
 mod lifecycle;
 mod order;
 mod paid;
+mod plan_change;
 mod renewal;
 
 pub use activation::{activate, pod_settled};
@@ -21,6 +22,10 @@ pub use order::{
     ACTIVATE_KIND, MAX_QUANTITY, OrderInput, OrderSettings, Quote, QuoteLine, order, quote,
 };
 pub use paid::invoice_paid;
+pub use plan_change::{
+    PLAN_CHANGE, PLAN_RESIZE_KIND, PlanChangeInput, PlanChoice, PlanQuote, PlanStatus, PodView,
+    can_change_plan, change_plan, plan_choices, plan_quote, plan_status, resize_to_plan,
+};
 pub use renewal::{
     PeriodEnd, RENEWAL, Renewal, end_of_period, expired_orders, for_system, next_period,
     period_work, renew, renewal_due, renewal_lines, unbilled_current_periods,

@@ -1,7 +1,8 @@
 //! A subscription's invoice other than the first became fully paid (the
 //! `subscription.invoice_paid` job): it goes on the timeline, and what waited for the payment
-//! happens now.
+//! happens now: a paid plan-change invoice switches the plan and resizes the pod.
 
+use super::plan_change::{PLAN_CHANGE, upgrade_paid};
 use super::timeline;
 use crate::billing::money;
 use crate::db::{Db, TenantScope};
@@ -29,6 +30,9 @@ pub async fn invoice_paid(db: &Db, id: &str, invoice_id: &str) -> AppResult<()> 
         "system",
     )
     .await?;
+    if store::invoice_reason(&mut tx, invoice_id).await?.as_deref() == Some(PLAN_CHANGE) {
+        upgrade_paid(&mut tx, db, &s, invoice_id).await?;
+    }
     tx.commit().await?;
     Ok(())
 }

@@ -4,7 +4,9 @@
 use sqlx::{AnyPool, FromRow};
 
 mod periods;
+mod plan_change;
 pub use periods::*;
+pub use plan_change::*;
 
 use super::model::{SubscriptionStatus, SuspendReason};
 use crate::billing::catalog::model::Period;
