@@ -94,3 +94,53 @@ pub async fn act_for_subscription<'a>(
     let summary = format!("{} pod {} (its subscription)", action.label(), pod.name);
     enqueue_in(tx, who, &pod, action, payload, None, summary).await
 }
+
+/// Resizes a subscription's pod to `plan` inside the subscription's transaction (its plan
+/// changed: an upgrade was paid, or a downgrade's period began). The subscriptions service
+/// decided who may and billed the change; the pod's rules still apply (one action at a time,
+/// not while suspended, disks never shrink). `Ok(None)` when the pod is on that plan already.
+pub async fn resize_for_subscription<'a>(
+    tx: &mut Tx,
+    db: &Db,
+    who: impl Into<audit::AuditActor<'a>>,
+    id: &str,
+    plan: &PlanRow,
+) -> AppResult<Option<String>> {
+    let pod = store::lock(tx, db.backend, &TenantScope::All, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if pod.plan_code == plan.code && pod.target_plan_code.is_none() {
+        return Ok(None);
+    }
+    model::check_action(pod.status(), pod.power(), pod.busy(), Action::Resize)
+        .map_err(AppError::Refused)?;
+    let current = model::Specs {
+        cpu_cores: pod.cpu_cores,
+        ram_mb: pod.ram_mb,
+        disk_gb: pod.disk_gb,
+    };
+    let target = model::Specs {
+        cpu_cores: plan.cpu_cores,
+        ram_mb: plan.ram_mb,
+        disk_gb: plan.disk_gb,
+    };
+    model::check_resize(&pod.plan_code, current, &plan.code, target).map_err(AppError::Refused)?;
+    let payload = json!({
+        "pod_id": pod.id, "action": "resize", "from": pod.plan_code, "plan": plan.code
+    });
+    let summary = format!(
+        "Resize pod {} from {} to {} (its subscription's plan changed)",
+        pod.name, pod.plan_code, plan.code
+    );
+    enqueue_in(
+        tx,
+        who,
+        &pod,
+        Action::Resize,
+        payload,
+        Some(&plan.code),
+        summary,
+    )
+    .await
+    .map(Some)
+}

@@ -10,7 +10,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::model::{self, Action, PodStatus, Specs};
-pub use super::ordered::{NewPodOrder, act_for_subscription, create_in, name_taken};
+pub use super::ordered::{
+    NewPodOrder, act_for_subscription, create_in, name_taken, resize_for_subscription,
+};
 use super::store::{self, PodRow};
 use crate::audit::{self, AuditEvent};
 use crate::auth::model::{Actor, Role, TenantScope};

@@ -81,6 +81,14 @@ pub fn register(r: &mut Registry, state: &AppState) {
             }
         },
     );
+    r.register(service::PLAN_RESIZE_KIND, |ctx| async move {
+        let p: Activate = ctx.parse()?;
+        match service::resize_to_plan(&ctx.db, &p.subscription_id).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(JobError::retry("the pod cannot be resized yet")),
+            Err(e) => Err(job_error(e)),
+        }
+    });
     r.register(POD_SETTLED_KIND, |ctx| async move {
         let p: PodSettled = ctx.parse()?;
         service::pod_settled(&ctx.db, &p.subscription_id, &p.pod_id)

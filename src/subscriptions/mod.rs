@@ -29,4 +29,12 @@ pub fn routes() -> Router<AppState> {
             "/billing/subscriptions/{id}/usage",
             post(pages::record_usage),
         )
+        .route(
+            "/billing/subscriptions/{id}/plan",
+            get(pages::plan_form).post(pages::plan_submit),
+        )
+        .route(
+            "/billing/subscriptions/{id}/plan/status",
+            get(pages::plan_status),
+        )
 }

@@ -8,6 +8,7 @@ use crate::billing::catalog::model::Period;
 use crate::db::types::Timestamp;
 use crate::text_enum;
 
+pub mod proration;
 pub mod usage;
 
 text_enum!(SubscriptionStatus {

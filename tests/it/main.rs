@@ -27,6 +27,7 @@ mod metrics;
 mod migrations;
 mod notifications;
 mod ops;
+mod plan_changes;
 mod proxmox;
 mod proxmox_double;
 mod security;

@@ -11,6 +11,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+mod plan_change;
+pub use plan_change::{form as plan_form, status as plan_status, submit as plan_submit};
+
 use super::model::SubscriptionStatus;
 use super::service::{self, Detail, OrderInput, OrderSettings, Quote};
 use super::store::{OverdueInvoice, SubscriptionFilter, SubscriptionRow};
@@ -268,6 +271,8 @@ pub struct ShowPage {
     credit: String,
     /// Suspended for an overdue invoice: the invoices to pay.
     overdue: Vec<OverdueInvoice>,
+    /// A CloudPod subscription's plan, its pod's specs and a change in flight.
+    plan: Option<service::PlanStatus>,
     notice: Option<crate::web::flash::Flash>,
     usage: usage::Panel,
 }
@@ -286,9 +291,11 @@ async fn show_page(
         String::new()
     };
     let overdue = service::overdue_to_pay(&state.db, &s, state.clock.today()).await?;
+    let plan = service::plan_status(&state.db, actor, &s).await?;
     Ok(ShowPage {
         layout,
         overdue,
+        plan,
         d,
         can_suspend: service::can_suspend(actor),
         can_cancel: service::can_cancel(actor),

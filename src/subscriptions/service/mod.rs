@@ -9,6 +9,7 @@ mod lifecycle;
 mod order;
 mod overdue;
 mod paid;
+mod plan_change;
 mod renewal;
 mod usage;
 
@@ -24,6 +25,10 @@ pub use order::{
 };
 pub use overdue::{cancel_overdue_in, overdue_to_pay, suspend_overdue_in};
 pub use paid::invoice_paid;
+pub use plan_change::{
+    PLAN_CHANGE, PLAN_RESIZE_KIND, PlanChangeInput, PlanChoice, PlanQuote, PlanStatus, PodView,
+    can_change_plan, change_plan, plan_choices, plan_quote, plan_status, resize_to_plan,
+};
 pub use renewal::{
     PeriodEnd, RENEWAL, Renewal, Renewed, count_lagging, end_of_period, expired_orders, for_system,
     next_period, period_end_work, renew, renew_many, renewal_due, renewal_lines, renewal_work,

@@ -1,8 +1,10 @@
 //! A subscription's invoice other than the first became fully paid (the
 //! `subscription.invoice_paid` job): it goes on the timeline, and what waited for the payment
-//! happens now: a subscription suspended for an overdue invoice resumes once nothing is
-//! overdue any more (`today` by the clock).
+//! happens now: a paid plan-change invoice switches the plan and resizes the pod, and a
+//! subscription suspended for an overdue invoice resumes once nothing is overdue any more
+//! (`today` by the clock).
 
+use super::plan_change::{PLAN_CHANGE, upgrade_paid};
 use super::timeline;
 use crate::billing::money;
 use crate::db::{Db, TenantScope};
@@ -30,6 +32,9 @@ pub async fn invoice_paid(db: &Db, id: &str, invoice_id: &str, today: time::Date
         "system",
     )
     .await?;
+    if store::invoice_reason(&mut tx, invoice_id).await?.as_deref() == Some(PLAN_CHANGE) {
+        upgrade_paid(&mut tx, db, &s, invoice_id).await?;
+    }
     super::overdue::resume_if_settled(&mut tx, db, &s, today).await?;
     tx.commit().await?;
     Ok(())

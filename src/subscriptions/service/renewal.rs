@@ -71,7 +71,9 @@ pub fn renewal_due(
 }
 
 /// The lines that bill period `[start, end)`: each item at its price (usage-priced items
-/// are billed by their usage instead).
+/// are billed by their usage instead); after a downgrade (a pending product), the main item
+/// is the new plan at the price the catalog resolves for the tenant, currency and period when
+/// the period starts.
 pub async fn renewal_lines(
     db: &Db,
     s: &SubscriptionRow,
@@ -80,20 +82,31 @@ pub async fn renewal_lines(
     let items = store::items(&db.pool, &s.id).await?;
     // usage-priced items have no period price: their usage is billed as the period closes
     let metered = store::usage::metered_items(&db.pool, &s.id).await?;
+    let pending = match &s.pending_product_id {
+        Some(p) => Some(super::plan_change::pending_price(db, s, p, start).await?),
+        None => None,
+    };
     Ok(items
         .into_iter()
         .filter(|i| !metered.iter().any(|m| m.product_id == i.product_id))
-        .map(|i| OrderLine {
-            description: format!(
-                "{} ({}), {} – {}",
-                i.product_name,
-                i.product_code,
-                start.date(),
-                end.date()
-            ),
-            quantity: i.quantity,
-            unit_price_minor: i.unit_price_minor,
-            product_id: i.product_id,
+        .map(|i| {
+            let (name, code, unit, product_id) = match &pending {
+                Some((p, unit)) if i.product_id == s.product_id => {
+                    (p.name.clone(), p.code.clone(), *unit, p.id.clone())
+                }
+                _ => (
+                    i.product_name,
+                    i.product_code,
+                    i.unit_price_minor,
+                    i.product_id,
+                ),
+            };
+            OrderLine {
+                description: format!("{name} ({code}), {} – {}", start.date(), end.date()),
+                quantity: i.quantity,
+                unit_price_minor: unit,
+                product_id,
+            }
         })
         .collect())
 }
@@ -264,19 +277,19 @@ pub async fn end_of_period(db: &Db, id: &str, now: Timestamp) -> AppResult<Perio
     let Some(next) = next_period(&s)? else {
         return Ok(PeriodEnd::NotYet);
     };
-    if store::period_invoice(&mut tx, &s.id, RENEWAL, next)
-        .await?
-        .is_none()
-    {
+    let Some(invoice) = store::period_invoice(&mut tx, &s.id, RENEWAL, next).await? else {
         return Err(AppError::refused(format!(
             "the period ending {} has no renewal invoice for the next one",
             next.0
         )));
-    }
+    };
     // The ended period's usage, on its own invoice, before the period moves on.
     super::usage::bill_closing_period(&mut tx, db, system(&s.tenant_id), &s, now).await?;
     if store::roll(&mut tx, &s.id, s.period_number, next).await? == 0 {
         return Ok(PeriodEnd::NotYet);
+    }
+    if let Some(to) = &s.pending_product_id {
+        super::plan_change::switch_at_roll(&mut tx, db, &s, to, &invoice, next.0).await?;
     }
     let summary = if s.period_number < 0 {
         format!(

@@ -4,8 +4,10 @@
 use sqlx::{AnyPool, FromRow};
 
 mod periods;
+mod plan_change;
 pub mod usage;
 pub use periods::*;
+pub use plan_change::*;
 
 use super::model::{SubscriptionStatus, SuspendReason};
 use crate::billing::catalog::model::Period;
