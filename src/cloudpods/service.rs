@@ -311,6 +311,19 @@ pub struct ResizeInput {
 
 pub async fn resize(db: &Db, actor: &Actor, id: &str, input: &ResizeInput) -> AppResult<String> {
     let (mut tx, pod) = begin(db, actor, id, Action::Resize).await?;
+    // A subscription's pod changes plan through the subscription, which bills the difference.
+    if let Some(sub) = pod.subscription_id.as_deref()
+        && store::subscription_is_live(&mut tx, sub).await?
+    {
+        return Err(AppError::Invalid(FieldErrors::one(
+            "plan_code",
+            format!(
+                "Pod {} belongs to a subscription: change its plan on the subscription \
+                 (/billing/subscriptions/{sub}/plan), which bills the difference.",
+                pod.name
+            ),
+        )));
+    }
     let Some(target) = plan(&mut tx, input.plan_code.trim()).await? else {
         return Err(AppError::Invalid(FieldErrors::one(
             "plan_code",

@@ -485,11 +485,17 @@ async fn roles_and_tenant_isolation() {
         )
         .await;
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // The plan of a subscription's pod changes on the subscription (which bills it).
     let res = member
         .post(&format!("/cloudpods/{id}/resize"), &[("plan_code", "PRO")])
         .await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    settled(&w.app, &id).await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("change its plan on the subscription"),
+        "{page}"
+    );
+    assert_eq!(pod_row(&w.app, &id).await.2, "MINI");
     let res = member
         .post(
             &format!("/cloudpods/{id}/power"),
@@ -633,36 +639,12 @@ async fn the_json_api_reads_and_acts_with_the_right_scopes() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // The rules answer as JSON: a subscription's pod changes plan on the subscription (422),
+    // suspend is staff-only (403), bad power 422.
     let res = http
         .post(url(&format!("/api/v1/cloudpods/{id}/resize")))
         .bearer_auth(&provisioning)
         .json(&serde_json::json!({"plan_code": "PRO"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::ACCEPTED);
-    let body: serde_json::Value = res.json().await.unwrap();
-    assert!(body["job_id"].is_string());
-    settled(&w.app, &id).await;
-    let pod: serde_json::Value = http
-        .get(url(&format!("/api/v1/cloudpods/{id}")))
-        .bearer_auth(&read_only)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(
-        (pod["plan"].as_str(), pod["pending_reboot"].as_bool()),
-        (Some("PRO"), Some(true))
-    );
-
-    // The rules answer as JSON: a shrink is 422, suspend is staff-only (403), bad power 422.
-    let res = http
-        .post(url(&format!("/api/v1/cloudpods/{id}/resize")))
-        .bearer_auth(&provisioning)
-        .json(&serde_json::json!({"plan_code": "MINI"}))
         .send()
         .await
         .unwrap();
@@ -672,9 +654,19 @@ async fn the_json_api_reads_and_acts_with_the_right_scopes() {
         err["error"]["message"]
             .as_str()
             .unwrap()
-            .contains("never shrink"),
+            .contains("change its plan on the subscription"),
         "{err}"
     );
+    let pod: serde_json::Value = http
+        .get(url(&format!("/api/v1/cloudpods/{id}")))
+        .bearer_auth(&read_only)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(pod["plan"].as_str(), Some("MINI"));
     let res = http
         .post(url(&format!("/api/v1/cloudpods/{id}/suspend")))
         .bearer_auth(&provisioning)
