@@ -270,6 +270,7 @@ pub async fn serve_metrics(
 pub fn job_registry(state: &AppState) -> jobs::Registry {
     let mut r = jobs::Registry::new();
     crate::mail::register(&mut r, &state.config);
+    billing::invoices::handlers::register(&mut r, &state.config);
     cloudpods::handlers::register(&mut r, state);
     subscriptions::handlers::register(&mut r, state);
     billing::automation::handlers::register(&mut r, state);

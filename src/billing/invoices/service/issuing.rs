@@ -333,7 +333,7 @@ pub(super) async fn issue_locked(
         )
         .await?;
     }
-    send_invoice_mail(tx, &inv.id, &buyer, &seller).await?;
+    send_invoice_mail(tx, &inv.id, &inv.tenant_id).await?;
     audit::record(
         &mut *tx,
         who,

@@ -8,6 +8,7 @@ mod drafts;
 mod issuing;
 mod late_fee;
 mod mail;
+pub use mail::{INVOICE_MAIL_KIND, invoice_mail};
 mod payments;
 pub mod reads;
 mod tax_rules;
