@@ -162,7 +162,7 @@ pub struct BillingTile {
     pub due: Vec<String>,
     /// The bill runs: the latest, subscriptions past their period without a new one, and
     /// periods without an invoice.
-    pub runs: crate::billing::automation::service::Health,
+    pub runs: crate::billing::automation::reads::Health,
     /// Staff BILLING+ open the bill runs' pages; others see the figures only.
     pub may_open_runs: bool,
 }
@@ -214,7 +214,7 @@ pub async fn billing(db: &Db, actor: &Actor, now: Timestamp) -> AppResult<Billin
         overdue_on: &today,
     };
     let (_, sums) = list_invoices(&db.pool, &v, &f, 0, 0).await?;
-    let runs = crate::billing::automation::service::health(db, actor, now, 100).await?;
+    let runs = crate::billing::automation::reads::health(db, actor, now, 100).await?;
     Ok(BillingTile {
         runs,
         may_open_runs: crate::billing::automation::service::can_run(actor),

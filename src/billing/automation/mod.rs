@@ -9,5 +9,6 @@ pub mod dunning_store;
 pub mod handlers;
 pub mod model;
 pub mod pages;
+pub mod reads;
 pub mod service;
 pub mod store;

@@ -9,7 +9,8 @@ use axum::routing::get;
 use serde::Deserialize;
 
 use super::model::{RunStatus, Settings};
-use super::service::{self, Missed, Planned};
+use super::reads::{self, Missed, Planned};
+use super::service;
 use super::store::RunRow;
 use crate::auth::model::Actor;
 use crate::page;
@@ -63,7 +64,7 @@ async fn list(
     Query(q): Query<ListQuery>,
 ) -> AppResult<Response> {
     let req = PageRequest::new(parse_page(q.page.as_deref()));
-    let (runs, total) = service::runs(&state.db, &actor, req).await?;
+    let (runs, total) = reads::runs(&state.db, &actor, req).await?;
     let page = ListPage {
         layout,
         runs,
@@ -99,8 +100,7 @@ async fn preview(
     actor: Actor,
 ) -> AppResult<Response> {
     let as_of = state.clock.now();
-    let (rows, count) =
-        service::preview(&state.db, &actor, &settings(&state)?, as_of, SHOW).await?;
+    let (rows, count) = reads::preview(&state.db, &actor, &settings(&state)?, as_of, SHOW).await?;
     let page = PreviewPage {
         layout,
         rows,
@@ -125,7 +125,7 @@ async fn missed(
     actor: Actor,
 ) -> AppResult<Response> {
     let as_of = state.clock.now();
-    let rows = service::missed(&state.db, &actor, &settings(&state)?, as_of, SHOW).await?;
+    let rows = reads::missed(&state.db, &actor, &settings(&state)?, as_of, SHOW).await?;
     let page = MissedPage {
         layout,
         rows,
