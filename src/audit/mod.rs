@@ -37,6 +37,34 @@ pub struct AuditEvent<'a> {
     pub summary: String,
 }
 
+/// Writes several audit entries in one statement (a bill run's batch), in the caller's
+/// transaction, each exactly as [`record`] would.
+pub async fn record_many(
+    tx: &mut Tx,
+    entries: &[(AuditActor<'_>, AuditEvent<'_>)],
+) -> sqlx::Result<()> {
+    let at = Timestamp::now();
+    let ids: Vec<String> = entries.iter().map(|_| new_id()).collect();
+    let rows: Vec<store::NewEntry<'_>> = entries
+        .iter()
+        .zip(&ids)
+        .map(|((actor, event), id)| store::NewEntry {
+            id,
+            tenant_id: event.tenant_id.or(actor.tenant_id),
+            actor_user_id: actor.user_id,
+            actor_email: actor.email,
+            action: event.action,
+            target_type: event.target_type,
+            target_id: event.target_id,
+            summary: &event.summary,
+            ip: &actor.client.ip,
+            user_agent: &actor.client.user_agent,
+            at,
+        })
+        .collect();
+    store::insert_many(tx, &rows).await
+}
+
 /// Writes one audit entry in the caller's transaction: it commits or rolls back with the change.
 pub async fn record(
     tx: &mut Tx,

@@ -57,6 +57,50 @@ pub async fn insert(tx: &mut Tx, e: &NewEntry<'_>) -> sqlx::Result<()> {
     .map(|_| ())
 }
 
+/// [`insert`] for many entries, in as few statements as the bind limit allows.
+pub async fn insert_many(tx: &mut Tx, entries: &[NewEntry<'_>]) -> sqlx::Result<()> {
+    use crate::db::bulk::{Val, insert_rows};
+    let rows: Vec<Vec<Val>> = entries
+        .iter()
+        .map(|e| {
+            vec![
+                e.id.into(),
+                e.tenant_id.into(),
+                e.actor_user_id.into(),
+                e.actor_email.into(),
+                e.action.into(),
+                e.target_type.into(),
+                e.target_id.into(),
+                e.summary.into(),
+                e.ip.into(),
+                e.user_agent.into(),
+                e.at.0.into(),
+            ]
+        })
+        .collect();
+    insert_rows(
+        tx,
+        "audit_log",
+        &[
+            "id",
+            "tenant_id",
+            "actor_user_id",
+            "actor_email",
+            "action",
+            "target_type",
+            "target_id",
+            "summary",
+            "ip",
+            "user_agent",
+            "created_at",
+        ],
+        &rows,
+        "",
+    )
+    .await
+    .map(|_| ())
+}
+
 pub struct Filter<'a> {
     pub scope: &'a TenantScope,
     /// Substring of the actor's e-mail ("" = any).

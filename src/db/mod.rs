@@ -3,6 +3,7 @@
 //! The Any driver moves only i64, f64, String and bytes, so ids are TEXT UUIDv7,
 //! instants are i64 Unix milliseconds and flags are 0/1 integers (see DESIGN.md).
 
+pub mod bulk;
 pub mod filter;
 mod migrate;
 pub mod page_cache;

@@ -129,6 +129,43 @@ pub async fn enqueue(tx: &mut Tx, job: NewJob) -> sqlx::Result<Enqueued> {
     })
 }
 
+/// Enqueues several jobs without unique keys in one statement (a bill run's batch of e-mails),
+/// waking the workers once. A job with a unique key goes through [`enqueue`], which finds the
+/// open job holding it.
+pub async fn enqueue_many(tx: &mut Tx, jobs: &[NewJob]) -> sqlx::Result<Vec<String>> {
+    if jobs.iter().any(|j| j.unique_key.is_some()) {
+        return Err(sqlx::Error::Protocol(
+            "enqueue_many takes jobs without unique keys".into(),
+        ));
+    }
+    if jobs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = Timestamp::now();
+    let ids: Vec<String> = jobs.iter().map(|_| new_id()).collect();
+    let rows: Vec<store::InsertJob<'_>> = jobs
+        .iter()
+        .zip(&ids)
+        .map(|(job, id)| store::InsertJob {
+            id,
+            kind: &job.kind,
+            payload: &job.payload,
+            unique_key: None,
+            subject: job.subject.as_deref(),
+            tenant_id: job.tenant_id.as_deref(),
+            max_attempts: job
+                .max_attempts
+                .unwrap_or(model::DEFAULT_MAX_ATTEMPTS)
+                .max(1),
+            run_at: job.run_at.unwrap_or(now),
+            now,
+        })
+        .collect();
+    store::insert_many(tx, &rows).await?;
+    wake_after(tx).await?;
+    Ok(ids)
+}
+
 /// Lets job `id`'s unique key go inside the caller's transaction, before the worker marks the
 /// job done. For handlers that finish their subject's work in a transaction of their own (a
 /// pod settled): once that commits, the subject is free and the next job for it can be

@@ -651,3 +651,166 @@ async fn a_run_after_a_long_pause_catches_up_every_period_once() {
     assert_eq!((c.issued, c.periods_rolled, c.already_billed), (0, 0, 0));
     assert_eq!(renewals(&w.app, &sub).await, 3);
 }
+
+/// The bill run issues renewals in batches (a few multi-row statements for the lot); each
+/// invoice must end exactly as the one-at-a-time path leaves it: the same columns, lines,
+/// tax line, gapless numbers, summary figures, mail job, audit and timeline entries.
+#[tokio::test]
+async fn a_batch_of_renewals_ends_as_one_at_a_time_would() {
+    let w = world().await;
+    let res = w
+        .staff
+        .post(
+            "/billing/tax-rules",
+            &[("name", "VAT"), ("rate", "19"), ("region", "eu-central")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let mut subs = Vec::new();
+    for n in 0..4 {
+        subs.push(active_subscription(&w, &format!("order-batch-{n:04}-abcdef")).await);
+    }
+    let (_, end, _) = period(&w.app, &subs[0]).await;
+    w.app.state.clock.advance_to(end.plus_secs(-3 * 86_400));
+    let now = w.app.state.clock.now();
+    // The first one through the one-at-a-time path, the others through the bill run.
+    let lead = settings(&w.app).lead_days;
+    let mut cache = Default::default();
+    let one =
+        mpanel::subscriptions::service::renew(&w.app.state.db, &subs[0], now, lead, &mut cache)
+            .await
+            .unwrap();
+    assert!(matches!(
+        one.renewal,
+        mpanel::subscriptions::service::Renewal::Issued { .. }
+    ));
+    let c = bill_run(&w.app).await;
+    assert_eq!((c.issued, c.already_billed, c.failed), (3, 0, 0), "{c:?}");
+
+    #[derive(Debug, PartialEq, sqlx::FromRow)]
+    struct Shape {
+        status: String,
+        currency: String,
+        source: String,
+        issue_date: String,
+        tax_name: String,
+        subtotal_minor: i64,
+        tax_minor: i64,
+        total_minor: i64,
+        due_minor: i64,
+        version: i64,
+        length: i64,
+        buyer_snapshot: String,
+        seller_snapshot: String,
+    }
+    let shape = |sub: String| {
+        let pool = w.app.state.db.pool.clone();
+        async move {
+            let s: Shape = sqlx::query_as(
+                "SELECT status, currency, source, issue_date, tax_name, subtotal_minor, tax_minor, \
+                 total_minor, due_minor, version, period_end - period_start AS length, buyer_snapshot, \
+                 seller_snapshot FROM invoices WHERE subscription_id = $1 \
+                 AND billing_reason = 'RENEWAL'",
+            )
+            .bind(&sub)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+            let lines: Vec<(i64, String, String, i64, i64)> = sqlx::query_as(
+                "SELECT l.position, l.kind, l.quantity, l.unit_price_minor, l.amount_minor \
+                 FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id \
+                 WHERE i.subscription_id = $1 AND i.billing_reason = 'RENEWAL' ORDER BY l.position",
+            )
+            .bind(&sub)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            (s, lines)
+        }
+    };
+    let reference = shape(subs[0].clone()).await;
+    assert_eq!(reference.0.status, "ISSUED");
+    assert_eq!(
+        (
+            reference.0.subtotal_minor,
+            reference.0.tax_minor,
+            reference.0.total_minor
+        ),
+        (1000, 190, 1190)
+    );
+    assert_eq!(
+        reference.1,
+        vec![
+            (1, "ITEM".into(), "1".into(), 1000, 1000),
+            (2, "TAX".into(), "1".into(), 190, 190)
+        ]
+    );
+    for sub in &subs[1..] {
+        assert_eq!(shape(sub.clone()).await, reference, "batch-issued {sub}");
+    }
+    // Gapless numbers: four first invoices and four renewals, 1..=8, each once.
+    let numbers: Vec<String> =
+        sqlx::query_scalar("SELECT number FROM invoices WHERE number IS NOT NULL ORDER BY number")
+            .fetch_all(&w.app.state.db.pool)
+            .await
+            .unwrap();
+    let year = now.date().year();
+    let expected: Vec<String> = (1..=8).map(|n| format!("INV-{year}-{n:06}")).collect();
+    assert_eq!(numbers, expected);
+    // The summaries the lists and the dashboard read agree with the invoices.
+    let summed: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT status, CAST(SUM(count) AS BIGINT), CAST(SUM(total_minor) AS BIGINT), \
+         CAST(SUM(due_minor) AS BIGINT) FROM invoice_summaries \
+         WHERE count <> 0 GROUP BY status ORDER BY status",
+    )
+    .fetch_all(&w.app.state.db.pool)
+    .await
+    .unwrap();
+    let counted: Vec<(String, i64, i64, i64)> = sqlx::query_as(
+        "SELECT status, COUNT(*), CAST(SUM(total_minor) AS BIGINT), \
+         CAST(SUM(due_minor) AS BIGINT) FROM invoices \
+         GROUP BY status ORDER BY status",
+    )
+    .fetch_all(&w.app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(summed, counted);
+    for sub in &subs {
+        let inv: String = sqlx::query_scalar(
+            "SELECT id FROM invoices WHERE subscription_id = $1 AND billing_reason = 'RENEWAL'",
+        )
+        .bind(sub)
+        .fetch_one(&w.app.state.db.pool)
+        .await
+        .unwrap();
+        let mails = w
+            .app
+            .count(&format!(
+                "SELECT COUNT(*) FROM jobs WHERE kind = 'invoice.mail' AND subject = 'invoice:{inv}'"
+            ))
+            .await;
+        let audits = w
+            .app
+            .count(&format!(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'invoice.issued' AND target_id = '{inv}'"
+            ))
+            .await;
+        let timeline = w
+            .app
+            .count(&format!(
+                "SELECT COUNT(*) FROM subscription_events WHERE subscription_id = '{sub}' \
+                 AND summary LIKE 'Renewal invoice INV-%'"
+            ))
+            .await;
+        let billed = w
+            .app
+            .count(&format!(
+                "SELECT COUNT(*) FROM subscriptions WHERE id = '{sub}' AND next_bill_at IS NULL"
+            ))
+            .await;
+        assert_eq!((mails, audits, timeline, billed), (1, 1, 1, 1), "{sub}");
+    }
+    // A second run finds them billed.
+    let c = bill_run(&w.app).await;
+    assert_eq!((c.issued, c.failed), (0, 0));
+}

@@ -22,7 +22,7 @@ const BILL_RUN_KEY: &str = "billing:bill-run";
 /// Subscriptions read per page of the work list.
 pub(super) const PAGE: i64 = 500;
 /// Renewals issued per transaction (one durable commit each).
-const BATCH: usize = 100;
+const BATCH: usize = 500;
 /// Failures kept on the run's record.
 const KEEP_FAILURES: usize = 50;
 /// Periods one subscription may advance in one run (a clock far ahead; a bug must not spin).
@@ -163,7 +163,7 @@ async fn renew_page(
 ) {
     let ids: Vec<String> = page.iter().map(|(_, id)| id.clone()).collect();
     for chunk in ids.chunks(BATCH) {
-        let results = match subs::renew_many(db, chunk, now, settings.lead_days, cache).await {
+        let results = match subs::renew_batch(db, chunk, now, settings.lead_days, cache).await {
             Ok(r) => r,
             Err(e) => {
                 for id in chunk {

@@ -59,6 +59,51 @@ pub async fn insert(tx: &mut Tx, j: &InsertJob<'_>) -> sqlx::Result<bool> {
     Ok(done.rows_affected() == 1)
 }
 
+/// [`insert`] for many jobs without unique keys, in as few statements as the bind limit allows.
+pub async fn insert_many(tx: &mut Tx, jobs: &[InsertJob<'_>]) -> sqlx::Result<u64> {
+    use crate::db::bulk::{Val, insert_rows};
+    let rows: Vec<Vec<Val>> = jobs
+        .iter()
+        .map(|j| {
+            vec![
+                j.id.into(),
+                j.kind.into(),
+                "available".into(),
+                j.payload.into(),
+                j.unique_key.into(),
+                j.subject.into(),
+                j.tenant_id.into(),
+                Val::Int(0),
+                j.max_attempts.into(),
+                j.run_at.0.into(),
+                j.now.0.into(),
+                j.now.0.into(),
+            ]
+        })
+        .collect();
+    insert_rows(
+        tx,
+        "jobs",
+        &[
+            "id",
+            "kind",
+            "state",
+            "payload",
+            "unique_key",
+            "subject",
+            "tenant_id",
+            "attempt",
+            "max_attempts",
+            "run_at",
+            "created_at",
+            "updated_at",
+        ],
+        &rows,
+        "",
+    )
+    .await
+}
+
 pub async fn open_job_with_key(tx: &mut Tx, key: &str) -> sqlx::Result<Option<String>> {
     sqlx::query_scalar(&format!(
         "SELECT id FROM jobs WHERE unique_key = $1 AND state IN {OPEN_STATES}"

@@ -11,6 +11,8 @@ mod overdue;
 mod paid;
 mod plan_change;
 mod renewal;
+mod renewal_batch;
+pub use renewal_batch::renew_batch;
 mod usage;
 
 pub use activation::{activate, pod_settled};

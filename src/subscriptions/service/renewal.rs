@@ -101,14 +101,46 @@ pub async fn renewal_lines(
                     i.product_id,
                 ),
             };
-            OrderLine {
-                description: format!("{name} ({code}), {} – {}", start.date(), end.date()),
-                quantity: i.quantity,
-                unit_price_minor: unit,
-                product_id,
-            }
+            item_line(&name, &code, i.quantity, unit, product_id, (start, end))
         })
         .collect())
+}
+
+/// The line that bills `quantity` of a product for period `[start, end)`.
+pub(super) fn item_line(
+    name: &str,
+    code: &str,
+    quantity: i64,
+    unit_price_minor: i64,
+    product_id: String,
+    (start, end): (Timestamp, Timestamp),
+) -> OrderLine {
+    OrderLine {
+        description: format!("{name} ({code}), {} – {}", start.date(), end.date()),
+        quantity,
+        unit_price_minor,
+        product_id,
+    }
+}
+
+/// The timeline entry of an issued renewal invoice.
+pub(super) fn issued_summary(
+    s: &SubscriptionRow,
+    next: (Timestamp, Timestamp),
+    number: &str,
+    total_minor: i64,
+) -> String {
+    let what = if s.period_number < 0 {
+        "Trial ends: first paid period"
+    } else {
+        "Renewal"
+    };
+    format!(
+        "{what} invoice {number} issued for {} – {}: {}",
+        next.0.date(),
+        next.1.date(),
+        money::format_money(total_minor, &s.currency)
+    )
 }
 
 /// What renewing one subscription found, and when its current period ends.
@@ -146,30 +178,45 @@ pub async fn renew_many(
     let mut tx = db.begin_write().await?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        sqlx::query("SAVEPOINT renewal").execute(&mut *tx).await?;
-        match renew_one(&mut tx, db, id, now, lead_days, cache).await {
-            Ok(r) => out.push(Ok(r)),
-            Err(e) => {
-                sqlx::query("ROLLBACK TO SAVEPOINT renewal")
-                    .execute(&mut *tx)
-                    .await?;
-                out.push(if is_unique_violation(&e) {
-                    // Another run inserted this period's invoice between our check and our
-                    // insert: the unique key kept it to one.
-                    Ok(Renewed {
-                        renewal: Renewal::AlreadyBilled,
-                        period_end: None,
-                    })
-                } else {
-                    Err(e)
-                });
-            }
-        }
-        sqlx::query("RELEASE SAVEPOINT renewal")
-            .execute(&mut *tx)
-            .await?;
+        out.push(renew_in_savepoint(&mut tx, db, id, now, lead_days, cache).await?);
     }
     tx.commit().await?;
+    Ok(out)
+}
+
+/// One renewal behind a savepoint in the caller's transaction: its failure undoes only its
+/// own part; a concurrent run's invoice for the same period (a unique violation) is "already
+/// billed". The outer error is the transaction's own.
+pub(super) async fn renew_in_savepoint(
+    tx: &mut Tx,
+    db: &Db,
+    id: &str,
+    now: Timestamp,
+    lead_days: i64,
+    cache: &mut IssueCache,
+) -> AppResult<AppResult<Renewed>> {
+    sqlx::query("SAVEPOINT renewal").execute(&mut **tx).await?;
+    let out = match renew_one(tx, db, id, now, lead_days, cache).await {
+        Ok(r) => Ok(r),
+        Err(e) => {
+            sqlx::query("ROLLBACK TO SAVEPOINT renewal")
+                .execute(&mut **tx)
+                .await?;
+            if is_unique_violation(&e) {
+                // Another run inserted this period's invoice between our check and our
+                // insert: the unique key kept it to one.
+                Ok(Renewed {
+                    renewal: Renewal::AlreadyBilled,
+                    period_end: None,
+                })
+            } else {
+                Err(e)
+            }
+        }
+    };
+    sqlx::query("RELEASE SAVEPOINT renewal")
+        .execute(&mut **tx)
+        .await?;
     Ok(out)
 }
 
@@ -224,22 +271,11 @@ async fn renew_one(
     )
     .await?;
     store::mark_billed(tx, &s.id).await?;
-    let what = if s.period_number < 0 {
-        "Trial ends: first paid period"
-    } else {
-        "Renewal"
-    };
     timeline(
         tx,
         &s.id,
         "invoice",
-        &format!(
-            "{what} invoice {} issued for {} – {}: {}",
-            issued.number,
-            next.0.date(),
-            next.1.date(),
-            money::format_money(issued.total_minor, &s.currency)
-        ),
+        &issued_summary(&s, next, &issued.number, issued.total_minor),
         "system",
     )
     .await?;
@@ -315,7 +351,7 @@ fn is_unique_sqlx(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
 }
 
-fn is_unique_violation(e: &AppError) -> bool {
+pub(super) fn is_unique_violation(e: &AppError) -> bool {
     match e {
         AppError::Internal(e) => e.downcast_ref::<sqlx::Error>().is_some_and(is_unique_sqlx),
         _ => false,

@@ -3,6 +3,7 @@
 
 use sqlx::{AnyPool, FromRow};
 
+pub mod batch;
 mod periods;
 mod plan_change;
 pub mod usage;
@@ -47,7 +48,7 @@ pub struct SubscriptionRow {
     pub pending_product_id: Option<String>,
 }
 
-const SELECT: &str = "SELECT s.id, s.tenant_id, t.name AS tenant_name, s.product_id, \
+pub(super) const SELECT: &str = "SELECT s.id, s.tenant_id, t.name AS tenant_name, s.product_id, \
     p.code AS product_code, p.name AS product_name, s.status, s.period, s.quantity, s.currency, \
     s.pod_name, s.region, s.cloudpod_id, s.auto_renew, s.trial_ends_at, s.current_period_start, \
     s.current_period_end, s.expires_at, s.failure_reason, s.created_by, s.created_at, \

@@ -25,7 +25,7 @@ pub struct Party {
 }
 
 impl Party {
-    fn of(t: &crate::auth::store::TenantRow) -> Party {
+    pub(super) fn of(t: &crate::auth::store::TenantRow) -> Party {
         Party {
             name: t.name.clone(),
             address: t.address.clone(),
@@ -112,6 +112,42 @@ pub struct IssueCache {
     seller: Option<crate::auth::store::TenantRow>,
     buyers: std::collections::HashMap<String, crate::auth::store::TenantRow>,
     rules: std::collections::HashMap<String, Option<TaxRuleRow>>,
+}
+
+impl IssueCache {
+    /// The buyer (tenant `tenant_id`), the seller (the operator) and the buyer's region's tax
+    /// rule, read on first use.
+    pub(super) async fn parties(
+        &mut self,
+        tx: &mut Tx,
+        tenant_id: &str,
+    ) -> AppResult<(
+        crate::auth::store::TenantRow,
+        crate::auth::store::TenantRow,
+        Option<TaxRuleRow>,
+    )> {
+        if !self.buyers.contains_key(tenant_id) {
+            let buyer =
+                crate::auth::store::get_tenant(&mut **tx, &crate::db::TenantScope::All, tenant_id)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+            self.buyers.insert(tenant_id.to_string(), buyer);
+        }
+        let buyer = self.buyers[tenant_id].clone();
+        if self.seller.is_none() {
+            self.seller = crate::auth::store::operator_tenant(tx).await?;
+        }
+        let seller = self
+            .seller
+            .clone()
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no operator tenant")))?;
+        if !self.rules.contains_key(&buyer.region) {
+            let rule = store::tax_rule_for(tx, &buyer.region).await?;
+            self.rules.insert(buyer.region.clone(), rule);
+        }
+        let rule = self.rules[&buyer.region].clone();
+        Ok((buyer, seller, rule))
+    }
 }
 
 pub async fn issue_in(
@@ -263,26 +299,7 @@ pub(super) async fn issue_locked(
     if !lines.iter().any(|l| l.kind == model::LineKind::Item) {
         return Err(AppError::refused("Add at least one item before issuing."));
     }
-    if !cache.buyers.contains_key(&inv.tenant_id) {
-        let buyer =
-            crate::auth::store::get_tenant(&mut **tx, &crate::db::TenantScope::All, &inv.tenant_id)
-                .await?
-                .ok_or(AppError::NotFound)?;
-        cache.buyers.insert(inv.tenant_id.clone(), buyer);
-    }
-    let buyer = cache.buyers[&inv.tenant_id].clone();
-    if cache.seller.is_none() {
-        cache.seller = crate::auth::store::operator_tenant(tx).await?;
-    }
-    let seller = cache
-        .seller
-        .clone()
-        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no operator tenant")))?;
-    if !cache.rules.contains_key(&buyer.region) {
-        let rule = store::tax_rule_for(tx, &buyer.region).await?;
-        cache.rules.insert(buyer.region.clone(), rule);
-    }
-    let rule = cache.rules[&buyer.region].clone();
+    let (buyer, seller, rule) = cache.parties(tx, &inv.tenant_id).await?;
     let rate = super::rule_rate(rule.as_ref())?;
     let totals =
         model::totals(&amounts(&lines), rate).map_err(|e| AppError::refused(e.to_string()))?;

@@ -19,18 +19,19 @@ pub(super) async fn send_invoice_mail(
     invoice_id: &str,
     tenant_id: &str,
 ) -> AppResult<()> {
-    jobs::enqueue(
-        tx,
-        NewJob::new(
-            INVOICE_MAIL_KIND,
-            &serde_json::json!({ "invoice_id": invoice_id }),
-        )
-        .subject(format!("invoice:{invoice_id}"))
-        .tenant(tenant_id)
-        .max_attempts(12),
-    )
-    .await?;
+    jobs::enqueue(tx, mail_job(invoice_id, tenant_id)).await?;
     Ok(())
+}
+
+/// The job that sends an issued invoice's e-mail.
+pub(super) fn mail_job(invoice_id: &str, tenant_id: &str) -> NewJob {
+    NewJob::new(
+        INVOICE_MAIL_KIND,
+        &serde_json::json!({ "invoice_id": invoice_id }),
+    )
+    .subject(format!("invoice:{invoice_id}"))
+    .tenant(tenant_id)
+    .max_attempts(12)
 }
 
 /// The e-mail of an issued invoice, with its PDF, as frozen at issue; `None` for a draft

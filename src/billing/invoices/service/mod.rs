@@ -6,6 +6,8 @@
 mod corrections;
 mod drafts;
 mod issuing;
+mod issuing_batch;
+pub use issuing_batch::issue_many_for_subscriptions;
 mod late_fee;
 mod mail;
 pub use mail::{INVOICE_MAIL_KIND, invoice_mail};

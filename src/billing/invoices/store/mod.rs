@@ -5,6 +5,7 @@
 //! (drafts, issuing, amounts, void), `lines`, `payments`, `credit_notes`, `tax_rules`.
 //! The invoice row, its SELECT and the summary bookkeeping they share stay here.
 
+pub mod batch;
 mod credit_notes;
 mod lifecycle;
 mod lines;
