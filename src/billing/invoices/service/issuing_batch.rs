@@ -114,7 +114,7 @@ pub async fn issue_many_for_subscriptions<'a>(
     let lines: Vec<LineRow> = prepared.iter().flat_map(|p| p.lines.clone()).collect();
     batch::insert_lines(tx, &lines).await?;
 
-    let mut deltas: Vec<((String, String, String), (i64, i64, i64))> = Vec::new();
+    let mut deltas: Vec<batch::SummaryDelta> = Vec::new();
     for (o, p) in orders.iter().zip(&prepared) {
         let key = (
             o.tenant_id.to_string(),

@@ -182,11 +182,14 @@ pub async fn insert_lines(tx: &mut Tx, lines: &[LineRow]) -> sqlx::Result<u64> {
     .await
 }
 
+/// (tenant, status, currency) and the (count, total, due) to add to its summary row.
+pub type SummaryDelta = ((String, String, String), (i64, i64, i64));
+
 /// Adds (count, total, due) to each (tenant, status, currency) summary row, one statement
 /// (the keys must be distinct).
 pub async fn add_to_summaries(
     tx: &mut Tx,
-    deltas: &[((String, String, String), (i64, i64, i64))],
+    deltas: &[SummaryDelta],
 ) -> sqlx::Result<()> {
     let rows: Vec<Vec<Val>> = deltas
         .iter()
