@@ -34,6 +34,10 @@ pub fn routes() -> Router<AppState> {
             get(pages::plan_form).post(pages::plan_submit),
         )
         .route(
+            "/billing/subscriptions/{id}/plan/withdraw",
+            post(pages::plan_withdraw),
+        )
+        .route(
             "/billing/subscriptions/{id}/plan/status",
             get(pages::plan_status),
         )

@@ -763,3 +763,100 @@ async fn an_upgrade_never_leaves_the_next_period_billed_at_the_old_price() {
     assert_eq!(extra, 3999 - 1999);
     assert_eq!(product_of(&w.app, &sub).await, BUSINESS);
 }
+
+#[tokio::test]
+async fn a_scheduled_downgrade_can_be_withdrawn_until_its_renewal_is_issued() {
+    let w = world().await;
+    let sub = active_pro(&w, "shop").await;
+    let other = active_pro(&w, "blog").await;
+    let (start, end, _) = crate::bill_runs::period(&w.app, &sub).await;
+    w.app.state.clock.advance_to(start.plus_secs(5 * 86_400));
+    for s in [&sub, &other] {
+        let (_, at) = review(&w.owner, s, "CLOUDPOD-ENTERPRISE").await;
+        let res = change(&w.owner, s, "CLOUDPOD-ENTERPRISE", Some(&at)).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    }
+    let show = w
+        .owner
+        .get(&format!("/billing/subscriptions/{sub}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(show.contains("id=\"withdraw-downgrade\""), "{show}");
+    let res = w
+        .owner
+        .post(&format!("/billing/subscriptions/{sub}/plan/withdraw"), &[])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let pending: Option<String> =
+        sqlx::query_scalar("SELECT pending_product_id FROM subscriptions WHERE id = $1")
+            .bind(&sub)
+            .fetch_one(&w.app.state.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(pending, None);
+    assert_eq!(
+        w.app
+            .count(&format!(
+                "SELECT COUNT(*) FROM audit_log WHERE action = 'subscription.downgrade_withdrawn' \
+                 AND target_id = '{sub}'"
+            ))
+            .await,
+        1
+    );
+    let show = w
+        .owner
+        .get(&format!("/billing/subscriptions/{sub}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!show.contains("withdraw-downgrade") && !show.contains("A downgrade to"));
+    // Nothing left to withdraw.
+    let res = w
+        .owner
+        .post(&format!("/billing/subscriptions/{sub}/plan/withdraw"), &[])
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+
+    // The renewal bills the plan kept.
+    w.app.state.clock.advance_to(end.plus_secs(-3 * 86_400));
+    let c = bill_run(&w.app).await;
+    assert_eq!((c.issued, c.failed), (2, 0), "{c:?}");
+    let total: i64 = sqlx::query_scalar(
+        "SELECT total_minor FROM invoices WHERE subscription_id = $1 AND billing_reason = 'RENEWAL'",
+    )
+    .bind(&sub)
+    .fetch_one(&w.app.state.db.pool)
+    .await
+    .unwrap();
+    let pro_total: i64 = sqlx::query_scalar(
+        "SELECT total_minor FROM invoices WHERE subscription_id = $1 AND billing_reason = 'FIRST'",
+    )
+    .bind(&sub)
+    .fetch_one(&w.app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(total, pro_total, "the renewal bills PRO again");
+
+    // The other kept its downgrade: its renewal bills the new plan, and it is too late now.
+    let total: i64 = sqlx::query_scalar(
+        "SELECT total_minor FROM invoices WHERE subscription_id = $1 AND billing_reason = 'RENEWAL'",
+    )
+    .bind(&other)
+    .fetch_one(&w.app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(total, 1499);
+    let res = w
+        .owner
+        .post(
+            &format!("/billing/subscriptions/{other}/plan/withdraw"),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("can no longer be withdrawn"), "{body}");
+}

@@ -12,7 +12,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 mod plan_change;
-pub use plan_change::{form as plan_form, status as plan_status, submit as plan_submit};
+pub use plan_change::{
+    form as plan_form, status as plan_status, submit as plan_submit, withdraw as plan_withdraw,
+};
 
 use super::model::SubscriptionStatus;
 use super::service::{self, Detail, OrderInput, OrderSettings, Quote};

@@ -161,3 +161,9 @@ pub async fn status(
         .ok_or(AppError::NotFound)?;
     Ok(crate::web::render(&StatusFragment { p })?.into_response())
 }
+
+/// Withdraws a scheduled downgrade (the subscription keeps its plan).
+pub async fn withdraw(req: super::Req, Path(id): Path<String>) -> AppResult<Response> {
+    let r = service::withdraw_downgrade(&req.state.db, &req.actor, &id).await;
+    super::respond(req, id, r).await
+}

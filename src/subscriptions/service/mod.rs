@@ -30,6 +30,7 @@ pub use paid::invoice_paid;
 pub use plan_change::{
     PLAN_CHANGE, PLAN_RESIZE_KIND, PlanChangeInput, PlanChoice, PlanQuote, PlanStatus, PodView,
     can_change_plan, change_plan, plan_choices, plan_quote, plan_status, resize_to_plan,
+    withdraw_downgrade,
 };
 pub use renewal::{
     PeriodEnd, RENEWAL, Renewal, Renewed, count_lagging, end_of_period, expired_orders, for_system,

@@ -187,10 +187,7 @@ pub type SummaryDelta = ((String, String, String), (i64, i64, i64));
 
 /// Adds (count, total, due) to each (tenant, status, currency) summary row, one statement
 /// (the keys must be distinct).
-pub async fn add_to_summaries(
-    tx: &mut Tx,
-    deltas: &[SummaryDelta],
-) -> sqlx::Result<()> {
+pub async fn add_to_summaries(tx: &mut Tx, deltas: &[SummaryDelta]) -> sqlx::Result<()> {
     let rows: Vec<Vec<Val>> = deltas
         .iter()
         .map(|((tenant, status, currency), (count, total, due))| {

@@ -34,6 +34,8 @@ use crate::web::{AppError, AppResult, FieldErrors};
 mod apply;
 mod prepare;
 mod status;
+mod withdraw;
+pub use withdraw::withdraw_downgrade;
 
 pub use apply::resize_to_plan;
 use apply::switch_plan;

@@ -19,6 +19,8 @@ pub struct PlanStatus {
     /// The change that waits, in words.
     pub pending: Option<String>,
     pub can_change: bool,
+    /// A downgrade is scheduled and this person may withdraw it.
+    pub can_withdraw: bool,
     /// Something is in flight: the section refreshes itself until it settles.
     pub live: bool,
 }
@@ -63,6 +65,7 @@ pub async fn plan_status(
                 s.status,
                 SubscriptionStatus::Active | SubscriptionStatus::Suspended
             ),
+        can_withdraw: can_change_plan(actor) && s.pending_product_id.is_some(),
         live: upgrade_waits || resizing,
         pending,
     }))
