@@ -608,3 +608,43 @@ async fn an_invoice_without_a_subscription_gets_reminders_only() {
         .unwrap();
     assert_eq!(st, "ISSUED");
 }
+
+/// A part-paid invoice is never voided (that would erase a payment): when its subscription is
+/// cancelled for non-payment, the rest is written off with a credit note and nothing of the
+/// subscription is left open.
+#[tokio::test]
+async fn a_part_paid_invoice_is_written_off_when_dunning_cancels() {
+    let w = world().await;
+    let s = settings(&w.app);
+    let (sub, inv, _, due) = renewal_issued(&w, "order-partpaid-0001-abc").await;
+    pay(&w, &inv, "4.00").await;
+    w.app.state.clock.advance_to(noon(&due, 30));
+    run_with(&w.app, &s).await;
+    run_with(&w.app, &s).await;
+    assert_eq!(status(&w.app, &sub).await, "CANCELLED");
+    let (st, paid, credited, left): (String, i64, i64, i64) = sqlx::query_as(
+        "SELECT status, paid_minor, credited_minor, due_minor FROM invoices WHERE id = $1",
+    )
+    .bind(&inv)
+    .fetch_one(&w.app.state.db.pool)
+    .await
+    .unwrap();
+    assert_ne!(st, "VOID");
+    assert_eq!((paid, left), (400, 0));
+    let total: i64 = sqlx::query_scalar("SELECT total_minor FROM invoices WHERE id = $1")
+        .bind(&inv)
+        .fetch_one(&w.app.state.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(credited, total - 400, "the rest is written off");
+    assert_eq!(
+        w.app
+            .count(&format!(
+                "SELECT COUNT(*) FROM credit_notes WHERE invoice_id = '{inv}' \
+                 AND amount_minor = {credited}"
+            ))
+            .await,
+        1
+    );
+    assert!(open_invoices(&w.app, &sub).await.is_empty());
+}

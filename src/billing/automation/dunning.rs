@@ -262,7 +262,7 @@ async fn cancel(
         vec![row.id.clone()]
     };
     for id in ids {
-        invoices::void_unpaid_in(tx, db, system(&row.tenant_id), &id, &why).await?;
+        invoices::close_unpaid_in(tx, db, system(&row.tenant_id), &id, &why).await?;
     }
     Ok(())
 }

@@ -91,7 +91,7 @@ pub async fn unpaid_of_subscription(
 ) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar(
         "SELECT id FROM invoices WHERE subscription_id = $1 AND status = 'ISSUED' \
-         AND paid_minor = 0 ORDER BY created_at, id",
+         ORDER BY created_at, id",
     )
     .bind(subscription_id)
     .fetch_all(&mut **tx)

@@ -64,6 +64,60 @@ pub async fn void_unpaid_in(
     Ok(label(&inv))
 }
 
+/// Closes an unpaid invoice of a subscription ended for non-payment, in the caller's
+/// transaction: voided when nothing was paid on it; when part was paid (a paid amount is never
+/// voided away) the rest is written off with a credit note for the amount due. An invoice that
+/// is no longer open is left as it is. Returns the invoice's number.
+pub async fn close_unpaid_in(
+    tx: &mut crate::db::Tx,
+    db: &Db,
+    who: audit::AuditActor<'_>,
+    id: &str,
+    why: &str,
+) -> AppResult<String> {
+    let inv = store::lock_invoice(tx, db.backend, &crate::db::TenantScope::All, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if inv.status != model::InvoiceStatus::Issued || inv.due_minor <= 0 {
+        return Ok(label(&inv));
+    }
+    if model::check_void(inv.status, inv.paid_minor, inv.refunded_minor).is_ok() {
+        return void_unpaid_in(tx, db, who, id, why).await;
+    }
+    let amount = inv.due_minor;
+    let year = time::OffsetDateTime::now_utc().year();
+    let seq = store::next_document_number(tx, &inv.tenant_id, i64::from(year), "CN").await?;
+    let number = model::document_number("CN", year, seq);
+    store::insert_credit_note(
+        tx,
+        &CreditNoteRow {
+            id: new_id(),
+            invoice_id: inv.id.clone(),
+            tenant_id: inv.tenant_id.clone(),
+            number: number.clone(),
+            amount_minor: amount,
+            reason: format!("Written off: {why}"),
+            created_by: who.email.to_string(),
+            created_at: Timestamp::now(),
+        },
+    )
+    .await?;
+    let (amounts, to) = apply(
+        &inv,
+        inv.paid_minor,
+        inv.refunded_minor,
+        inv.credited_minor + amount,
+    );
+    save_amounts(tx, &inv, inv.status, to, &amounts).await?;
+    let summary = format!(
+        "Credit note {number} writes off the {} still due on {}: {why}",
+        money::format_money(amount, &inv.currency),
+        label(&inv)
+    );
+    audit::record(tx, who, event(&inv, "invoice.credited", summary)).await?;
+    Ok(label(&inv))
+}
+
 /// A credit note on a subscription's paid invoice for what the customer paid but will not
 /// use (cancelling part-way through a period), in the caller's transaction. The credit is
 /// owed to the customer; it never exceeds what was paid net of refunds and earlier credits.

@@ -17,7 +17,9 @@ mod tax_rules;
 
 pub use late_fee::{LateFeeInvoice, issue_late_fee_in};
 
-pub use corrections::{CreditInput, credit, credit_unused_in, void, void_unpaid_in};
+pub use corrections::{
+    CreditInput, close_unpaid_in, credit, credit_unused_in, void, void_unpaid_in,
+};
 pub use drafts::{
     LineInput, ProductLineInput, add_line, add_product_line, create_draft, delete_draft,
     delete_line, preview_totals, set_notes,
