@@ -893,3 +893,37 @@ async fn an_order_carries_several_add_ons_each_once() {
     let page = res.text().await.unwrap();
     assert!(page.contains("CloudPod Mini is not an add-on."), "{page}");
 }
+
+/// The unused part is measured by the panel's clock (the one every schedule reads), not the
+/// machine's: half-way through the period, half comes back.
+#[tokio::test]
+async fn cancel_now_credits_by_the_panel_clock() {
+    let w = world().await;
+    let (id, _) = active_pod_subscription(&w, "half", 61).await;
+    let (start, end, _) = crate::bill_runs::period(&w.app, &id).await;
+    w.app
+        .state
+        .clock
+        .advance_to(mpanel::db::Timestamp(start.0 + (end.0 - start.0) / 2));
+    let url = format!("/billing/subscriptions/{id}/cancel");
+    let res = w.owner.post(&url, &[("when", "now")]).await;
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("credited EUR 10.00") || page.contains("credited EUR 9.99"),
+        "{page}"
+    );
+    let res = w
+        .owner
+        .post(&url, &[("when", "now"), ("confirm", "yes")])
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let amount: i64 = sqlx::query_scalar(
+        "SELECT c.amount_minor FROM credit_notes c JOIN invoices i ON i.id = c.invoice_id \
+         WHERE i.subscription_id = $1",
+    )
+    .bind(&id)
+    .fetch_one(&w.app.state.db.pool)
+    .await
+    .unwrap();
+    assert!((999..=1000).contains(&amount), "{amount}");
+}

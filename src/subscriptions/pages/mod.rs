@@ -288,7 +288,7 @@ async fn show_page(
     let s = service::get(&state.db, actor, id).await?;
     let d = service::detail(&state.db, actor, &s).await?;
     let credit = if s.status.can_cancel_now() {
-        service::cancel_credit_preview(&state.db, actor, id).await?
+        service::cancel_credit_preview(&state.db, actor, id, state.clock.now()).await?
     } else {
         String::new()
     };
@@ -414,7 +414,8 @@ pub async fn cancel(
         .await;
     }
     if !crate::web::confirm::confirmed(&form.confirm) {
-        let credit = service::cancel_credit_preview(&db, &req.actor, &id).await?;
+        let credit =
+            service::cancel_credit_preview(&db, &req.actor, &id, req.state.clock.now()).await?;
         let c = crate::web::confirm::Confirm::new(
             "Cancel this subscription now?",
             format!("/billing/subscriptions/{id}/cancel"),
@@ -427,7 +428,7 @@ pub async fn cancel(
         .field("when", "now");
         return ask(req, &id, c).await;
     }
-    let r = service::cancel_now(&db, &req.actor, &id).await;
+    let r = service::cancel_now(&db, &req.actor, &id, req.state.clock.now()).await;
     respond(req, id, r.map(|s| format!("{s}."))).await
 }
 

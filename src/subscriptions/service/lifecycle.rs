@@ -161,17 +161,23 @@ async fn credit_due(
 }
 
 /// The credit cancelling now would give, formatted, for the confirmation.
-pub async fn cancel_credit_preview(db: &Db, actor: &Actor, id: &str) -> AppResult<String> {
+pub async fn cancel_credit_preview(
+    db: &Db,
+    actor: &Actor,
+    id: &str,
+    now: Timestamp,
+) -> AppResult<String> {
     let mut tx = db.pool.begin().await?;
     let s = store::get(&db.pool, &actor.scope(), id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let (credit, _) = credit_due(&mut tx, db, &s, Timestamp::now()).await?;
+    let (credit, _) = credit_due(&mut tx, db, &s, now).await?;
     Ok(money::format_money(credit, &s.currency))
 }
 
-/// Cancel now: CANCELLED, a credit note for the unused paid part, the pod deleted.
-pub async fn cancel_now(db: &Db, actor: &Actor, id: &str) -> AppResult<String> {
+/// Cancel now (at `now`, the clock's): CANCELLED, a credit note for the unused paid part, the
+/// pod deleted.
+pub async fn cancel_now(db: &Db, actor: &Actor, id: &str, now: Timestamp) -> AppResult<String> {
     if !can_cancel(actor) {
         return Err(AppError::Forbidden);
     }
@@ -182,7 +188,7 @@ pub async fn cancel_now(db: &Db, actor: &Actor, id: &str) -> AppResult<String> {
         actor.into(),
         &s,
         Event::CancelNow,
-        Timestamp::now(),
+        now,
         (true, "Cancelled"),
     )
     .await?;
