@@ -860,3 +860,83 @@ async fn a_scheduled_downgrade_can_be_withdrawn_until_its_renewal_is_issued() {
     let body = res.text().await.unwrap();
     assert!(body.contains("can no longer be withdrawn"), "{body}");
 }
+
+/// A downgrade that takes effect while the subscription is suspended cannot resize the pod
+/// then; once its resize job has given up, resuming the subscription resizes the pod.
+#[tokio::test]
+async fn a_pod_left_behind_by_a_downgrade_while_suspended_is_resized_on_resume() {
+    let w = world().await;
+    let sub = active_pro(&w, "sleepy").await;
+    let (start, end, _) = crate::bill_runs::period(&w.app, &sub).await;
+    w.app.state.clock.advance_to(start.plus_secs(5 * 86_400));
+    let (_, at) = review(&w.owner, &sub, "CLOUDPOD-ENTERPRISE").await;
+    let res = change(&w.owner, &sub, "CLOUDPOD-ENTERPRISE", Some(&at)).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    w.app.state.clock.advance_to(end.plus_secs(-3 * 86_400));
+    assert_eq!(bill_run(&w.app).await.issued, 1);
+    let renewal = scalar_text(
+        &w.app,
+        "SELECT id FROM invoices WHERE subscription_id = $1 AND billing_reason = 'RENEWAL'",
+        &sub,
+    )
+    .await;
+    pay(&w, &renewal).await;
+    let res = w
+        .staff
+        .post(
+            &format!("/billing/subscriptions/{sub}/suspend"),
+            &[("reason", "abuse report"), ("confirm", "yes")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let app = &w.app;
+    let pod_status = |want: &'static str| {
+        let sub = sub.clone();
+        async move {
+            wait_until(want, 20, || {
+                let sub = sub.clone();
+                async move {
+                    let st: String = sqlx::query_scalar(
+                        "SELECT c.status FROM cloudpods c JOIN subscriptions s \
+                         ON s.cloudpod_id = c.id WHERE s.id = $1",
+                    )
+                    .bind(&sub)
+                    .fetch_one(&app.state.db.pool)
+                    .await
+                    .unwrap();
+                    (st == want).then_some(())
+                }
+            })
+            .await
+        }
+    };
+    pod_status("SUSPENDED").await;
+    // The period ends while suspended: the plan switches, the pod cannot be resized now.
+    w.app.state.clock.advance_to(end.plus_secs(1));
+    let c = bill_run(&w.app).await;
+    assert_eq!((c.periods_rolled, c.failed), (1, 0), "{c:?}");
+    assert_eq!(product_of(&w.app, &sub).await, ENTERPRISE);
+    // Its resize job gives up (as it would after its attempts).
+    sqlx::query(
+        "UPDATE jobs SET state = 'discarded', unique_key = NULL \
+         WHERE kind = 'subscription.plan_resize'",
+    )
+    .execute(&w.app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(pod_of(&w.app, &sub).await.0, "PRO");
+    let res = w
+        .staff
+        .post(
+            &format!("/billing/subscriptions/{sub}/resume"),
+            &[("reason", "")],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    wait_until("the pod is on ENTERPRISE", 30, || async {
+        let pod = pod_of(app, &sub).await;
+        (pod == ("ENTERPRISE".to_string(), 8, 200)).then_some(())
+    })
+    .await;
+    pod_status("ACTIVE").await;
+}

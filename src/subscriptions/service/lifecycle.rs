@@ -122,6 +122,7 @@ pub async fn resume(db: &Db, actor: &Actor, id: &str, input: &ReasonInput) -> Ap
     store::set_suspend_reason(&mut tx, &s.id, SuspendReason::NotSuspended).await?;
     if let Some(pod) = &s.cloudpod_id {
         pods::act_for_subscription(&mut tx, db, actor, pod, Action::Resume).await?;
+        super::plan_change::resize_if_behind(&mut tx, db, &s).await?;
     }
     let reason = input.reason.trim();
     let summary = if reason.is_empty() {

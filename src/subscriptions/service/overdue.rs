@@ -101,6 +101,7 @@ pub(super) async fn resume_if_settled(
             Err(e) => return Err(e),
         }
     }
+    super::plan_change::resize_if_behind(tx, db, s).await?;
     let summary = "Resumed: the overdue invoices are paid".to_string();
     record(tx, system(&s.tenant_id), s, "subscription.resumed", summary).await?;
     Ok(true)

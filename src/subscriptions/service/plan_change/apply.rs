@@ -47,6 +47,29 @@ async fn enqueue_resize(tx: &mut Tx, s: &SubscriptionRow) -> AppResult<()> {
     Ok(())
 }
 
+/// After a resume: a pod left on another plan than its subscription's (a downgrade that took
+/// effect while it was suspended, whose resize was refused then) is resized now, by the same
+/// job (its unique key keeps it to one).
+pub(in crate::subscriptions::service) async fn resize_if_behind(
+    tx: &mut Tx,
+    db: &Db,
+    s: &SubscriptionRow,
+) -> AppResult<()> {
+    let Some(pod) = &s.cloudpod_id else {
+        return Ok(());
+    };
+    let Some(plan) = current_plan(db, s).await? else {
+        return Ok(());
+    };
+    let behind = pod_store::get(&db.pool, &TenantScope::All, pod)
+        .await?
+        .is_some_and(|p| p.plan_code != plan.code && p.target_plan_code.is_none());
+    if behind {
+        enqueue_resize(tx, s).await?;
+    }
+    Ok(())
+}
+
 /// A plan-change invoice of `s` is paid (`invoice_paid`): the upgrade happens now. A job
 /// delivered twice finds the subscription switched already.
 pub(in crate::subscriptions::service) async fn upgrade_paid(

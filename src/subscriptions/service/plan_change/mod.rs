@@ -39,7 +39,7 @@ pub use withdraw::withdraw_downgrade;
 
 pub use apply::resize_to_plan;
 use apply::switch_plan;
-pub(in crate::subscriptions::service) use apply::{switch_at_roll, upgrade_paid};
+pub(in crate::subscriptions::service) use apply::{resize_if_behind, switch_at_roll, upgrade_paid};
 use prepare::prepare;
 pub use status::{PlanStatus, PodView, plan_status};
 
