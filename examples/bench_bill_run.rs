@@ -31,6 +31,11 @@ async fn tenant(db: &Db, kind: &str, slug: &str) -> anyhow::Result<String> {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // RUST_LOG=mpanel=debug shows, e.g., a batch taken one at a time
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
     let args: Vec<String> = std::env::args().collect();
     let Some(url) = args.get(1) else {
         anyhow::bail!("usage: bench_bill_run DATABASE_URL [count]");
