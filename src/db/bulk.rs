@@ -55,8 +55,29 @@ pub fn rows_per_statement(columns: usize) -> usize {
     (MAX_BINDS / columns.max(1)).max(1)
 }
 
-/// `($1, $2), ($3, $4)` for `rows` rows of `columns` placeholders.
-pub fn values_sql(rows: usize, columns: usize) -> String {
+/// How a statement names its parameters. PostgreSQL needs `$n`. SQLite takes `$n` too, but
+/// looks each name up by a linear walk (`sqlite3_bind_parameter_name`), so binding n named
+/// parameters costs n²: thousands of them in a multi-row insert take seconds. Plain `?`
+/// binds by position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Marks {
+    Numbered,
+    Positional,
+}
+
+impl Marks {
+    /// The style for the connection's backend.
+    pub fn of(conn: &sqlx::AnyConnection) -> Marks {
+        if conn.backend_name() == "PostgreSQL" {
+            Marks::Numbered
+        } else {
+            Marks::Positional
+        }
+    }
+}
+
+/// `($1, $2), ($3, $4)` (or `(?, ?), (?, ?)`) for `rows` rows of `columns` placeholders.
+pub fn values_sql(rows: usize, columns: usize, marks: Marks) -> String {
     let mut out = String::with_capacity(rows * columns * 5);
     let mut n = 0;
     for r in 0..rows {
@@ -69,8 +90,13 @@ pub fn values_sql(rows: usize, columns: usize) -> String {
                 out.push_str(", ");
             }
             n += 1;
-            out.push('$');
-            out.push_str(&n.to_string());
+            match marks {
+                Marks::Numbered => {
+                    out.push('$');
+                    out.push_str(&n.to_string());
+                }
+                Marks::Positional => out.push('?'),
+            }
         }
         out.push(')');
     }
@@ -103,13 +129,14 @@ pub async fn insert_rows(
     suffix: &str,
 ) -> sqlx::Result<u64> {
     let mut done = 0;
+    let marks = Marks::of(tx);
     for chunk in rows.chunks(rows_per_statement(columns.len())) {
         let values: Vec<Val> = chunk.iter().flatten().cloned().collect();
         debug_assert!(chunk.iter().all(|r| r.len() == columns.len()));
         let sql = format!(
             "INSERT INTO {table} ({}) VALUES {}{suffix}",
             columns.join(", "),
-            values_sql(chunk.len(), columns.len())
+            values_sql(chunk.len(), columns.len(), marks)
         );
         done += bind_all(sqlx::query(&sql), &values)
             .execute(&mut **tx)
@@ -133,8 +160,12 @@ mod tests {
 
     #[test]
     fn placeholders_are_numbered_row_by_row() {
-        assert_eq!(values_sql(2, 3), "($1, $2, $3), ($4, $5, $6)");
-        assert_eq!(values_sql(1, 1), "($1)");
+        assert_eq!(
+            values_sql(2, 3, Marks::Numbered),
+            "($1, $2, $3), ($4, $5, $6)"
+        );
+        assert_eq!(values_sql(1, 1, Marks::Numbered), "($1)");
+        assert_eq!(values_sql(2, 2, Marks::Positional), "(?, ?), (?, ?)");
         assert_eq!(in_list(3, 3), "$3, $4, $5");
         assert_eq!(rows_per_statement(11), 2727);
         assert_eq!(rows_per_statement(0), MAX_BINDS);

@@ -8,7 +8,7 @@ use sqlx::Row;
 
 use super::LineRow;
 use crate::db::Tx;
-use crate::db::bulk::{Val, bind_all, insert_rows, values_sql};
+use crate::db::bulk::{Marks, Val, bind_all, insert_rows, values_sql};
 
 /// An invoice inserted already issued (the state `insert_subscription_draft`, its lines and
 /// `mark_issued` would leave it in).
@@ -61,7 +61,7 @@ pub async fn reserve_numbers(
         "INSERT INTO document_counters (tenant_id, year, kind, last) VALUES {} \
          ON CONFLICT (tenant_id, year, kind) DO UPDATE SET last = document_counters.last + excluded.last \
          RETURNING tenant_id, year, last",
-        values_sql(wanted.len(), 4)
+        values_sql(wanted.len(), 4, Marks::of(tx))
     );
     let rows = bind_all(sqlx::query(&sql), &values)
         .fetch_all(&mut **tx)
