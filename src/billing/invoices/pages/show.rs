@@ -70,6 +70,14 @@ pub struct ShowPage {
     pub(super) refund_for: String,
     pub(super) credit_form: CreditInput,
     pub(super) credit_errors: FieldErrors,
+    /// The customer may pay this invoice online now (Stripe configured, something due).
+    pub(super) pay_online: bool,
+    /// How to pay by bank transfer (a setting), shown when online payment is not offered.
+    pub(super) bank_details: String,
+    /// The tenant's account credit, e.g. "€5.01" ("" without any).
+    pub(super) account_credit: String,
+    /// Disputes a gateway reported on this invoice's payments (staff see them).
+    pub(super) disputes: Vec<crate::billing::invoices::store::DisputeRow>,
 }
 
 pub(super) async fn show_page(
@@ -136,7 +144,20 @@ pub(super) async fn show_page(
     } else {
         Vec::new()
     };
+    let payments_cfg = &state.config.payments;
+    let pay_online =
+        !actor.is_staff && payments_cfg.stripe_enabled() && inv.can_pay() && inv.due_minor > 0;
+    let account_credit = service::credit_text(&state.db, actor, &inv.tenant_id).await?;
+    let disputes = if actor.is_staff {
+        service::disputes(&state.db, &inv).await?
+    } else {
+        Vec::new()
+    };
     Ok(ShowPage {
+        pay_online,
+        bank_details: payments_cfg.bank_details.trim().to_string(),
+        account_credit,
+        disputes,
         layout,
         buyer_text: super::party_text(inv.buyer()?),
         seller_text: super::party_text(inv.seller()?),
@@ -196,7 +217,30 @@ pub async fn show(
     Path(id): Path<String>,
 ) -> AppResult<Response> {
     let page = show_page(&state, layout, &actor, &id).await?;
-    Ok(page!(hx, page)?.into_response())
+    let pay_online = page.pay_online;
+    let mut res = page!(hx, page)?.into_response();
+    if pay_online {
+        // "Pay now" posts here and is redirected to the gateway's payment page: the form's
+        // redirect must be allowed to go there.
+        if let Some(csp) = pay_csp(&state.config.payments.stripe_checkout_origin) {
+            res.headers_mut()
+                .insert(axum::http::header::CONTENT_SECURITY_POLICY, csp);
+        }
+    }
+    Ok(res)
+}
+
+/// The page's CSP with the payment page's origin added to `form-action`.
+fn pay_csp(origin: &str) -> Option<axum::http::HeaderValue> {
+    let origin = origin.trim().trim_end_matches('/');
+    if origin.is_empty() || !origin.is_ascii() || origin.contains([';', ',', ' ', '\'']) {
+        return None;
+    }
+    let csp = crate::web::middleware::CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'",
+        &format!("form-action 'self' {origin}"),
+    );
+    axum::http::HeaderValue::from_str(&csp).ok()
 }
 
 crate::action_page!(ShowPage);
