@@ -13,6 +13,6 @@ struct Payload {
 pub fn register(r: &mut Registry) {
     r.register(service::WEBHOOK_KIND, |ctx| async move {
         let p: Payload = ctx.parse()?;
-        service::process(&ctx.db, &p.event).await
+        service::process(&ctx.db, &p.event, &ctx.job.id).await
     });
 }

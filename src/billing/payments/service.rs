@@ -358,7 +358,10 @@ async fn act(tx: &mut Tx, ev: &EventRow, action: Action) -> AppResult<Outcome> {
 /// The job: processes one stored event. Idempotent (the gateway reference is recorded once,
 /// whatever is replayed or redelivered) and order-independent (a refund or dispute before its
 /// payment waits for it, and the payment releases it).
-pub async fn process(db: &Db, row_id: &str) -> Result<(), JobError> {
+///
+/// `job_id`'s unique key is let go when the event settles, so a payment released event (or a
+/// replay) can queue it again at once, even before the worker marks this job done.
+pub async fn process(db: &Db, row_id: &str, job_id: &str) -> Result<(), JobError> {
     let mut tx = db
         .begin_write()
         .await
@@ -398,6 +401,9 @@ pub async fn process(db: &Db, row_id: &str) -> Result<(), JobError> {
             )
             .await
             .map_err(|e| JobError::retry(e.to_string()))?;
+            crate::jobs::release_key(&mut tx, job_id)
+                .await
+                .map_err(|e| JobError::retry(e.to_string()))?;
             tx.commit()
                 .await
                 .map_err(|e| JobError::retry(e.to_string()))?;

@@ -78,6 +78,15 @@ pub struct ShowPage {
     pub(super) account_credit: String,
     /// Disputes a gateway reported on this invoice's payments (staff see them).
     pub(super) disputes: Vec<crate::billing::invoices::store::DisputeRow>,
+    /// Back from the payment page while the payment is not confirmed yet: the page says so
+    /// and refreshes itself until the gateway's webhook has been processed.
+    pub(super) confirming: bool,
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct ShowQuery {
+    #[serde(default)]
+    checkout: String,
 }
 
 pub(super) async fn show_page(
@@ -154,6 +163,7 @@ pub(super) async fn show_page(
         Vec::new()
     };
     Ok(ShowPage {
+        confirming: false,
         pay_online,
         bank_details: payments_cfg.bank_details.trim().to_string(),
         account_credit,
@@ -215,8 +225,10 @@ pub async fn show(
     layout: Layout,
     actor: Actor,
     Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<ShowQuery>,
 ) -> AppResult<Response> {
-    let page = show_page(&state, layout, &actor, &id).await?;
+    let mut page = show_page(&state, layout, &actor, &id).await?;
+    page.confirming = q.checkout == "done" && page.inv.can_pay();
     let pay_online = page.pay_online;
     let mut res = page!(hx, page)?.into_response();
     if pay_online {
