@@ -31,6 +31,21 @@ async fn pay_now_checkout_then_the_webhook_pays_and_the_order_activates() {
         html.contains("Pay now") && !html.contains("id=\"bank-details\""),
         "{html}"
     );
+    // the dashboard offers it beside the invoice due too
+    let dash = w.owner.get("/").await;
+    assert!(
+        dash.headers()
+            .get("content-security-policy")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains(&w.stripe.base)
+    );
+    let dash = dash.text().await.unwrap();
+    assert!(
+        dash.contains(&format!("action=\"/billing/invoices/{inv}/checkout\"")),
+        "{dash}"
+    );
     // staff see no Pay button
     let staff_html = w
         .staff

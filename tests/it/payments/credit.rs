@@ -42,6 +42,8 @@ async fn an_overpayment_becomes_credit_and_pays_the_next_invoice() {
         .await
         .unwrap();
     assert!(html.contains("id=\"account-credit\""), "{html}");
+    let dash = w.owner.get("/").await.text().await.unwrap();
+    assert!(dash.contains("id=\"dash-account-credit\""), "{dash}");
     // the next invoice (8.00) is issued: 5.00 of credit pays part of it, at once
     let next = issued_invoice(&w, "8.00").await;
     assert_eq!(invoice(&w.app, &next).await, ("ISSUED".into(), 500, 0, 300));

@@ -234,25 +234,14 @@ pub async fn show(
     if pay_online {
         // "Pay now" posts here and is redirected to the gateway's payment page: the form's
         // redirect must be allowed to go there.
-        if let Some(csp) = pay_csp(&state.config.payments.stripe_checkout_origin) {
+        if let Some(csp) = crate::web::middleware::csp_with_form_target(
+            &state.config.payments.stripe_checkout_origin,
+        ) {
             res.headers_mut()
                 .insert(axum::http::header::CONTENT_SECURITY_POLICY, csp);
         }
     }
     Ok(res)
-}
-
-/// The page's CSP with the payment page's origin added to `form-action`.
-fn pay_csp(origin: &str) -> Option<axum::http::HeaderValue> {
-    let origin = origin.trim().trim_end_matches('/');
-    if origin.is_empty() || !origin.is_ascii() || origin.contains([';', ',', ' ', '\'']) {
-        return None;
-    }
-    let csp = crate::web::middleware::CONTENT_SECURITY_POLICY.replace(
-        "form-action 'self'",
-        &format!("form-action 'self' {origin}"),
-    );
-    axum::http::HeaderValue::from_str(&csp).ok()
 }
 
 crate::action_page!(ShowPage);
