@@ -92,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .merge(cloudpods::routes())
         .merge(subscriptions::routes())
         .merge(billing::automation::pages::routes())
+        .merge(billing::payments::routes())
         .fallback(auth::pages::not_found)
         .method_not_allowed_fallback(crate::web::error::method_not_allowed)
         .layer(axum::middleware::from_fn(mw::attach_layout))
@@ -115,6 +116,8 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics::main_address))
         // Outside the page routes: needs no session, so it works before sign-in as well.
         .route("/preferences/theme", post(crate::web::theme::set_theme))
+        // Payment gateways sign their deliveries; they have no session.
+        .merge(billing::payments::webhook_routes())
         .nest("/static", static_files::service())
         .merge(api::routes(state.clone(), cloudpods::api::routes()))
         .merge(pages)
@@ -274,6 +277,7 @@ pub fn job_registry(state: &AppState) -> jobs::Registry {
     cloudpods::handlers::register(&mut r, state);
     subscriptions::handlers::register(&mut r, state);
     billing::automation::handlers::register(&mut r, state);
+    billing::payments::handlers::register(&mut r);
     r
 }
 
@@ -304,6 +308,12 @@ static NAV: &[NavEntry] = &[
         "/billing/payments",
         "Payments",
         billing::invoices::service::can_read,
+    ),
+    NavEntry::new(
+        "Billing",
+        "/billing/webhooks",
+        "Payment webhooks",
+        billing::payments::service::can_view_inbox,
     ),
     NavEntry::new(
         "Billing",

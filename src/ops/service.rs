@@ -165,6 +165,10 @@ pub struct BillingTile {
     pub runs: crate::billing::automation::reads::Health,
     /// Staff BILLING+ open the bill runs' pages; others see the figures only.
     pub may_open_runs: bool,
+    /// Payment webhook events that failed or are stuck pending (see `billing::payments`).
+    pub webhooks_troubled: i64,
+    /// Staff ADMIN+ open the webhook inbox.
+    pub may_open_webhooks: bool,
 }
 
 impl BillingTile {
@@ -215,7 +219,10 @@ pub async fn billing(db: &Db, actor: &Actor, now: Timestamp) -> AppResult<Billin
     };
     let (_, sums) = list_invoices(&db.pool, &v, &f, 0, 0).await?;
     let runs = crate::billing::automation::reads::health(db, actor, now, 100).await?;
+    let webhooks_troubled = crate::billing::payments::service::troubled_count(db, now).await?;
     Ok(BillingTile {
+        webhooks_troubled,
+        may_open_webhooks: crate::billing::payments::service::can_view_inbox(actor),
         runs,
         may_open_runs: crate::billing::automation::service::can_run(actor),
         read_at: now,

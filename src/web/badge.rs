@@ -15,7 +15,7 @@ pub fn tone(status: impl AsRef<str>) -> &'static str {
         .collect();
     match key.as_str() {
         "active" | "paid" | "running" | "completed" | "done" | "success" | "succeeded"
-        | "enabled" | "ok" => "ok",
+        | "processed" | "enabled" | "ok" => "ok",
         "failed"
         | "completedwithfailures"
         | "discarded"
@@ -25,9 +25,16 @@ pub fn tone(status: impl AsRef<str>) -> &'static str {
         | "refused"
         | "revoked"
         | "missing"
-        | "activationfailed" => "err",
-        "suspended" | "retryable" | "partiallypaid" | "pendingreboot" | "deprecated"
-        | "expiring" | "low" => "warn",
+        | "activationfailed"
+        | "rejectedsignature" => "err",
+        "suspended"
+        | "waitingforitspayment"
+        | "retryable"
+        | "partiallypaid"
+        | "pendingreboot"
+        | "deprecated"
+        | "expiring"
+        | "low" => "warn",
         "issued" | "provisioning" | "available" | "queued" | "pending" | "inprogress"
         | "resizing" | "rebooting" | "starting" | "stopping" | "deleting" | "pendingactivation"
         | "cancelsatperiodend" => "info",

@@ -123,6 +123,24 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
     style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; \
     object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
+/// The CSP of a page whose form is redirected to another origin (a payment page): `origin`
+/// added to `form-action`. `None` for an origin that is not a plain origin.
+pub fn csp_with_form_target(origin: &str) -> Option<HeaderValue> {
+    let origin = origin.trim().trim_end_matches('/');
+    if origin.is_empty()
+        || !origin.is_ascii()
+        || origin.contains([';', ',', ' ', '\'', '"'])
+        || !(origin.starts_with("https://") || origin.starts_with("http://"))
+    {
+        return None;
+    }
+    let csp = CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'",
+        &format!("form-action 'self' {origin}"),
+    );
+    HeaderValue::from_str(&csp).ok()
+}
+
 pub fn security_headers() -> Vec<(HeaderName, HeaderValue)> {
     vec![
         (

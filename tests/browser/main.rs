@@ -16,9 +16,12 @@ mod invoices;
 mod jobs;
 mod journeys;
 mod ops;
+mod payments;
 mod plan_change;
 mod screenshots;
 mod security;
 mod shell;
+#[path = "../it/stripe_double.rs"]
+mod stripe_double;
 mod subscriptions;
 mod theme;

@@ -814,3 +814,63 @@ async fn a_batch_of_renewals_ends_as_one_at_a_time_would() {
     let c = bill_run(&w.app).await;
     assert_eq!((c.issued, c.failed), (0, 0));
 }
+
+/// The tenant's account credit pays a renewal issued by the bill run's batch, as it pays any
+/// invoice issued one at a time.
+#[tokio::test]
+async fn account_credit_pays_a_batch_issued_renewal() {
+    let w = world().await;
+    let res = w
+        .owner
+        .post(
+            "/billing/subscriptions",
+            &[
+                ("product", "SUPPORT-PLUS"),
+                ("period", "MONTHLY"),
+                ("quantity", "1"),
+                ("idempotency_key", "order-credit-0001-abcdef"),
+                ("confirm", "yes"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let sub = location(&res)
+        .trim_start_matches("/billing/subscriptions/")
+        .to_string();
+    let (first, due) = open_invoices(&w.app, &sub).await.remove(0);
+    assert_eq!(due, "10.00");
+    pay(&w, &first, &due).await;
+    // 15.00 of credit on the tenant's ledger (as an overpayment by a gateway leaves it)
+    sqlx::query(
+        "INSERT INTO account_credit (id, tenant_id, currency, amount_minor, kind, invoice_id, \
+         payment_id, note, created_by, created_at) SELECT 'credit-1', tenant_id, 'EUR', 1500, \
+         'OVERPAYMENT', id, NULL, 'test', 'test', 0 FROM invoices WHERE id = $1",
+    )
+    .bind(&first)
+    .execute(&w.app.state.db.pool)
+    .await
+    .unwrap();
+    mpanel::subscriptions::service::activate(&w.app.state.db, "manual", &sub)
+        .await
+        .unwrap();
+    let (_, end, _) = period(&w.app, &sub).await;
+    w.app.state.clock.advance_to(end.plus_secs(-3 * 86_400));
+    let c = bill_run(&w.app).await;
+    assert_eq!((c.issued, c.failed), (1, 0), "{c:?}");
+    let (status, paid): (String, i64) = sqlx::query_as(
+        "SELECT status, paid_minor FROM invoices WHERE subscription_id = $1 \
+         AND billing_reason = 'RENEWAL'",
+    )
+    .bind(&sub)
+    .fetch_one(&w.app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!((status.as_str(), paid), ("PAID", 1000));
+    let left: i64 = sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM account_credit",
+    )
+    .fetch_one(&w.app.state.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(left, 500);
+}

@@ -76,6 +76,11 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         ops_refresh_secs: 10,
         metrics_token: None,
         metrics_bind: None,
+        payments: mpanel::config::PaymentConfig {
+            stripe_api_url: "https://api.stripe.com".into(),
+            stripe_checkout_origin: "https://checkout.stripe.com".into(),
+            ..Default::default()
+        },
     }
 }
 

@@ -8,6 +8,8 @@ use rust_decimal::{Decimal, RoundingStrategy};
 
 use crate::text_enum;
 
+pub mod gateway;
+
 text_enum!(InvoiceStatus {
     Draft => "DRAFT" / "Draft",
     Issued => "ISSUED" / "Issued",

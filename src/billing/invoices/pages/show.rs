@@ -70,6 +70,23 @@ pub struct ShowPage {
     pub(super) refund_for: String,
     pub(super) credit_form: CreditInput,
     pub(super) credit_errors: FieldErrors,
+    /// The customer may pay this invoice online now (Stripe configured, something due).
+    pub(super) pay_online: bool,
+    /// How to pay by bank transfer (a setting), shown when online payment is not offered.
+    pub(super) bank_details: String,
+    /// The tenant's account credit, e.g. "€5.01" ("" without any).
+    pub(super) account_credit: String,
+    /// Disputes a gateway reported on this invoice's payments (staff see them).
+    pub(super) disputes: Vec<crate::billing::invoices::store::DisputeRow>,
+    /// Back from the payment page while the payment is not confirmed yet: the page says so
+    /// and refreshes itself until the gateway's webhook has been processed.
+    pub(super) confirming: bool,
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct ShowQuery {
+    #[serde(default)]
+    checkout: String,
 }
 
 pub(super) async fn show_page(
@@ -136,7 +153,21 @@ pub(super) async fn show_page(
     } else {
         Vec::new()
     };
+    let payments_cfg = &state.config.payments;
+    let pay_online =
+        !actor.is_staff && payments_cfg.stripe_enabled() && inv.can_pay() && inv.due_minor > 0;
+    let account_credit = service::credit_text(&state.db, actor, &inv.tenant_id).await?;
+    let disputes = if actor.is_staff {
+        service::disputes(&state.db, &inv).await?
+    } else {
+        Vec::new()
+    };
     Ok(ShowPage {
+        confirming: false,
+        pay_online,
+        bank_details: payments_cfg.bank_details.trim().to_string(),
+        account_credit,
+        disputes,
         layout,
         buyer_text: super::party_text(inv.buyer()?),
         seller_text: super::party_text(inv.seller()?),
@@ -194,9 +225,23 @@ pub async fn show(
     layout: Layout,
     actor: Actor,
     Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<ShowQuery>,
 ) -> AppResult<Response> {
-    let page = show_page(&state, layout, &actor, &id).await?;
-    Ok(page!(hx, page)?.into_response())
+    let mut page = show_page(&state, layout, &actor, &id).await?;
+    page.confirming = q.checkout == "done" && page.inv.can_pay();
+    let pay_online = page.pay_online;
+    let mut res = page!(hx, page)?.into_response();
+    if pay_online {
+        // "Pay now" posts here and is redirected to the gateway's payment page: the form's
+        // redirect must be allowed to go there.
+        if let Some(csp) = crate::web::middleware::csp_with_form_target(
+            &state.config.payments.stripe_checkout_origin,
+        ) {
+            res.headers_mut()
+                .insert(axum::http::header::CONTENT_SECURITY_POLICY, csp);
+        }
+    }
+    Ok(res)
 }
 
 crate::action_page!(ShowPage);

@@ -365,6 +365,10 @@ pub(super) async fn issue_locked(
         ),
     )
     .await?;
+    // The tenant's account credit pays what it can of the new invoice, in this transaction.
+    if status == model::InvoiceStatus::Issued {
+        super::credit::apply_credit(tx, who, &inv.id).await?;
+    }
     Ok(Issued {
         number,
         total_minor: totals.total,

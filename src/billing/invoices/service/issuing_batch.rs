@@ -12,7 +12,7 @@ use super::mail::mail_job;
 use super::{IssueCache, Issued, SubscriptionInvoice};
 use crate::audit::{self, AuditActor, AuditEvent};
 use crate::billing::invoices::model::{self, InvoiceSource, LineAmount, LineKind};
-use crate::billing::invoices::store::{LineRow, batch};
+use crate::billing::invoices::store::{self, LineRow, batch};
 use crate::billing::money;
 use crate::db::{Timestamp, Tx, new_id};
 use crate::jobs;
@@ -162,6 +162,26 @@ pub async fn issue_many_for_subscriptions<'a>(
         })
         .collect();
     audit::record_many(tx, &entries).await?;
+
+    // The tenant's account credit pays what it can of each new invoice, in order, as issuing
+    // one at a time does; most tenants have none: one sum per tenant and currency.
+    let mut with_credit: Vec<(&str, &str)> = Vec::new();
+    let mut checked: Vec<(&str, &str)> = Vec::new();
+    for (o, p) in orders.iter().zip(&prepared) {
+        if p.status != model::InvoiceStatus::Issued {
+            continue;
+        }
+        let key = (o.tenant_id, o.currency);
+        if !checked.contains(&key) {
+            checked.push(key);
+            if store::credit_balance(&mut **tx, key.0, key.1).await? > 0 {
+                with_credit.push(key);
+            }
+        }
+        if with_credit.contains(&key) {
+            super::credit::apply_credit(tx, who(o.tenant_id), &p.id).await?;
+        }
+    }
 
     Ok(prepared
         .into_iter()

@@ -4,7 +4,9 @@
 //! nothing happens and the person is told so.
 
 mod corrections;
+mod credit;
 mod drafts;
+pub mod gateway;
 mod issuing;
 mod issuing_batch;
 pub use issuing_batch::issue_many_for_subscriptions;
@@ -20,6 +22,7 @@ pub use late_fee::{LateFeeInvoice, issue_late_fee_in};
 pub use corrections::{
     CreditInput, close_unpaid_in, credit, credit_unused_in, void, void_unpaid_in,
 };
+pub use credit::{CREDIT_METHOD, credit_balances, credit_ledger, credit_text, disputes};
 pub use drafts::{
     LineInput, ProductLineInput, add_line, add_product_line, create_draft, delete_draft,
     delete_line, preview_totals, set_notes,

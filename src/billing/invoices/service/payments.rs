@@ -10,6 +10,7 @@ use crate::billing::invoices::model::{self, InvoiceStatus, PaymentKind, PaymentS
 use crate::billing::invoices::store::{self, Amounts, InvoiceRow, PaymentRow};
 use crate::billing::money;
 use crate::db::{Db, Timestamp, Tx, new_id};
+use crate::web::forms::OnUnique;
 use crate::web::{AppError, AppResult, FieldErrors};
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -58,6 +59,13 @@ fn refunds(all: &[PaymentRow]) -> impl Iterator<Item = (Option<&str>, PaymentSta
         .map(|p| (p.refund_of.as_deref(), p.status, p.amount_minor))
 }
 
+/// A gateway payment with this reference exists (by its webhook, or typed in before).
+fn already_recorded(method: &str, reference: &str) -> String {
+    format!(
+        "A {method} payment with reference {reference} is already recorded: the same money is never counted twice."
+    )
+}
+
 pub const METHODS: &[&str] = &["Bank transfer", "Card", "Cash", "PayPal", "Stripe", "Other"];
 
 fn parse_day(e: &mut FieldErrors, field: &'static str, raw: &str) -> String {
@@ -85,7 +93,7 @@ fn idempotency_key(e: &mut FieldErrors, raw: &str) -> String {
     key.to_string()
 }
 
-pub(super) fn apply(
+pub(crate) fn apply(
     tx_inv: &InvoiceRow,
     paid: i64,
     refunded: i64,
@@ -103,7 +111,7 @@ pub(super) fn apply(
     )
 }
 
-pub(super) async fn save_amounts(
+pub(crate) async fn save_amounts(
     tx: &mut Tx,
     inv: &InvoiceRow,
     from: InvoiceStatus,
@@ -166,6 +174,19 @@ pub async fn record_payment(
             "The amount must be more than zero.",
         )));
     }
+    let gateway = model::gateway::gateway_of_method(&method).to_string();
+    if status == PaymentStatus::Success
+        && !gateway.is_empty()
+        && !reference.is_empty()
+        && store::payment_by_reference(&mut tx, &gateway, PaymentKind::Payment, &reference)
+            .await?
+            .is_some()
+    {
+        return Err(AppError::Invalid(FieldErrors::one(
+            "reference",
+            already_recorded(&method, &reference),
+        )));
+    }
     let payment = PaymentRow {
         id: new_id(),
         invoice_id: inv.id.clone(),
@@ -179,8 +200,14 @@ pub async fn record_payment(
         idempotency_key: key,
         created_by: actor.email.clone(),
         created_at: Timestamp::now(),
+        gateway,
     };
-    store::insert_payment(&mut tx, &payment).await?;
+    store::insert_payment(&mut tx, &payment)
+        .await
+        .unique_field(
+            "reference",
+            &already_recorded(&payment.method, &payment.reference),
+        )?;
     if status == PaymentStatus::Success {
         let (amounts, to) = apply(
             &inv,
@@ -221,7 +248,7 @@ pub const SUBSCRIPTION_INVOICE_PAID_KIND: &str = "subscription.invoice_paid";
 /// What happens when an invoice becomes fully paid: a subscription's first invoice starts
 /// its activation; its other invoices tell it they are paid (jobs, so this feature never
 /// imports subscriptions).
-async fn on_paid(tx: &mut Tx, inv: &InvoiceRow) -> AppResult<()> {
+pub(super) async fn on_paid(tx: &mut Tx, inv: &InvoiceRow) -> AppResult<()> {
     let Some(sub) = inv.subscription_id.as_deref() else {
         return Ok(());
     };
@@ -311,6 +338,7 @@ pub async fn refund(
         idempotency_key: key,
         created_by: actor.email.clone(),
         created_at: Timestamp::now(),
+        gateway: String::new(),
     };
     store::insert_payment(&mut tx, &refund).await?;
     let from = inv.status;
@@ -333,6 +361,24 @@ pub async fn refund(
         )
     };
     save_amounts(&mut tx, &inv, from, to, &amounts).await?;
+    // Refunding overpaid money takes it back from the account credit it became.
+    let over = |refunded| {
+        model::gateway::overpaid(
+            inv.status,
+            inv.total_minor,
+            inv.credited_minor,
+            inv.paid_minor,
+            refunded,
+        )
+    };
+    super::gateway::move_credit(
+        &mut tx,
+        &inv,
+        &refund.id,
+        over(inv.refunded_minor + amount) - over(inv.refunded_minor),
+        &actor.email,
+    )
+    .await?;
     audit::record(
         &mut tx,
         actor,

@@ -6,6 +6,7 @@
 //! The invoice row, its SELECT and the summary bookkeeping they share stay here.
 
 pub mod batch;
+mod credit;
 mod credit_notes;
 mod lifecycle;
 mod lines;
@@ -14,6 +15,10 @@ mod payments;
 mod reads;
 mod tax_rules;
 
+pub use credit::{
+    CreditEntry, DisputeRow, credit_balance, credit_balances, credit_entries, disputes,
+    insert_credit, insert_dispute, lock_credit,
+};
 pub use credit_notes::{CreditNoteRow, credit_notes, insert_credit_note};
 pub use lifecycle::{
     Amounts, Issue, SubscriptionDraft, delete_draft, insert_adjustment_draft, insert_draft,
@@ -22,7 +27,7 @@ pub use lifecycle::{
 };
 pub use lines::{LineRow, delete_line, insert_line, lines};
 pub use payment_list::{PaymentFilter, PaymentListRow, PaymentSum, list_payments, payment_sums};
-pub use payments::{PaymentRow, insert_payment, payment_by_key, payments};
+pub use payments::{PaymentRow, insert_payment, payment_by_key, payment_by_reference, payments};
 pub use reads::{
     CurrencySum, InvoiceFilter, get_invoice, issuable_draft_ids, list_invoices, lock_invoice,
 };
