@@ -31,7 +31,13 @@ use crate::{
 
 pub use crate::state::AppState;
 
+/// The OpenAPI document of `/api/v1`: every feature's part (`api.rs`), generated from code.
+pub fn openapi_document() -> serde_json::Value {
+    api::openapi::document(vec![cloudpods::api::openapi()])
+}
+
 pub fn router(state: AppState) -> Router {
+    let openapi = std::sync::Arc::new(openapi_document());
     let pages = Router::new()
         .route("/", get(dashboard::pages::dashboard))
         .route(
@@ -92,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .merge(cloudpods::routes())
         .merge(subscriptions::routes())
         .merge(billing::automation::pages::routes())
+        .merge(api::docs::page_routes(openapi.clone()))
         .fallback(auth::pages::not_found)
         .method_not_allowed_fallback(crate::web::error::method_not_allowed)
         .layer(axum::middleware::from_fn(mw::attach_layout))
@@ -116,6 +123,7 @@ pub fn router(state: AppState) -> Router {
         // Outside the page routes: needs no session, so it works before sign-in as well.
         .route("/preferences/theme", post(crate::web::theme::set_theme))
         .nest("/static", static_files::service())
+        .merge(api::docs::document_routes(openapi))
         .merge(api::routes(state.clone(), cloudpods::api::routes()))
         .merge(pages)
         .layer(CatchPanicLayer::custom(mw::panic_response))

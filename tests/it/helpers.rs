@@ -76,6 +76,8 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         ops_refresh_secs: 10,
         metrics_token: None,
         metrics_bind: None,
+        api_rate_per_minute: 600,
+        api_rate_burst: 120,
     }
 }
 
