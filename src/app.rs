@@ -33,7 +33,10 @@ pub use crate::state::AppState;
 
 /// The OpenAPI document of `/api/v1`: every feature's part (`api.rs`), generated from code.
 pub fn openapi_document() -> serde_json::Value {
-    api::openapi::document(vec![cloudpods::api::openapi()])
+    api::openapi::document(vec![
+        cloudpods::api::openapi(),
+        billing::catalog::api::openapi(),
+    ])
 }
 
 pub fn router(state: AppState) -> Router {
@@ -124,7 +127,10 @@ pub fn router(state: AppState) -> Router {
         .route("/preferences/theme", post(crate::web::theme::set_theme))
         .nest("/static", static_files::service())
         .merge(api::docs::document_routes(openapi))
-        .merge(api::routes(state.clone(), cloudpods::api::routes()))
+        .merge(api::routes(
+            state.clone(),
+            cloudpods::api::routes().merge(billing::catalog::api::routes()),
+        ))
         .merge(pages)
         .layer(CatchPanicLayer::custom(mw::panic_response))
         .layer(axum::middleware::from_fn(mw::reject_nul_bytes))

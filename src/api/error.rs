@@ -130,6 +130,9 @@ impl From<AppError> for ApiError {
                 }
             }
             AppError::Refused(m) => ApiError::new(StatusCode::CONFLICT, "refused", m),
+            AppError::Stale(m) => {
+                ApiError::new(StatusCode::PRECONDITION_FAILED, "stale", m).with_field("If-Match")
+            }
             AppError::TooManyAttempts { retry_after_secs } => ApiError::too_many(retry_after_secs),
             AppError::Internal(e) => {
                 tracing::error!(error = ?e, "api: internal error");

@@ -4,6 +4,7 @@
 mod conventions;
 mod idempotency;
 mod openapi;
+mod products;
 
 use reqwest::{Method, Response};
 use serde_json::Value;
