@@ -33,6 +33,9 @@ const WAIT_MS: u64 = 60_000;
 const POLL_MS: u64 = 50;
 const MAX_BODY: usize = 1024 * 1024;
 
+/// (request_hash, created_at, status, content_type, body) of a stored key.
+type StoredRow = (String, i64, Option<i64>, String, Option<Vec<u8>>);
+
 enum Seen {
     /// This request inserted the row: it runs.
     Mine,
@@ -223,7 +226,7 @@ async fn claim(pool: &AnyPool, token: &str, key: &str, hash: &str, now: i64) -> 
     if inserted == 1 {
         return Ok(Seen::Mine);
     }
-    let row: Option<(String, i64, Option<i64>, String, Option<Vec<u8>>)> = sqlx::query_as(
+    let row: Option<StoredRow> = sqlx::query_as(
         "SELECT request_hash, created_at, status, content_type, body FROM api_idempotency \
          WHERE token_id = $1 AND idem_key = $2",
     )

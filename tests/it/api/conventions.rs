@@ -210,6 +210,16 @@ async fn errors_are_json_with_their_field_and_status() {
             assert_eq!(e["error"]["field"], field, "{q}");
         }
     }
+    // A NUL in the query is refused before the routes, in the API's shape too.
+    let res = api.get("/api/v1/cloudpods?q=a%00b").await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    assert_eq!(error_code(res).await, "bad_request");
     // Not JSON: 415; broken JSON: 400; unknown id: 404; unknown endpoint: 404.
     let res = api
         .http
