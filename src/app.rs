@@ -31,7 +31,16 @@ use crate::{
 
 pub use crate::state::AppState;
 
+/// The OpenAPI document of `/api/v1`: every feature's part (`api.rs`), generated from code.
+pub fn openapi_document() -> serde_json::Value {
+    api::openapi::document(vec![
+        cloudpods::api::openapi(),
+        billing::catalog::api::openapi(),
+    ])
+}
+
 pub fn router(state: AppState) -> Router {
+    let openapi = std::sync::Arc::new(openapi_document());
     let pages = Router::new()
         .route("/", get(dashboard::pages::dashboard))
         .route(
@@ -93,6 +102,7 @@ pub fn router(state: AppState) -> Router {
         .merge(subscriptions::routes())
         .merge(billing::automation::pages::routes())
         .merge(billing::payments::routes())
+        .merge(api::docs::page_routes(openapi.clone()))
         .fallback(auth::pages::not_found)
         .method_not_allowed_fallback(crate::web::error::method_not_allowed)
         .layer(axum::middleware::from_fn(mw::attach_layout))
@@ -119,7 +129,11 @@ pub fn router(state: AppState) -> Router {
         // Payment gateways sign their deliveries; they have no session.
         .merge(billing::payments::webhook_routes())
         .nest("/static", static_files::service())
-        .merge(api::routes(state.clone(), cloudpods::api::routes()))
+        .merge(api::docs::document_routes(openapi))
+        .merge(api::routes(
+            state.clone(),
+            cloudpods::api::routes().merge(billing::catalog::api::routes()),
+        ))
         .merge(pages)
         .layer(CatchPanicLayer::custom(mw::panic_response))
         .layer(axum::middleware::from_fn(mw::reject_nul_bytes))

@@ -387,6 +387,24 @@ pub struct Config {
     #[arg(long, env = "MPANEL_METRICS_BIND", global = true)]
     pub metrics_bind: Option<SocketAddr>,
 
+    /// API requests each token may make per minute, on average (a token bucket per token and
+    /// per instance: with several `serve` instances a token gets this much from each).
+    #[arg(
+        long,
+        env = "MPANEL_API_RATE_PER_MINUTE",
+        default_value_t = 600,
+        global = true
+    )]
+    pub api_rate_per_minute: u32,
+
+    /// How many API requests a token may make at once before the per-minute rate applies.
+    #[arg(
+        long,
+        env = "MPANEL_API_RATE_BURST",
+        default_value_t = 120,
+        global = true
+    )]
+    pub api_rate_burst: u32,
     /// Online payments (Stripe Checkout, payment webhooks, bank details).
     #[command(flatten)]
     pub payments: PaymentConfig,

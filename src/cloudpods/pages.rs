@@ -168,6 +168,7 @@ pub async fn list(
         status: &f.status,
         q: &f.q,
         include_deleted: false,
+        after: None,
     };
     let (pods, total) = reads::list_pods(&state.db, &actor, &filter, req).await?;
     let query = filter_query(&[

@@ -126,7 +126,7 @@ fn sellable(p: &PlanRow) -> bool {
     catalog::can_be_sold(p.product_status)
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct CreateInput {
     /// Empty, or the operator's own tenant: other tenants' pods come from subscriptions.
@@ -303,7 +303,7 @@ pub async fn act(db: &Db, actor: &Actor, id: &str, action: Action) -> AppResult<
     enqueue(tx, actor, &pod, action, payload, None, summary).await
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ResizeInput {
     pub plan_code: String,
@@ -364,7 +364,7 @@ pub async fn resize(db: &Db, actor: &Actor, id: &str, input: &ResizeInput) -> Ap
     .await
 }
 
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct DeleteInput {
     /// The pod's name, typed again to confirm.

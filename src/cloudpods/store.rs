@@ -178,6 +178,8 @@ pub struct PodFilter<'a> {
     pub q: &'a str,
     /// Deleted pods are listed only when asked for by status.
     pub include_deleted: bool,
+    /// Keyset paging (the API's cursor): pods after this `(created_at, id)`, newest first.
+    pub after: Option<(i64, &'a str)>,
 }
 
 pub async fn list(
@@ -191,7 +193,8 @@ pub async fn list(
     w.scope("c.tenant_id", scope)
         .eq("c.tenant_id", f.tenant_id)
         .eq("c.status", f.status)
-        .contains(&["c.name"], f.q);
+        .contains(&["c.name"], f.q)
+        .keyset_desc("c.created_at", "c.id", f.after);
     if !f.include_deleted && f.status.is_empty() {
         w.raw("c.status <> 'DELETED'");
     }

@@ -59,6 +59,27 @@ impl Where {
         self
     }
 
+    /// Keyset paging, newest first: rows strictly after the cursor `(at, id)` in the order
+    /// `ORDER BY at_column DESC, id_column DESC`; skipped when `after` is `None`. A row inserted
+    /// meanwhile sorts before the cursor, so a client paging on never sees a row twice or
+    /// misses one that existed when it started.
+    pub fn keyset_desc(
+        &mut self,
+        at_column: &str,
+        id_column: &str,
+        after: Option<(i64, &str)>,
+    ) -> &mut Where {
+        if let Some((at, id)) = after {
+            let a = self.bind(&at.to_string());
+            let b = self.bind(&at.to_string());
+            let i = self.bind(id);
+            self.clauses.push(format!(
+                "({at_column} < CAST({a} AS BIGINT) OR ({at_column} = CAST({b} AS BIGINT) AND {id_column} < {i}))"
+            ));
+        }
+        self
+    }
+
     /// `column < value` (text or number compared as the column's type).
     pub fn less_than(&mut self, column: &str, value: &str) -> &mut Where {
         let n = self.bind(value);

@@ -48,6 +48,19 @@ impl Timestamp {
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000).ok()
     }
 
+    /// `2026-11-21T18:21:07.123Z`: RFC 3339 in UTC with milliseconds, as the JSON API writes
+    /// every instant.
+    pub fn rfc3339(self) -> String {
+        self.datetime()
+            .and_then(|d| {
+                d.format(format_description!(
+                    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+                ))
+                .ok()
+            })
+            .unwrap_or_else(|| "1970-01-01T00:00:00.000Z".into())
+    }
+
     /// Start of a calendar day (`YYYY-MM-DD`, UTC); `None` for anything else.
     pub fn from_date(date: &str) -> Option<Timestamp> {
         let d = time::Date::parse(date, format_description!("[year]-[month]-[day]")).ok()?;

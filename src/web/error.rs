@@ -22,6 +22,9 @@ pub enum AppError {
     /// A business rule refused the action (last owner, state changed underneath, …).
     #[error("{0}")]
     Refused(String),
+    /// The request named a version of the resource (`If-Match`) that is no longer current.
+    #[error("{0}")]
+    Stale(String),
     #[error("too many attempts")]
     TooManyAttempts { retry_after_secs: u64 },
     #[error(transparent)]
@@ -69,7 +72,9 @@ impl AppError {
                 "Check the form",
                 "Some fields need attention.".to_string(),
             ),
-            AppError::Refused(msg) => (StatusCode::CONFLICT, "Not done", msg.clone()),
+            AppError::Refused(msg) | AppError::Stale(msg) => {
+                (StatusCode::CONFLICT, "Not done", msg.clone())
+            }
             AppError::TooManyAttempts { retry_after_secs } => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "Too many attempts",

@@ -32,10 +32,26 @@ pub async fn render_error_pages(req: Request, next: Next) -> Response {
     let hx = Hx::from_headers(req.headers());
     // Refused before the page routes (CSRF, body limit, NUL): no layout, but the chosen theme.
     let theme = super::theme::Theme::from_headers(req.headers());
+    let is_api = req.uri().path().starts_with("/api/v1/");
     let res = next.run(req).await;
     let Some(page) = res.extensions().get::<ErrorPage>().cloned() else {
         return res;
     };
+    // The JSON API answers in its own error shape (`api::ApiError`), even for what is
+    // refused before its routes (a NUL in the query, a panic).
+    if is_api {
+        let status = res.status();
+        let code = match status.as_u16() {
+            400 => "bad_request",
+            403 => "forbidden",
+            404 => "not_found",
+            413 => "too_large",
+            s if s >= 500 => "internal",
+            _ => "refused",
+        };
+        let body = serde_json::json!({"error": {"code": code, "message": page.message}});
+        return (status, axum::Json(body)).into_response();
+    }
     // The signed-in shell (navigation, Sign out), if `attach_layout` saw who is asking.
     let layout = res
         .extensions()

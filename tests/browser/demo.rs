@@ -221,6 +221,7 @@ impl Demo {
             ("users", "/users".to_string()),
             ("audit", "/audit".to_string()),
             ("catalog", "/catalog".to_string()),
+            ("api-reference", "/api/docs".to_string()),
         ];
         if who == Who::Staff {
             pages.extend([

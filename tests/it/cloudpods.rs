@@ -612,7 +612,9 @@ async fn the_json_api_reads_and_acts_with_the_right_scopes() {
         .await;
     let member = w.app.signed_in("member@acme.test").await;
     let read_only = token_for(&member, &["READ"]).await;
-    let provisioning = token_for(&member, &["READ", "PROVISIONING"]).await;
+    let provisioning = token_for(&member, &["READ", "WRITE", "PROVISIONING"]).await;
+    // PROVISIONING without WRITE changes nothing.
+    let no_write = token_for(&member, &["READ", "PROVISIONING"]).await;
     let http = reqwest::Client::new();
     let url = |p: &str| format!("{}{p}", w.app.base);
 
@@ -625,10 +627,16 @@ async fn the_json_api_reads_and_acts_with_the_right_scopes() {
         .json()
         .await
         .unwrap();
-    assert_eq!(list["total"], 1);
-    assert_eq!(list["pods"][0]["name"], "web-01");
-    assert_eq!(list["pods"][0]["status"], "ACTIVE");
-    assert_eq!(list["pods"][0]["specs"]["disk_gb"], 20);
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert!(list.get("next_cursor").is_none(), "{list}");
+    assert_eq!(list["items"][0]["name"], "web-01");
+    assert_eq!(list["items"][0]["status"], "ACTIVE");
+    assert_eq!(list["items"][0]["specs"]["disk_gb"], 20);
+    let created = list["items"][0]["created_at"].as_str().unwrap();
+    assert!(
+        created.len() == 24 && created.ends_with('Z') && created.as_bytes()[10] == b'T',
+        "RFC 3339 UTC: {created}"
+    );
 
     // READ alone cannot act; PROVISIONING can, within the member's rights.
     let res = http
@@ -639,6 +647,18 @@ async fn the_json_api_reads_and_acts_with_the_right_scopes() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    for token in [&read_only, &no_write] {
+        let res = http
+            .post(url(&format!("/api/v1/cloudpods/{id}/resize")))
+            .bearer_auth(token)
+            .json(&serde_json::json!({"plan_code": "PRO"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        let err: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(err["error"]["code"], "insufficient_scope", "{err}");
+    }
     // The rules answer as JSON: a subscription's pod changes plan on the subscription (422),
     // suspend is staff-only (403), bad power 422.
     let res = http
@@ -698,7 +718,7 @@ async fn the_json_api_reads_and_acts_with_the_right_scopes() {
         .create_user(&w.staff, &other, "owner@globex.test", "OWNER")
         .await;
     let outsider = w.app.signed_in("owner@globex.test").await;
-    let outsider_token = token_for(&outsider, &["READ", "PROVISIONING"]).await;
+    let outsider_token = token_for(&outsider, &["READ", "WRITE", "PROVISIONING"]).await;
     let res = http
         .get(url(&format!("/api/v1/cloudpods/{id}")))
         .bearer_auth(&outsider_token)

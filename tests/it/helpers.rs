@@ -81,6 +81,8 @@ pub fn test_config(dir: &std::path::Path) -> Config {
             stripe_checkout_origin: "https://checkout.stripe.com".into(),
             ..Default::default()
         },
+        api_rate_per_minute: 600,
+        api_rate_burst: 120,
     }
 }
 

@@ -6,6 +6,7 @@ mod hardening;
 mod invitations;
 mod invoices;
 
+mod api;
 mod assets;
 mod audit;
 mod auth;

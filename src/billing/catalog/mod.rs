@@ -1,5 +1,6 @@
 //! The product catalog: products, prices, usage tiers, price overrides, CloudPod plans.
 
+pub mod api;
 pub mod confirm_pages;
 pub mod model;
 pub mod pages;

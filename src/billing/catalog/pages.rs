@@ -122,6 +122,7 @@ pub async fn list(
         category: &f.category,
         status: &f.status,
         visibility: &f.visibility,
+        after: None,
     };
     let (products, total) =
         service::list_products(&state.db, &actor, &filter, &f.sort, req).await?;

@@ -9,7 +9,10 @@ mod reads;
 pub use overrides::{OverrideInput, add_override, delete_override, scope_label, window_label};
 pub use plans::{PlanInput, update_plan};
 pub use prices::{PriceInput, TierInput, add_tier, delete_price, delete_tier, set_price, tier_set};
-pub use products::{ProductInput, change_status, create_product, get_product, update_product};
+pub use products::{
+    ProductInput, change_status, create_product, get_product, product_version, update_product,
+    update_product_at,
+};
 pub use reads::{
     ProductDetail, active_product_choices, catalog_page, list_products, orderable, plans,
     plans_with_prices, product_choices, product_detail, product_tiers,

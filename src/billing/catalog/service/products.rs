@@ -261,12 +261,38 @@ pub async fn update_product(
     id: &str,
     input: &ProductInput,
 ) -> AppResult<()> {
+    update_product_at(db, actor, id, input, None).await
+}
+
+/// A product's version for `If-Match`: it changes with every edit (its `updated_at`).
+pub fn product_version(p: &ProductRow) -> String {
+    format!("\"p{}\"", p.updated_at.0)
+}
+
+/// [`update_product`], only if the product is still at `version` (from
+/// [`product_version`]) when locked; otherwise `Stale`.
+pub async fn update_product_at(
+    db: &Db,
+    actor: &Actor,
+    id: &str,
+    input: &ProductInput,
+    version: Option<&str>,
+) -> AppResult<()> {
     require_write(actor)?;
     let p = validate_product(input).map_err(AppError::Invalid)?;
     let mut tx = db.begin_write().await?;
     let current = store::lock_product(&mut tx, db.backend, id)
         .await?
         .ok_or(AppError::NotFound)?;
+    if let Some(v) = version
+        && v.trim() != "*"
+        && v.trim() != product_version(&current)
+    {
+        return Err(AppError::Stale(format!(
+            "{} changed since you read it: read it again and retry.",
+            current.code
+        )));
+    }
     if current.billing_model != p.model {
         let misfits = store::prices(&db.pool, id)
             .await?

@@ -168,11 +168,15 @@ pub async fn lock_product(
     .await
 }
 
+#[derive(Default)]
 pub struct ProductFilter<'a> {
     pub search: &'a str,
     pub category: &'a str,
     pub status: &'a str,
     pub visibility: &'a str,
+    /// Keyset paging (the API's cursor, with sort `created`): products after this
+    /// `(created_at, id)`, newest first.
+    pub after: Option<(i64, &'a str)>,
 }
 
 /// Allowed sort keys → ORDER BY clauses (never interpolate user text into SQL).
@@ -200,7 +204,8 @@ pub async fn list_products(
     w.contains(&["name", "code"], f.search)
         .eq("category", f.category)
         .eq("status", f.status)
-        .eq("visibility", f.visibility);
+        .eq("visibility", f.visibility)
+        .keyset_desc("created_at", "id", f.after);
     let n = w.next();
     let sql = format!(
         "SELECT {PRODUCT_COLUMNS} FROM products {} ORDER BY {} LIMIT ${n} OFFSET ${}",
