@@ -259,6 +259,8 @@ pub struct ShowPage {
     pod: PodRow,
     plans: Vec<PlanRow>,
     jobs: Vec<JobRow>,
+    /// Guardian findings on the pod (`ops::guardian`), in the actor's scope.
+    findings: Vec<crate::ops::guardian::store::FindingRow>,
     can_operate: bool,
     can_manage: bool,
     is_staff: bool,
@@ -278,8 +280,10 @@ async fn show_page(
 ) -> AppResult<ShowPage> {
     let pod = service::get(&state.db, actor, id).await?;
     let jobs = reads::pod_jobs(&state.db, actor, &pod, 20).await?;
+    let findings = crate::ops::guardian::service::for_pod(&state.db, actor, &pod.id).await?;
     Ok(ShowPage {
         layout,
+        findings,
         plans: service::plan_choices(&state.db).await?,
         jobs,
         can_operate: service::can_operate(actor),

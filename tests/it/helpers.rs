@@ -76,6 +76,11 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         ops_refresh_secs: 10,
         metrics_token: None,
         metrics_bind: None,
+        probe_down_after: 3,
+        probe_up_after: 2,
+        probe_flap_changes: 4,
+        probe_flap_window_secs: 900,
+        probe_concurrency: 8,
     }
 }
 
