@@ -387,12 +387,12 @@ async fn probe_loop(state: AppState, mut stop: tokio::sync::watch::Receiver<bool
         tokio::select! {
             _ = tick.tick() => {
                 let now = state.clock.now();
-                if let Err(e) = ops::nodes::service::probe_pass(&state.db, &settings, now, concurrency).await {
+                if let Err(e) = ops::nodes::probing::probe_pass(&state.db, &settings, now, concurrency).await {
                     tracing::warn!(error = %e, "node probe pass failed");
                 }
                 if last_prune.is_none_or(|t| now.0 - t.0 >= 600_000) {
                     last_prune = Some(now);
-                    match ops::nodes::service::prune_history(&state.db, now).await {
+                    match ops::nodes::probing::prune_history(&state.db, now).await {
                         Ok((0, 0)) => {}
                         Ok((rolled, dropped)) => tracing::info!(rolled, dropped, "probe history rolled up and pruned"),
                         Err(e) => tracing::warn!(error = %e, "could not prune the probe history"),

@@ -16,6 +16,7 @@ use crate::auth::model::Actor;
 use crate::billing::catalog::store::PlanRow;
 use crate::jobs::JobState;
 use crate::jobs::read::JobRow;
+use crate::ops::guardian::store::FindingRow;
 use crate::page;
 use crate::state::AppState;
 use crate::web::actions::ActionRequest as Req;
@@ -260,7 +261,7 @@ pub struct ShowPage {
     plans: Vec<PlanRow>,
     jobs: Vec<JobRow>,
     /// Guardian findings on the pod (`ops::guardian`), in the actor's scope.
-    findings: Vec<crate::ops::guardian::store::FindingRow>,
+    findings: Vec<FindingRow>,
     can_operate: bool,
     can_manage: bool,
     is_staff: bool,

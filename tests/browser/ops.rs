@@ -104,7 +104,7 @@ async fn a_node_brought_down_turns_down_on_the_tile_without_a_reload() {
         let app = &app;
         async move {
             for _ in 0..n {
-                mpanel::ops::nodes::service::probe_pass(
+                mpanel::ops::nodes::probing::probe_pass(
                     &app.state.db,
                     &settings,
                     app.state.clock.now(),

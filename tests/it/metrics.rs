@@ -309,7 +309,7 @@ async fn node_probe_status_and_latency_are_exposed() {
     let settings =
         mpanel::ops::nodes::model::ProbeSettings::from_config(&app.state.config).unwrap();
     for _ in 0..2 {
-        mpanel::ops::nodes::service::probe_pass(&app.state.db, &settings, app.state.clock.now(), 4)
+        mpanel::ops::nodes::probing::probe_pass(&app.state.db, &settings, app.state.clock.now(), 4)
             .await
             .unwrap();
         app.state.clock.advance(5);

@@ -5,6 +5,8 @@ pub mod api;
 pub mod model;
 pub mod pages;
 pub mod probe;
+pub mod probe_store;
+pub mod probing;
 pub mod service;
 pub mod store;
 pub mod tile;

@@ -11,8 +11,8 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::model::{self, CheckKind, NodeForm, NodeType};
+use super::probe_store::{HourRow, ProbeRow};
 use super::service::{self, NodeView};
-use super::store::{HourRow, ProbeRow};
 use crate::actor::Actor;
 use crate::page;
 use crate::state::AppState;

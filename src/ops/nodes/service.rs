@@ -1,14 +1,12 @@
 //! Core nodes: what staff do to them (register, change, delete, silence — audited), what the
 //! overview and `/ops/servers` read, and the probe pass the worker runs.
 
-use std::sync::Arc;
-
-use super::model::{self, NodeForm, ProbeSettings, ShownStatus};
-use super::probe;
-use super::store::{self, NodeRow, ProbeRecord};
+use super::model::{self, NodeForm, ShownStatus};
+use super::probe_store::{self, HourRow, ProbeRow};
+use super::store::{self, NodeRow};
 use crate::actor::Actor;
 use crate::audit::{self, AuditEvent};
-use crate::db::{Db, TenantScope, Timestamp};
+use crate::db::{Db, Timestamp};
 use crate::web::forms::OnUnique;
 use crate::web::{AppError, AppResult, FieldErrors};
 
@@ -122,13 +120,10 @@ pub async fn get(db: &Db, actor: &Actor, id: &str, now: Timestamp) -> AppResult<
 }
 
 /// A node's latest probes and its hourly roll-ups, newest first.
-pub async fn history(
-    db: &Db,
-    node: &NodeView,
-) -> AppResult<(Vec<store::ProbeRow>, Vec<store::HourRow>)> {
+pub async fn history(db: &Db, node: &NodeView) -> AppResult<(Vec<ProbeRow>, Vec<HourRow>)> {
     Ok((
-        store::recent_probes(&db.pool, &node.row.id, 50).await?,
-        store::hourly(&db.pool, &node.row.id, 48).await?,
+        probe_store::recent_probes(&db.pool, &node.row.id, 50).await?,
+        probe_store::hourly(&db.pool, &node.row.id, 48).await?,
     ))
 }
 
@@ -339,108 +334,4 @@ pub async fn push_metrics(
     store::record_metrics(&mut tx, &node.id, metrics).await?;
     tx.commit().await?;
     Ok(Some(node))
-}
-
-// ------------------------------------------------------------------ the probe loop
-
-/// Nodes claimed per pass.
-pub const PASS_LIMIT: i64 = 500;
-
-/// One pass of the probe loop at `now`: claims the nodes due (a node moved on by another
-/// worker since it was read is left to that worker), probes them with at most `concurrency`
-/// at once, and records each result with the node's new state. Returns how many it probed.
-pub async fn probe_pass(
-    db: &Db,
-    settings: &ProbeSettings,
-    now: Timestamp,
-    concurrency: usize,
-) -> anyhow::Result<usize> {
-    let due = store::due(&db.pool, now, PASS_LIMIT).await?;
-    let limit = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
-    let mut tasks = tokio::task::JoinSet::new();
-    for (id, seen) in due {
-        if !store::claim(&db.pool, &id, seen, now).await? {
-            continue;
-        }
-        let Some(node) = store::get(&db.pool, &TenantScope::All, &id, now).await? else {
-            continue;
-        };
-        let permit = limit.clone().acquire_owned().await?;
-        tasks.spawn(async move {
-            let outcome = probe::probe(&node).await;
-            drop(permit);
-            (node, outcome)
-        });
-    }
-    let mut probed = 0;
-    while let Some(joined) = tasks.join_next().await {
-        let (node, outcome) = joined?;
-        record(db, settings, &node, &outcome, now).await?;
-        probed += 1;
-    }
-    Ok(probed)
-}
-
-async fn record(
-    db: &Db,
-    settings: &ProbeSettings,
-    node: &NodeRow,
-    outcome: &probe::Outcome,
-    now: Timestamp,
-) -> anyhow::Result<()> {
-    let mut tx = db.begin_write().await?;
-    // The state as it is now (not as read before the probe): one writer per node per
-    // interval, but a change of check may have reset it meanwhile.
-    let Some(current) = store::get(&mut *tx, &TenantScope::All, &node.id, now).await? else {
-        return Ok(());
-    };
-    let (state, changed) = model::after_probe(current.probe_state(), outcome.ok, settings);
-    let reason = if outcome.ok {
-        ""
-    } else {
-        outcome.error.as_str()
-    };
-    store::record_probe(
-        &mut tx,
-        &ProbeRecord {
-            node_id: &node.id,
-            at: now,
-            ok: outcome.ok,
-            latency_ms: outcome.latency_ms,
-            error: &outcome.error,
-            state,
-            changed,
-            reason: if state.status == model::ProbeStatus::Down && outcome.ok {
-                &current.status_reason
-            } else {
-                reason
-            },
-        },
-    )
-    .await?;
-    let window_start = now.plus_secs(-settings.flap_window_secs);
-    let changes = store::changes_since(&mut tx, &node.id, window_start).await?;
-    let flapping = model::is_flapping(changes, settings);
-    if flapping != (current.flapping == 1) {
-        store::set_flapping(&mut tx, &node.id, flapping).await?;
-    }
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Full-resolution history is kept this long, then rolled up hourly.
-pub const FULL_HISTORY_DAYS: i64 = 7;
-/// Hourly roll-ups are kept this long.
-pub const HOURLY_HISTORY_DAYS: i64 = 90;
-
-/// Rolls probes older than 7 days (whole hours) into hourly rows and drops roll-ups older than
-/// 90 days; pushed CPU samples are kept 7 days. Returns (probes rolled up, roll-ups dropped).
-pub async fn prune_history(db: &Db, now: Timestamp) -> anyhow::Result<(u64, u64)> {
-    const HOUR: i64 = 3_600_000;
-    let cutoff = Timestamp((now.0 - FULL_HISTORY_DAYS * 24 * HOUR) / HOUR * HOUR);
-    let keep_from = Timestamp(now.0 - HOURLY_HISTORY_DAYS * 24 * HOUR);
-    let mut tx = db.begin_write().await?;
-    let r = store::prune(&mut tx, cutoff, keep_from).await?;
-    tx.commit().await?;
-    Ok(r)
 }

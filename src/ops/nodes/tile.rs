@@ -1,8 +1,8 @@
 //! The overview's core-nodes tile: every node, the worst first, with its last check and
 //! pushed metrics, and two 24-hour trends (failed probes per hour, mean pushed CPU per hour).
 
+use super::probe_store;
 use super::service::{self, NodeView};
-use super::store;
 use crate::actor::Actor;
 use crate::db::{Db, Timestamp};
 use crate::ops::model;
@@ -43,10 +43,10 @@ pub async fn read(db: &Db, actor: &Actor, now: Timestamp) -> AppResult<NodesTile
     let hours = crate::ops::service::TREND_HOURS;
     let start = Timestamp(now.0 - hours as i64 * HOUR_MS + 1);
     let failures = model::hourly(
-        &store::failures_by_hour(&db.pool, &scope, start).await?,
+        &probe_store::failures_by_hour(&db.pool, &scope, start).await?,
         hours,
     );
-    let cpu_rows = store::cpu_by_hour(&db.pool, &scope, start).await?;
+    let cpu_rows = probe_store::cpu_by_hour(&db.pool, &scope, start).await?;
     let has_cpu = !cpu_rows.is_empty();
     let cpu_x100 = model::hourly(&cpu_rows, hours);
     Ok(NodesTile {

@@ -10,7 +10,7 @@ use axum::Router;
 use axum::http::StatusCode as AxumStatus;
 use axum::routing::get;
 use mpanel::ops::nodes::model::ProbeSettings;
-use mpanel::ops::nodes::service::{probe_pass, prune_history};
+use mpanel::ops::nodes::probing::{probe_pass, prune_history};
 
 use super::nodes::{register, tcp_node, tile_status};
 use crate::helpers::*;
