@@ -98,6 +98,8 @@ pub fn router(state: AppState) -> Router {
         .merge(security::routes())
         .merge(jobs::pages::routes())
         .merge(ops::pages::routes())
+        .merge(ops::nodes::pages::routes())
+        .merge(ops::guardian::pages::routes())
         .merge(cloudpods::routes())
         .merge(subscriptions::routes())
         .merge(billing::automation::pages::routes())
@@ -132,7 +134,10 @@ pub fn router(state: AppState) -> Router {
         .merge(api::docs::document_routes(openapi))
         .merge(api::routes(
             state.clone(),
-            cloudpods::api::routes().merge(billing::catalog::api::routes()),
+            cloudpods::api::routes()
+                .merge(billing::catalog::api::routes())
+                .merge(ops::nodes::api::routes())
+                .merge(ops::guardian::api::routes()),
         ))
         .merge(pages)
         .layer(CatchPanicLayer::custom(mw::panic_response))
@@ -211,6 +216,8 @@ pub async fn build_state_with_clock(
     config.metrics_token()?;
     // And billing schedules that contradict each other.
     billing::automation::model::Settings::from_config(&config)?;
+    // And node probe settings out of range.
+    ops::nodes::model::ProbeSettings::from_config(&config)?;
     let db = Db::connect(&config.database_url(), config.db_max_connections).await?;
     db.migrate().await?;
     Ok(AppState::new(db, config, &secret, provisioner, clock))
@@ -372,6 +379,7 @@ static NAV: &[NavEntry] = &[
 /// The job worker with every registered handler; in `serve` by default and in `mpanel worker`.
 pub async fn run_worker(state: AppState, stop: tokio::sync::watch::Receiver<bool>) {
     let schedule = tokio::spawn(bill_run_schedule(state.clone(), stop.clone()));
+    let probes = tokio::spawn(probe_loop(state.clone(), stop.clone()));
     let registry = job_registry(&state);
     let cfg = jobs::WorkerConfig::from_config(&state.config);
     jobs::Worker::new(state.db.clone(), registry, cfg)
@@ -379,6 +387,43 @@ pub async fn run_worker(state: AppState, stop: tokio::sync::watch::Receiver<bool
         .run(stop)
         .await;
     schedule.abort();
+    probes.abort();
+}
+
+/// The node probe loop: every second, probe the nodes that are due (claimed one by one with a
+/// conditional update, so several workers share them without probing one twice per
+/// interval); every ten minutes, roll up and prune the probe history.
+async fn probe_loop(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let settings = match ops::nodes::model::ProbeSettings::from_config(&state.config) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "node probes not started");
+            return;
+        }
+    };
+    let concurrency = usize::try_from(state.config.probe_concurrency).unwrap_or(32);
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_prune: Option<Timestamp> = None;
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let now = state.clock.now();
+                if let Err(e) = ops::nodes::probing::probe_pass(&state.db, &settings, now, concurrency).await {
+                    tracing::warn!(error = %e, "node probe pass failed");
+                }
+                if last_prune.is_none_or(|t| now.0 - t.0 >= 600_000) {
+                    last_prune = Some(now);
+                    match ops::nodes::probing::prune_history(&state.db, now).await {
+                        Ok((0, 0)) => {}
+                        Ok((rolled, dropped)) => tracing::info!(rolled, dropped, "probe history rolled up and pruned"),
+                        Err(e) => tracing::warn!(error = %e, "could not prune the probe history"),
+                    }
+                }
+            }
+            _ = stop.changed() => return,
+        }
+    }
 }
 
 /// Starts a bill run on the queue every `MPANEL_BILL_RUN_EVERY_SECS` (first at start-up). The

@@ -387,6 +387,51 @@ pub struct Config {
     #[arg(long, env = "MPANEL_METRICS_BIND", global = true)]
     pub metrics_bind: Option<SocketAddr>,
 
+    /// Node probes: failures in a row that mark a node DOWN.
+    #[arg(
+        long,
+        env = "MPANEL_PROBE_DOWN_AFTER",
+        default_value_t = 3,
+        global = true
+    )]
+    pub probe_down_after: u64,
+
+    /// Node probes: successes in a row that mark a node UP.
+    #[arg(
+        long,
+        env = "MPANEL_PROBE_UP_AFTER",
+        default_value_t = 2,
+        global = true
+    )]
+    pub probe_up_after: u64,
+
+    /// Node probes: UP/DOWN changes within the flap window that show a node as flapping
+    /// (DEGRADED) instead of alternating.
+    #[arg(
+        long,
+        env = "MPANEL_PROBE_FLAP_CHANGES",
+        default_value_t = 4,
+        global = true
+    )]
+    pub probe_flap_changes: u64,
+
+    /// Node probes: the flap window in seconds.
+    #[arg(
+        long,
+        env = "MPANEL_PROBE_FLAP_WINDOW_SECS",
+        default_value_t = 900,
+        global = true
+    )]
+    pub probe_flap_window_secs: u64,
+
+    /// Node probes one worker runs at the same time.
+    #[arg(
+        long,
+        env = "MPANEL_PROBE_CONCURRENCY",
+        default_value_t = 32,
+        global = true
+    )]
+    pub probe_concurrency: u64,
     /// API requests each token may make per minute, on average (a token bucket per token and
     /// per instance: with several `serve` instances a token gets this much from each).
     #[arg(

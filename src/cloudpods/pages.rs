@@ -16,6 +16,7 @@ use crate::auth::model::Actor;
 use crate::billing::catalog::store::PlanRow;
 use crate::jobs::JobState;
 use crate::jobs::read::JobRow;
+use crate::ops::guardian::store::FindingRow;
 use crate::page;
 use crate::state::AppState;
 use crate::web::actions::ActionRequest as Req;
@@ -260,6 +261,8 @@ pub struct ShowPage {
     pod: PodRow,
     plans: Vec<PlanRow>,
     jobs: Vec<JobRow>,
+    /// Guardian findings on the pod (`ops::guardian`), in the actor's scope.
+    findings: Vec<FindingRow>,
     can_operate: bool,
     can_manage: bool,
     is_staff: bool,
@@ -279,8 +282,10 @@ async fn show_page(
 ) -> AppResult<ShowPage> {
     let pod = service::get(&state.db, actor, id).await?;
     let jobs = reads::pod_jobs(&state.db, actor, &pod, 20).await?;
+    let findings = crate::ops::guardian::service::for_pod(&state.db, actor, &pod.id).await?;
     Ok(ShowPage {
         layout,
+        findings,
         plans: service::plan_choices(&state.db).await?,
         jobs,
         can_operate: service::can_operate(actor),

@@ -28,6 +28,19 @@ struct JobLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NodeStatusLabels {
+    node: String,
+    node_type: String,
+    /// UP, DOWN, DEGRADED (flapping), UNKNOWN or MAINTENANCE.
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NodeLabels {
+    node: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabels {
     kind: String,
 }
@@ -125,6 +138,35 @@ async fn database_figures(db: &Db, now: Timestamp) -> sqlx::Result<Registry> {
         "job_oldest_waiting_age_seconds",
         "How long the oldest job due but not yet taken by a worker has waited, by kind",
         oldest,
+    );
+    let status = Family::<NodeStatusLabels, Gauge>::default();
+    let latency = Family::<NodeLabels, Gauge<f64, AtomicU64>>::default();
+    for n in crate::ops::nodes::store::list(&db.pool, &all, now).await? {
+        let v = crate::ops::nodes::service::NodeView::of(n, now);
+        status
+            .get_or_create(&NodeStatusLabels {
+                node: v.row.hostname.clone(),
+                node_type: v.row.node_type.as_str().to_string(),
+                status: v.shown.as_str().to_string(),
+            })
+            .set(1);
+        if let Some(ms) = v.row.last_latency_ms {
+            latency
+                .get_or_create(&NodeLabels {
+                    node: v.row.hostname.clone(),
+                })
+                .set(ms as f64 / 1000.0);
+        }
+    }
+    registry.register(
+        "node_status",
+        "Core nodes by their shown status (1 for the node's current status)",
+        status,
+    );
+    registry.register(
+        "node_probe_latency_seconds",
+        "The latency of each core node's last probe",
+        latency,
     );
     Ok(registry)
 }

@@ -2,7 +2,9 @@
 //! the Prometheus `/metrics` endpoint (figures read from the database at scrape time beside
 //! the process's own instruments in `telemetry`).
 
+pub mod guardian;
 pub mod metrics;
 pub mod model;
+pub mod nodes;
 pub mod pages;
 pub mod service;

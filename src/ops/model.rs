@@ -174,7 +174,12 @@ pub const SPARK_H: i64 = 40;
 /// The `points` of an SVG polyline for `values`, scaled to the box (the highest value at the
 /// top, zero at the bottom; all zeros lie flat on the bottom).
 pub fn spark_points(values: &[i64]) -> String {
-    let max = values.iter().copied().max().unwrap_or(0).max(1);
+    spark_points_max(values, values.iter().copied().max().unwrap_or(0))
+}
+
+/// [`spark_points`] on a fixed scale: `max` (or the highest value, if higher) at the top.
+pub fn spark_points_max(values: &[i64], max: i64) -> String {
+    let max = values.iter().copied().max().unwrap_or(0).max(max).max(1);
     let n = values.len().max(2) as i64 - 1;
     let pad = 2;
     values
@@ -268,5 +273,7 @@ mod tests {
         assert_eq!(spark_points(&[0, 5, 10]), "0,38 120,20 240,2");
         assert_eq!(spark_points(&[0, 0]), "0,38 240,38");
         assert_eq!(spark_points(&[3]), "0,2");
+        assert_eq!(spark_points_max(&[0, 50, 100], 100), "0,38 120,20 240,2");
+        assert_eq!(spark_points_max(&[0, 50], 100), "0,38 240,20");
     }
 }

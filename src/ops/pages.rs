@@ -7,11 +7,12 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use super::service::{self, BillingTile, QueueTile, SecurityTile};
+use super::service::{self, BillingTile, ProvisioningTile, QueueTile, SecurityTile};
 use crate::actor::Actor;
 use crate::db::Timestamp;
 use crate::jobs::model::precise;
 use crate::ops::model::QueueColumn;
+use crate::ops::nodes::tile::NodesTile;
 use crate::page;
 use crate::state::AppState;
 use crate::web::{AppResult, Hx, Layout};
@@ -22,6 +23,8 @@ pub fn routes() -> Router<AppState> {
         .route("/ops/tiles/queues", get(queues_tile))
         .route("/ops/tiles/security", get(security_tile))
         .route("/ops/tiles/billing", get(billing_tile))
+        .route("/ops/tiles/provisioning", get(provisioning_tile))
+        .route("/ops/tiles/nodes", get(nodes_tile))
 }
 
 /// What every tile shows beside its figures: when they were read and how often it polls.
@@ -47,6 +50,8 @@ struct OverviewPage {
     q: QueueTile,
     s: SecurityTile,
     b: BillingTile,
+    p: ProvisioningTile,
+    n: NodesTile,
     fresh: Freshness,
 }
 
@@ -60,12 +65,16 @@ pub async fn index(
     let q = service::queues(&state.db, &actor, now).await?;
     let s = service::security(&state.db, &actor, now).await?;
     let b = service::billing(&state.db, &actor, state.clock.now()).await?;
+    let p = service::provisioning(&state.db, &actor, now).await?;
+    let n = super::nodes::tile::read(&state.db, &actor, state.clock.now()).await?;
     let page = OverviewPage {
+        n,
         layout,
         columns: QueueColumn::ALL,
         q,
         s,
         b,
+        p,
         fresh: Freshness::new(&state, now),
     };
     Ok(page!(hx, page)?.into_response())
@@ -119,6 +128,40 @@ pub async fn billing_tile(State(state): State<AppState>, actor: Actor) -> AppRes
     let b = service::billing(&state.db, &actor, state.clock.now()).await?;
     let tile = BillingTileView {
         b,
+        fresh: Freshness::new(&state, now),
+    };
+    Ok(crate::web::render(&tile)?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "ops/tile_provisioning.html")]
+struct ProvisioningTileView {
+    p: ProvisioningTile,
+    fresh: Freshness,
+}
+
+pub async fn provisioning_tile(State(state): State<AppState>, actor: Actor) -> AppResult<Response> {
+    let now = Timestamp::now();
+    let p = service::provisioning(&state.db, &actor, now).await?;
+    let tile = ProvisioningTileView {
+        p,
+        fresh: Freshness::new(&state, now),
+    };
+    Ok(crate::web::render(&tile)?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "ops/tile_nodes.html")]
+struct NodesTileView {
+    n: NodesTile,
+    fresh: Freshness,
+}
+
+pub async fn nodes_tile(State(state): State<AppState>, actor: Actor) -> AppResult<Response> {
+    let now = state.clock.now();
+    let n = super::nodes::tile::read(&state.db, &actor, now).await?;
+    let tile = NodesTileView {
+        n,
         fresh: Freshness::new(&state, now),
     };
     Ok(crate::web::render(&tile)?.into_response())

@@ -111,9 +111,16 @@ pub struct SecurityTile {
     pub customers: Adoption,
     /// The events list's `from` date covering the window (it filters by whole days).
     pub since_date: String,
+    /// Open guardian findings by severity, worst first (zeros included).
+    pub findings: Vec<(crate::ops::guardian::model::Severity, i64)>,
 }
 
 impl SecurityTile {
+    /// The open findings of one severity.
+    pub fn findings_href(&self, s: &crate::ops::guardian::model::Severity) -> String {
+        format!("/ops/guardian?status=OPEN&severity={}", s.as_str())
+    }
+
     /// The security events of `kind` from the window's first day on.
     pub fn events_href(&self, kind: &str) -> String {
         format!(
@@ -150,6 +157,7 @@ pub async fn security(db: &Db, actor: &Actor, now: Timestamp) -> AppResult<Secur
         staff,
         customers,
         since_date: since.to_string().chars().take(10).collect(),
+        findings: crate::ops::guardian::service::open_counts(db, actor).await?,
     })
 }
 
@@ -231,5 +239,98 @@ pub async fn billing(db: &Db, actor: &Actor, now: Timestamp) -> AppResult<Billin
             .iter()
             .map(|s| crate::billing::money::format_money(s.due_minor, &s.currency))
             .collect(),
+    })
+}
+
+/// The kind of the job that provisions a pod (a first provisioning or a retry).
+pub const PROVISION_KIND: &str = "cloudpod.provision";
+/// Failures listed on the provisioning tile.
+pub const PROVISION_FAILURES_SHOWN: i64 = 5;
+
+/// One provisioning given up in the window: the job, and its pod when it still exists.
+pub struct ProvisionFailure {
+    pub job_id: String,
+    pub pod_id: Option<String>,
+    pub pod_name: Option<String>,
+    pub error: String,
+    pub at: Timestamp,
+}
+
+impl ProvisionFailure {
+    pub fn pod_href(&self) -> Option<String> {
+        self.pod_id.as_ref().map(|id| format!("/cloudpods/{id}"))
+    }
+    pub fn job_href(&self) -> String {
+        format!("/ops/jobs/{}", self.job_id)
+    }
+}
+
+/// The provisioning tile: provisioning jobs that ended in the last 24 hours.
+pub struct ProvisioningTile {
+    pub read_at: Timestamp,
+    pub succeeded: i64,
+    pub failed: i64,
+    pub failures: Vec<ProvisionFailure>,
+}
+
+impl ProvisioningTile {
+    /// Whole percent of the ended provisionings that succeeded; None when none ended.
+    pub fn success_rate(&self) -> Option<i64> {
+        model::percent(self.succeeded, self.succeeded + self.failed)
+    }
+    pub fn href(state: &str) -> String {
+        let q = crate::web::pagination::filter_query(&[("kind", PROVISION_KIND), ("state", state)]);
+        format!("/ops/jobs?{}", &q[1..])
+    }
+    pub fn succeeded_href(&self) -> String {
+        Self::href("completed")
+    }
+    pub fn failed_href(&self) -> String {
+        Self::href("discarded")
+    }
+}
+
+pub async fn provisioning(db: &Db, actor: &Actor, now: Timestamp) -> AppResult<ProvisioningTile> {
+    require_view(actor)?;
+    let scope = actor.scope();
+    let since = Timestamp(now.0 - TREND_HOURS as i64 * HOUR_MS);
+    let (succeeded, failed) =
+        jobs::read::outcomes_since(&db.pool, &scope, PROVISION_KIND, since).await?;
+    let rows = jobs::read::discarded_since(
+        &db.pool,
+        &scope,
+        PROVISION_KIND,
+        since,
+        PROVISION_FAILURES_SHOWN,
+    )
+    .await?;
+    let mut failures = Vec::with_capacity(rows.len());
+    for j in rows {
+        let pod_id = j
+            .subject
+            .as_deref()
+            .and_then(|s| s.strip_prefix("cloudpod:"))
+            .map(str::to_string);
+        let pod_name = match &pod_id {
+            Some(id) => match crate::cloudpods::service::get(db, actor, id).await {
+                Ok(p) => Some(p.name),
+                Err(AppError::NotFound) => None,
+                Err(e) => return Err(e),
+            },
+            None => None,
+        };
+        failures.push(ProvisionFailure {
+            pod_id: pod_name.as_ref().and(pod_id),
+            pod_name,
+            error: j.last_error.unwrap_or_default(),
+            at: j.finished_at.unwrap_or(j.updated_at),
+            job_id: j.id,
+        });
+    }
+    Ok(ProvisioningTile {
+        read_at: now,
+        succeeded,
+        failed,
+        failures,
     })
 }

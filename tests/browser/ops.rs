@@ -68,3 +68,87 @@ async fn the_queue_tile_updates_without_a_reload_when_a_job_fails_elsewhere() {
     assert_eq!(b.path().await, "/ops");
     b.stop().await;
 }
+
+/// The overview open in one tab: a node the test brings down turns DOWN on the core-nodes
+/// tile by itself (the probe passes run here, on the test's clock, as the worker would run
+/// them).
+#[tokio::test]
+async fn a_node_brought_down_turns_down_on_the_tile_without_a_reload() {
+    let app = TestApp::spawn_with(|c| {
+        c.no_worker = true;
+        c.ops_refresh_secs = 1;
+    })
+    .await;
+    let owner = app.setup_owner().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let res = owner
+        .post(
+            "/ops/servers",
+            &[
+                ("hostname", "web1.example.net"),
+                ("node_type", "WEB"),
+                ("region", "eu-central"),
+                ("address", "127.0.0.1"),
+                ("check_kind", "TCP"),
+                ("check_port", &port),
+                ("interval_secs", "5"),
+                ("timeout_ms", "1000"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), reqwest::StatusCode::SEE_OTHER);
+    let settings =
+        mpanel::ops::nodes::model::ProbeSettings::from_config(&app.state.config).unwrap();
+    let passes = |n: usize| {
+        let app = &app;
+        async move {
+            for _ in 0..n {
+                mpanel::ops::nodes::probing::probe_pass(
+                    &app.state.db,
+                    &settings,
+                    app.state.clock.now(),
+                    4,
+                )
+                .await
+                .unwrap();
+                app.state.clock.advance(5);
+            }
+        }
+    };
+    passes(2).await;
+
+    let b = Browser::start().await;
+    b.goto(&format!("{}/login", app.base)).await;
+    b.fill("E-mail", OWNER_EMAIL).await;
+    b.fill("Password", PASSWORD).await;
+    b.press("Sign in").await;
+    b.expect_heading("Welcome, owner").await;
+    b.follow("Operations").await;
+    b.expect_heading("Operations").await;
+    let badge = |status: &str| {
+        format!(
+            "//tr[@data-node='web1.example.net']//span[@data-status and normalize-space(.)='{status}']"
+        )
+    };
+    b.wait_xpath(&badge("UP")).await;
+    b.client
+        .execute("window.opsMark = 'same page'; return true;", vec![])
+        .await
+        .unwrap();
+
+    // The node goes away: nothing listens on its port any more.
+    drop(listener);
+    passes(3).await;
+
+    b.wait_xpath(&badge("DOWN")).await;
+    b.expect_text(&format!("TCP 127.0.0.1:{port}")).await;
+    let mark = b
+        .client
+        .execute("return window.opsMark || 'reloaded';", vec![])
+        .await
+        .unwrap();
+    assert_eq!(mark, json!("same page"));
+    assert_eq!(b.path().await, "/ops");
+    b.stop().await;
+}

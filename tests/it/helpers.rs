@@ -83,6 +83,11 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         },
         api_rate_per_minute: 600,
         api_rate_burst: 120,
+        probe_down_after: 3,
+        probe_up_after: 2,
+        probe_flap_changes: 4,
+        probe_flap_window_secs: 900,
+        probe_concurrency: 8,
     }
 }
 

@@ -281,3 +281,57 @@ async fn without_a_token_it_is_not_served_on_the_main_address_but_on_its_own() {
     assert!(err.to_string().contains("MPANEL_METRICS_TOKEN"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn node_probe_status_and_latency_are_exposed() {
+    let app = TestApp::spawn_with(|c| {
+        c.metrics_token = Some(TOKEN.into());
+        c.no_worker = true;
+    })
+    .await;
+    let owner = app.setup_owner().await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    crate::ops::nodes::register(
+        &owner,
+        &crate::ops::nodes::tcp_node("m1.example.net", "127.0.0.1", &port),
+    )
+    .await;
+    let exp = scrape(&app).await;
+    assert_eq!(
+        number(sample(
+            &exp,
+            "mpanel_node_status",
+            &[("node", "m1.example.net"), ("status", "UNKNOWN")]
+        )),
+        1.0
+    );
+    let settings =
+        mpanel::ops::nodes::model::ProbeSettings::from_config(&app.state.config).unwrap();
+    for _ in 0..2 {
+        mpanel::ops::nodes::probing::probe_pass(&app.state.db, &settings, app.state.clock.now(), 4)
+            .await
+            .unwrap();
+        app.state.clock.advance(5);
+    }
+    let exp = scrape(&app).await;
+    assert_eq!(
+        number(sample(
+            &exp,
+            "mpanel_node_status",
+            &[
+                ("node", "m1.example.net"),
+                ("status", "UP"),
+                ("node_type", "WEB")
+            ]
+        )),
+        1.0
+    );
+    assert!(sample(&exp, "mpanel_node_status", &[("status", "UNKNOWN")]).is_none());
+    let latency = number(sample(
+        &exp,
+        "mpanel_node_probe_latency_seconds",
+        &[("node", "m1.example.net")],
+    ));
+    assert!((0.0..1.0).contains(&latency), "{latency}");
+}

@@ -254,3 +254,48 @@ pub async fn failed_attempts_by_hour(
     .fetch_all(pool)
     .await
 }
+
+/// Jobs of `kind` that ended at or after `since`: how many completed and how many were
+/// given up (discarded). Cancelled jobs are neither.
+pub async fn outcomes_since(
+    pool: &AnyPool,
+    scope: &TenantScope,
+    kind: &str,
+    since: Timestamp,
+) -> sqlx::Result<(i64, i64)> {
+    let rows: Vec<(JobState, i64)> = sqlx::query_as(&format!(
+        "SELECT state, CAST(COUNT(*) AS BIGINT) FROM jobs \
+         WHERE kind = $1 AND state IN ('completed', 'discarded') AND finished_at >= $2{} \
+         GROUP BY state",
+        scope.and("tenant_id", 3)
+    ))
+    .bind(kind)
+    .bind(since.0)
+    .scoped(scope)
+    .fetch_all(pool)
+    .await?;
+    let of = |s: JobState| rows.iter().filter(|(x, _)| *x == s).map(|(_, n)| n).sum();
+    Ok((of(JobState::Completed), of(JobState::Discarded)))
+}
+
+/// The latest `limit` jobs of `kind` given up at or after `since`, newest first.
+pub async fn discarded_since(
+    pool: &AnyPool,
+    scope: &TenantScope,
+    kind: &str,
+    since: Timestamp,
+    limit: i64,
+) -> sqlx::Result<Vec<JobRow>> {
+    sqlx::query_as(&format!(
+        "SELECT {JOB_COLUMNS} FROM jobs \
+         WHERE kind = $1 AND state = 'discarded' AND finished_at >= $2{} \
+         ORDER BY finished_at DESC, id DESC LIMIT $3",
+        scope.and("tenant_id", 4)
+    ))
+    .bind(kind)
+    .bind(since.0)
+    .bind(limit)
+    .scoped(scope)
+    .fetch_all(pool)
+    .await
+}

@@ -8,6 +8,11 @@ use serde_json::json;
 
 use crate::helpers::*;
 
+mod guardian;
+pub mod nodes;
+mod probes;
+mod provisioning;
+
 /// Claims the job `id` (it must be the next due one) and records a failed attempt leaving it
 /// in `state`.
 async fn fail_next(app: &TestApp, id: &str, state: &str, attempt: i64) {
@@ -38,6 +43,11 @@ async fn fail_next(app: &TestApp, id: &str, state: &str, attempt: i64) {
     assert!(recorded);
 }
 
+/// The queue tile within a page (other tiles draw sparklines too).
+fn queue_tile(html: &str) -> &str {
+    between(html, "id=\"tile-queues\"", "</article>").expect("the queue tile")
+}
+
 async fn tile(c: &TestClient) -> String {
     let res = c.get_htmx("/ops/tiles/queues").await;
     assert_eq!(res.status(), StatusCode::OK);
@@ -65,7 +75,7 @@ async fn an_empty_system_says_so() {
         Some("0")
     );
     // a flat line along the bottom: 24 hours of nothing
-    let points = between(&html, "<polyline points=\"", "\"").unwrap();
+    let points = between(queue_tile(&html), "<polyline points=\"", "\"").unwrap();
     assert_eq!(points.split(' ').count(), 24);
     assert!(points.split(' ').all(|p| p.ends_with(",38")), "{points}");
 }
@@ -152,7 +162,7 @@ async fn the_queue_tile_counts_the_jobs_the_test_made() {
             Some("3")
         );
         // the three failures fall in the last hour: the line ends at the top
-        let points = between(&html, "<polyline points=\"", "\"").unwrap();
+        let points = between(queue_tile(&html), "<polyline points=\"", "\"").unwrap();
         assert!(points.ends_with(" 240,2"), "{points}");
         assert!(html.contains("Read <time>"));
     }
