@@ -38,6 +38,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(9, "0009_payment_dates.sql"),
     migration!(10, "0010_subscriptions.sql"),
     migration!(11, "0011_billing_automation.sql"),
+    migration!(14, "0014_passkeys.sql"),
 ];
 
 pub(super) async fn run(db: &Db) -> anyhow::Result<()> {

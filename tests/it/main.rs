@@ -1,6 +1,8 @@
 //! Integration tests: the real app over HTTP against a real database (see helpers.rs).
 
 mod helpers;
+#[path = "../../src/security/passkeys/soft_authenticator.rs"]
+mod soft_authenticator;
 
 mod hardening;
 mod invitations;
@@ -27,6 +29,7 @@ mod metrics;
 mod migrations;
 mod notifications;
 mod ops;
+mod passkeys;
 mod plan_changes;
 mod proxmox;
 mod proxmox_double;
