@@ -16,6 +16,7 @@ mod invoices;
 mod jobs;
 mod journeys;
 mod ops;
+mod passkeys;
 mod plan_change;
 mod screenshots;
 mod security;
