@@ -91,6 +91,9 @@ async fn a_registered_passkey_is_the_second_factor_after_the_password() {
         "the flash says so"
     );
     assert_eq!(events(&app, "PASSKEY_REGISTERED").await.len(), 1);
+    // the home page's checklist counts it as the second factor
+    let home = owner.get("/").await.text().await.unwrap();
+    assert!(home.contains("A second factor (authenticator app or passkey) is asked at sign-in."));
 
     // The password alone no longer signs in: the passkey is asked for.
     let c = after_password(&app, OWNER_EMAIL).await;
