@@ -198,8 +198,8 @@ pub(crate) fn factor_key(user_id: &str) -> String {
 
 /// What a passkey answer at sign-in came to.
 pub enum PasskeyOutcome {
-    Accepted(passkeys::service::Verified),
-    Refused(passkeys::service::Refusal),
+    Accepted(passkeys::signin::Verified),
+    Refused(passkeys::signin::Refusal),
     Throttled { retry_after_secs: u64 },
 }
 
@@ -224,7 +224,7 @@ pub async fn check_passkey(
     if let Some(retry_after_secs) = reserve_attempt(&state.db, &limits, now).await? {
         return Ok(PasskeyOutcome::Throttled { retry_after_secs });
     }
-    match passkeys::service::finish_signin(state, ceremony, user_id, answer, client).await? {
+    match passkeys::signin::finish_signin(state, ceremony, user_id, answer, client).await? {
         Ok(verified) => {
             if let Some(k) = &acct_key {
                 auth_store::throttle_clear(&state.db.pool, k).await?;

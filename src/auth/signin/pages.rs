@@ -19,7 +19,8 @@ use crate::auth::session::{self, MaybeActor};
 use crate::page;
 use crate::security::factor::FactorOutcome;
 use crate::security::mfa_pages::CodeForm;
-use crate::security::passkeys::service::{self as passkeys, SigninFactors};
+use crate::security::passkeys::service as passkeys;
+use crate::security::passkeys::signin::SigninFactors;
 use crate::state::AppState;
 use crate::web::{AppError, AppResult, Hx, Layout, flash, safe_next};
 
