@@ -55,6 +55,22 @@ pub fn router(state: AppState) -> Router {
             "/login/mfa",
             get(auth::signin::pages::login_mfa_form).post(auth::signin::pages::login_mfa_submit),
         )
+        .route(
+            "/login/passkey/options",
+            post(auth::signin::passkey_pages::passwordless_options),
+        )
+        .route(
+            "/login/passkey",
+            post(auth::signin::passkey_pages::passwordless),
+        )
+        .route(
+            "/login/mfa/passkey/options",
+            post(auth::signin::passkey_pages::second_factor_options),
+        )
+        .route(
+            "/login/mfa/passkey",
+            post(auth::signin::passkey_pages::second_factor),
+        )
         .route("/logout", post(auth::signin::pages::logout))
         .route(
             "/account/password",

@@ -36,6 +36,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         "text/javascript; charset=utf-8",
         include_bytes!("../static/app.js"),
     ),
+    (
+        "/passkeys.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../static/passkeys.js"),
+    ),
 ];
 
 /// Cache policy of a fingerprinted URL: its bytes never change.

@@ -102,7 +102,7 @@ pub fn checklist(
         (true, _) => Check {
             label: "Two-step sign-in (MFA)",
             state: "Enabled",
-            detail: "A code from your authenticator app is asked at sign-in.".into(),
+            detail: "A second factor (authenticator app or passkey) is asked at sign-in.".into(),
             href: "/security/mfa",
             action: "Manage MFA",
         },

@@ -40,6 +40,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(11, "0011_billing_automation.sql"),
     migration!(12, "0012_payments.sql"),
     migration!(13, "0013_ops_nodes.sql"),
+    migration!(14, "0014_passkeys.sql"),
     migration!(15, "0015_api.sql"),
 ];
 

@@ -4,7 +4,7 @@
 
 use super::crypto::{self, SecretKey};
 use super::model::EventKind;
-use super::{SecurityEvent, record_now, secret_key, store};
+use super::{SecurityEvent, passkeys, record_now, secret_key, store};
 use crate::actor::ClientInfo;
 use crate::audit::AuditActor;
 use crate::auth::attempts::{account_gcra, ip_gcra, refund_attempt, reserve_attempt};
@@ -23,12 +23,17 @@ pub struct FactorUser<'a> {
 pub enum Factor {
     Totp,
     RecoveryCode,
+    /// Checked by [`check_passkey`], never by [`check_second_factor`].
+    Passkey,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FactorOutcome {
     Accepted(Factor),
     Wrong,
+    /// The tenant requires a passkey for this user's role (and the user has one): codes are
+    /// refused.
+    PasskeyRequired,
     /// A TOTP code for a step already used, or a recovery code already spent.
     Replayed(Factor),
     Throttled {
@@ -41,11 +46,17 @@ impl FactorOutcome {
         match self {
             FactorOutcome::Accepted(_) => "",
             FactorOutcome::Wrong => "That code is not valid.",
+            FactorOutcome::PasskeyRequired => {
+                "Your organisation requires a passkey for your role: use your passkey instead of a code."
+            }
             FactorOutcome::Replayed(Factor::Totp) => {
                 "That code was already used. Wait for the next code from your app."
             }
             FactorOutcome::Replayed(Factor::RecoveryCode) => {
                 "That recovery code was already used. Each one works once."
+            }
+            FactorOutcome::Replayed(Factor::Passkey) => {
+                "That passkey answer was already used. Try again."
             }
             FactorOutcome::Throttled { .. } => "Too many wrong codes. Wait a moment and try again.",
         }
@@ -125,7 +136,7 @@ pub async fn check_second_factor(
         FactorOutcome::Wrong
     };
     let event = match outcome {
-        FactorOutcome::Accepted(Factor::Totp) => {
+        FactorOutcome::Accepted(Factor::Totp | Factor::Passkey) => {
             auth_store::throttle_clear(pool, &acct_key).await?;
             refund_attempt(&state.db, &ip_key, ip_gcra(state)).await?;
             None
@@ -145,13 +156,13 @@ pub async fn check_second_factor(
                 EventKind::MfaReplay,
                 "Refused an authentication code that was already used".to_string(),
             ),
-            FactorOutcome::Replayed(Factor::RecoveryCode) => (
+            FactorOutcome::Replayed(Factor::RecoveryCode | Factor::Passkey) => (
                 EventKind::MfaReplay,
                 "Refused a recovery code that was already used".to_string(),
             ),
             _ => (EventKind::MfaFailed, "Wrong second-factor code".to_string()),
         }),
-        FactorOutcome::Throttled { .. } => None,
+        FactorOutcome::Throttled { .. } | FactorOutcome::PasskeyRequired => None,
     };
     if let Some((kind, summary)) = event {
         let event = SecurityEvent {
@@ -181,6 +192,47 @@ pub(super) fn now_secs() -> u64 {
 }
 
 /// The limit key for wrong second factors, separate from the password limit.
-pub(super) fn factor_key(user_id: &str) -> String {
+pub(crate) fn factor_key(user_id: &str) -> String {
     format!("mfa:{user_id}")
+}
+
+/// What a passkey answer at sign-in came to.
+pub enum PasskeyOutcome {
+    Accepted(passkeys::signin::Verified),
+    Refused(passkeys::signin::Refusal),
+    Throttled { retry_after_secs: u64 },
+}
+
+/// Checks a passkey answer at sign-in: after the password (`user_id` of the challenge) or
+/// alone (`None`). Reserved against the same limits as passwords and codes before it is
+/// checked (the client address, and the account when it is known), given back only when the
+/// passkey verified.
+pub async fn check_passkey(
+    state: &AppState,
+    ceremony: &str,
+    user_id: Option<&str>,
+    answer: &webauthn_rs::prelude::PublicKeyCredential,
+    client: &ClientInfo,
+) -> AppResult<PasskeyOutcome> {
+    let now = Timestamp::now().0;
+    let ip_key = format!("ip:{}", client.ip);
+    let acct_key = user_id.map(factor_key);
+    let mut limits = vec![(ip_key.as_str(), ip_gcra(state))];
+    if let Some(k) = &acct_key {
+        limits.push((k.as_str(), account_gcra(state)));
+    }
+    if let Some(retry_after_secs) = reserve_attempt(&state.db, &limits, now).await? {
+        return Ok(PasskeyOutcome::Throttled { retry_after_secs });
+    }
+    match passkeys::signin::finish_signin(state, ceremony, user_id, answer, client).await? {
+        Ok(verified) => {
+            if let Some(k) = &acct_key {
+                auth_store::throttle_clear(&state.db.pool, k).await?;
+            }
+            refund_attempt(&state.db, &ip_key, ip_gcra(state)).await?;
+            Ok(PasskeyOutcome::Accepted(verified))
+        }
+        // The reserved attempts stay spent.
+        Err(refusal) => Ok(PasskeyOutcome::Refused(refusal)),
+    }
 }

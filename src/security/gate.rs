@@ -13,7 +13,8 @@ use super::model::{ip_allowed_text, session_expired_by_policy};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Gate {
     pub ip_allowed: bool,
-    /// The tenant requires MFA and this user has not enrolled: only enrolment is open.
+    /// The tenant requires MFA (or passkeys, for this user's role) and this user has not
+    /// enrolled: only enrolment is open.
     pub must_enrol_mfa: bool,
 }
 
@@ -21,7 +22,9 @@ impl Gate {
     pub fn for_session(row: &SessionRow, client_ip: &str) -> Gate {
         Gate {
             ip_allowed: ip_allowed_text(&row.ip_allowlist, client_ip),
-            must_enrol_mfa: row.require_mfa == 1 && row.mfa_enabled == 0,
+            must_enrol_mfa: (row.require_mfa == 1 && row.mfa_enabled == 0)
+                || (super::passkeys::model::passkeys_required(&row.passkeys_min_role, row.role)
+                    && row.passkeys == 0),
         }
     }
 }

@@ -57,7 +57,14 @@ pub async fn state_of(state: &AppState, actor: &Actor) -> AppResult<MfaState> {
     })
 }
 
+/// Whether signing in needs a second factor: an authenticator app or at least one passkey.
 pub async fn is_enabled(state: &AppState, user_id: &str) -> AppResult<bool> {
+    Ok(is_totp_enabled(state, user_id).await?
+        || super::passkeys::store::count_for_user(&state.db.pool, user_id).await? > 0)
+}
+
+/// Whether the user has a confirmed authenticator app (TOTP).
+pub async fn is_totp_enabled(state: &AppState, user_id: &str) -> AppResult<bool> {
     Ok(store::mfa(&state.db.pool, user_id)
         .await?
         .is_some_and(|m| m.enabled == 1))
@@ -146,7 +153,7 @@ pub async fn disable(
     password: &str,
     code: &str,
 ) -> AppResult<u64> {
-    confirm_identity(state, actor, password, code).await?;
+    confirm_identity(state, actor, password, Some(code)).await?;
     let mut tx = state.db.begin_write().await?;
     store::delete_mfa(&mut tx, &actor.user_id).await?;
     let ended =
@@ -181,7 +188,7 @@ pub async fn regenerate_codes(
     password: &str,
     code: &str,
 ) -> AppResult<Vec<String>> {
-    confirm_identity(state, actor, password, code).await?;
+    confirm_identity(state, actor, password, Some(code)).await?;
     let codes = crypto::new_recovery_codes();
     let hashes: Vec<String> = codes.iter().map(|c| crypto::recovery_hash(c)).collect();
     let mut tx = state.db.begin_write().await?;
@@ -201,18 +208,19 @@ pub async fn regenerate_codes(
     Ok(codes)
 }
 
-/// Password and a current code (TOTP or recovery), both required for MFA changes.
-async fn confirm_identity(
+/// Password and a current code (TOTP or recovery), both required for MFA changes; `code` is
+/// `None` for someone without an authenticator app (only the password is asked then).
+pub(crate) async fn confirm_identity(
     state: &AppState,
     actor: &Actor,
     password: &str,
-    code: &str,
+    code: Option<&str>,
 ) -> AppResult<()> {
     let mut errors = FieldErrors::new();
     if password.is_empty() {
         errors.add("password", "Enter your password.");
     }
-    if code.trim().is_empty() {
+    if code.is_some_and(|c| c.trim().is_empty()) {
         errors.add("code", "Enter a code from your app, or a recovery code.");
     }
     errors.into_result().map_err(AppError::Invalid)?;
@@ -238,6 +246,9 @@ async fn confirm_identity(
     }
     // Right password: the code below reserves its own attempt.
     refund_attempt(&state.db, &key, gcra).await?;
+    let Some(code) = code else {
+        return Ok(());
+    };
     let who = FactorUser {
         user_id: &actor.user_id,
         email: &actor.email,

@@ -3,12 +3,14 @@
 
 use askama::Template;
 use axum::Form;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::mfa::{self, MfaState};
+use super::passkeys::store::PasskeyRow;
+use super::passkeys::{model as passkey_model, pages as passkey_pages, service as passkeys};
 use crate::actor::Actor;
 use crate::db::Timestamp;
 use crate::page;
@@ -45,6 +47,14 @@ struct MfaPage {
     errors: FieldErrors,
     disable_errors: FieldErrors,
     regen_errors: FieldErrors,
+    passkeys: Vec<PasskeyRow>,
+    /// Whether this panel's address allows passkeys (a domain name in MPANEL_BASE_URL).
+    passkeys_available: bool,
+    /// The tenant requires passkeys for this user's role.
+    passkeys_required: bool,
+    /// The passkey whose remove form failed, with its errors.
+    remove_id: String,
+    remove_errors: FieldErrors,
 }
 
 async fn mfa_page_for(state: &AppState, layout: Layout, actor: &Actor) -> AppResult<MfaPage> {
@@ -58,6 +68,11 @@ async fn mfa_page_for(state: &AppState, layout: Layout, actor: &Actor) -> AppRes
         errors: FieldErrors::new(),
         disable_errors: FieldErrors::new(),
         regen_errors: FieldErrors::new(),
+        passkeys: passkeys::list(state, actor).await?,
+        passkeys_available: passkeys::available(state),
+        passkeys_required: passkeys::required_for(state, actor).await?,
+        remove_id: String::new(),
+        remove_errors: FieldErrors::new(),
     };
     match mfa::state_of(state, actor).await? {
         MfaState::Off => {}
@@ -224,6 +239,31 @@ pub async fn regenerate_codes(
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page!(hx, page)?).into_response())
         }
         Err(e) => Err(e),
+    }
+}
+
+pub async fn remove_passkey(
+    State(state): State<AppState>,
+    hx: Hx,
+    layout: Layout,
+    actor: Actor,
+    Path(id): Path<String>,
+    Form(form): Form<passkey_pages::RemoveForm>,
+) -> AppResult<Response> {
+    match passkey_pages::remove(&state, &actor, &id, &form).await? {
+        Ok(done) => Ok(done),
+        Err(errors) => {
+            let mut page = mfa_page_for(&state, layout, &actor).await?;
+            page.remove_id = id;
+            page.remove_errors = errors;
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page!(hx, page)?).into_response())
+        }
+    }
+}
+
+impl MfaPage {
+    fn passkey_name_max(&self) -> usize {
+        passkey_model::MAX_NAME
     }
 }
 

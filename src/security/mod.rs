@@ -10,6 +10,7 @@ pub mod mfa;
 pub mod mfa_pages;
 pub mod model;
 pub mod pages;
+pub mod passkeys;
 pub mod policy;
 pub mod posture_store;
 pub mod reads;
@@ -37,6 +38,15 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/security/mfa/recovery-codes",
             post(mfa_pages::regenerate_codes),
+        )
+        .route(
+            "/security/mfa/passkeys/options",
+            post(passkeys::pages::register_options),
+        )
+        .route("/security/mfa/passkeys", post(passkeys::pages::register))
+        .route(
+            "/security/mfa/passkeys/{id}/remove",
+            post(mfa_pages::remove_passkey),
         )
         .route("/security/sessions", get(pages::sessions))
         .route(

@@ -22,6 +22,10 @@ crate::text_enum!(EventKind {
     PasswordChanged => "PASSWORD_CHANGED" / "Password changed",
     PolicyUpdated => "POLICY_UPDATED" / "Security policy updated",
     IpBlocked => "IP_BLOCKED" / "Refused: address not allowed",
+    PasskeyRegistered => "PASSKEY_REGISTERED" / "Passkey registered",
+    PasskeyRemoved => "PASSKEY_REMOVED" / "Passkey removed",
+    PasskeyUsed => "PASSKEY_USED" / "Passkey used",
+    PasskeyRefused => "PASSKEY_REFUSED" / "Passkey refused",
 });
 
 impl EventKind {
@@ -43,6 +47,10 @@ impl EventKind {
             EventKind::TokenRevoked => "security.token_revoked",
             EventKind::PolicyUpdated => "security.policy_updated",
             EventKind::IpBlocked => "security.ip_blocked",
+            EventKind::PasskeyRegistered => "security.passkey_registered",
+            EventKind::PasskeyRemoved => "security.passkey_removed",
+            EventKind::PasskeyUsed => "security.passkey_used",
+            EventKind::PasskeyRefused => "security.passkey_refused",
         }
     }
 }

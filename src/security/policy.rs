@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 
 use super::model::PasswordRules;
-use crate::auth::model::{MAX_PASSWORD, MIN_PASSWORD};
+use crate::auth::model::{MAX_PASSWORD, MIN_PASSWORD, Role};
 use crate::web::forms::FieldErrors;
 
 pub const POLICY_MIN_PASSWORD: i64 = 8;
@@ -22,6 +22,9 @@ pub struct Policy {
     pub ip_allowlist: Vec<IpNet>,
     pub idle_minutes: i64,
     pub absolute_minutes: i64,
+    /// Members of this role and above must use passkeys (phishing-resistant) as their second
+    /// factor; `None`: no such rule.
+    pub passkeys_min_role: Option<Role>,
 }
 
 impl Default for Policy {
@@ -33,6 +36,7 @@ impl Default for Policy {
             ip_allowlist: Vec::new(),
             idle_minutes: 0,
             absolute_minutes: 0,
+            passkeys_min_role: None,
         }
     }
 }
@@ -65,6 +69,9 @@ pub struct PolicyInput {
     pub idle_minutes: String,
     #[serde(default)]
     pub absolute_minutes: String,
+    /// A role's stored text, or empty for "nobody".
+    #[serde(default)]
+    pub passkeys_min_role: String,
 }
 
 impl PolicyInput {
@@ -77,6 +84,9 @@ impl PolicyInput {
             ip_allowlist: p.allowlist_text(),
             idle_minutes: minutes(p.idle_minutes),
             absolute_minutes: minutes(p.absolute_minutes),
+            passkeys_min_role: p
+                .passkeys_min_role
+                .map_or(String::new(), |r| r.as_str().to_string()),
         }
     }
 
@@ -134,6 +144,16 @@ impl PolicyInput {
                 Vec::new()
             }
         };
+        let passkeys_min_role = match self.passkeys_min_role.trim() {
+            "" => None,
+            raw => {
+                let role = Role::parse(raw);
+                if role.is_none() {
+                    errors.add("passkeys_min_role", "Choose one of the listed roles.");
+                }
+                role
+            }
+        };
         errors.into_result()?;
         Ok(Policy {
             min_password_length: min,
@@ -142,6 +162,7 @@ impl PolicyInput {
             ip_allowlist: allowlist,
             idle_minutes: idle,
             absolute_minutes: absolute,
+            passkeys_min_role,
         })
     }
 }

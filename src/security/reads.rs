@@ -109,10 +109,13 @@ pub struct OwnFactors {
 }
 
 pub async fn own_factors(db: &Db, actor: &Actor) -> AppResult<OwnFactors> {
-    let mfa_on = store::mfa(&db.pool, &actor.user_id)
+    let totp_on = store::mfa(&db.pool, &actor.user_id)
         .await?
         .is_some_and(|m| m.enabled == 1);
-    let recovery_codes_left = if mfa_on {
+    // A passkey is a second factor too (recovery codes come only with the app).
+    let mfa_on =
+        totp_on || super::passkeys::store::count_for_user(&db.pool, &actor.user_id).await? > 0;
+    let recovery_codes_left = if totp_on {
         store::unused_recovery_codes(&db.pool, &actor.user_id).await?
     } else {
         0

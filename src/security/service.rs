@@ -369,6 +369,16 @@ fn describe_change(before: &Policy, after: &Policy) -> String {
             onoff(after.require_mfa)
         ));
     }
+    if before.passkeys_min_role != after.passkeys_min_role {
+        let who = |r: Option<crate::actor::Role>| {
+            r.map_or("nobody".to_string(), |r| format!("{} and above", r.label()))
+        };
+        parts.push(format!(
+            "passkeys required for {} → {}",
+            who(before.passkeys_min_role),
+            who(after.passkeys_min_role)
+        ));
+    }
     if before.ip_allowlist != after.ip_allowlist {
         let list = after.allowlist_text().replace('\n', ", ");
         parts.push(if list.is_empty() {

@@ -279,6 +279,7 @@ struct PolicyRow {
     ip_allowlist: String,
     idle_minutes: i64,
     absolute_minutes: i64,
+    passkeys_min_role: String,
 }
 
 impl TryFrom<PolicyRow> for Policy {
@@ -298,12 +299,19 @@ impl TryFrom<PolicyRow> for Policy {
             ip_allowlist,
             idle_minutes: r.idle_minutes,
             absolute_minutes: r.absolute_minutes,
+            passkeys_min_role: match r.passkeys_min_role.as_str() {
+                "" => None,
+                stored => Some(crate::actor::Role::from_stored(stored).map_err(|e| {
+                    sqlx::Error::Decode(format!("stored passkey policy role: {e}").into())
+                })?),
+            },
         })
     }
 }
 
 const POLICY_SQL: &str = "SELECT min_password_length, reject_common, require_mfa, ip_allowlist, \
-     idle_minutes, absolute_minutes FROM tenant_security_policy WHERE tenant_id = $1";
+     idle_minutes, absolute_minutes, passkeys_min_role FROM tenant_security_policy \
+     WHERE tenant_id = $1";
 
 /// The tenant's policy, or the defaults when it never saved one.
 pub async fn policy<'e, E>(ex: E, tenant_id: &str) -> sqlx::Result<Policy>
@@ -325,11 +333,12 @@ pub async fn save_policy(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO tenant_security_policy (tenant_id, min_password_length, reject_common, \
-         require_mfa, ip_allowlist, idle_minutes, absolute_minutes, updated_at, updated_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         require_mfa, ip_allowlist, idle_minutes, absolute_minutes, updated_at, updated_by, \
+         passkeys_min_role) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
          ON CONFLICT (tenant_id) DO UPDATE SET min_password_length = $2, reject_common = $3, \
          require_mfa = $4, ip_allowlist = $5, idle_minutes = $6, absolute_minutes = $7, \
-         updated_at = $8, updated_by = $9",
+         updated_at = $8, updated_by = $9, passkeys_min_role = $10",
     )
     .bind(tenant_id)
     .bind(p.min_password_length)
@@ -340,6 +349,7 @@ pub async fn save_policy(
     .bind(p.absolute_minutes)
     .bind(Timestamp::now().0)
     .bind(updated_by)
+    .bind(p.passkeys_min_role.map_or("", |r| r.as_str()))
     .execute(&mut **tx)
     .await
     .map(|_| ())

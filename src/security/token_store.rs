@@ -166,7 +166,8 @@ pub async fn bearer(pool: &AnyPool, token_hash: &str) -> sqlx::Result<Option<Bea
          u.id AS user_id, u.email, u.name, u.role, u.active, t.id AS tenant_id, \
          t.name AS tenant_name, t.kind AS tenant_kind, \
          COALESCE(p.ip_allowlist, '') AS ip_allowlist, COALESCE(p.require_mfa, 0) AS require_mfa, \
-         COALESCE(m.enabled, 0) AS mfa_enabled \
+         CAST(CASE WHEN COALESCE(m.enabled, 0) = 1 OR EXISTS (SELECT 1 FROM passkeys pk \
+         WHERE pk.user_id = u.id) THEN 1 ELSE 0 END AS BIGINT) AS mfa_enabled \
          FROM api_tokens k JOIN users u ON u.id = k.user_id JOIN tenants t ON t.id = u.tenant_id \
          LEFT JOIN tenant_security_policy p ON p.tenant_id = u.tenant_id \
          LEFT JOIN user_mfa m ON m.user_id = u.id \

@@ -16,6 +16,7 @@ mod invoices;
 mod jobs;
 mod journeys;
 mod ops;
+mod passkeys;
 mod payments;
 mod plan_change;
 mod screenshots;

@@ -109,10 +109,11 @@ async fn linked_assets_are_fingerprinted_immutable_and_compressed() {
     let owner = app.setup_owner().await;
     let html = owner.get("/").await.text().await.unwrap();
     let links = static_links(&html);
-    assert_eq!(links.len(), 4, "{links:?}");
+    assert_eq!(links.len(), 5, "{links:?}");
     for (plain, content_type) in [
         ("/static/app.css", "text/css"),
         ("/static/app.js", "text/javascript"),
+        ("/static/passkeys.js", "text/javascript"),
         ("/static/vendor/pico.min.css", "text/css"),
         ("/static/vendor/htmx.min.js", "text/javascript"),
     ] {

@@ -122,10 +122,11 @@ impl TestApp {
         std::fs::create_dir_all(&dir).unwrap();
         let mut config = test_config(&dir);
         config.database_url = test_database_url(&dir).await;
-        tweak(&mut config);
+        // Bound first, so a tweak can name the port (e.g. a base URL on localhost).
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         config.bind = addr;
+        tweak(&mut config);
         let state = app::build_state_with_clock(config, mpanel::clock::Clock::movable())
             .await
             .expect("app state");
@@ -139,6 +140,18 @@ impl TestApp {
             dir,
             shutdown: Some(tx),
         }
+    }
+
+    /// The app with its public URL on `localhost` (a domain name: passkeys need one; browsers
+    /// refuse WebAuthn on an IP address). The server still listens on 127.0.0.1.
+    pub async fn spawn_localhost() -> TestApp {
+        TestApp::spawn_with(|c| c.base_url = Some(format!("http://localhost:{}", c.bind.port())))
+            .await
+    }
+
+    /// The panel's public URL (`MPANEL_BASE_URL`, or the bound address).
+    pub fn public_base(&self) -> String {
+        self.state.config.base_url()
     }
 
     pub fn client(&self) -> TestClient {

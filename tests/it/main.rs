@@ -1,6 +1,8 @@
 //! Integration tests: the real app over HTTP against a real database (see helpers.rs).
 
 mod helpers;
+#[path = "../../src/security/passkeys/soft_authenticator.rs"]
+mod soft_authenticator;
 
 mod hardening;
 mod invitations;
@@ -28,6 +30,7 @@ mod metrics;
 mod migrations;
 mod notifications;
 mod ops;
+mod passkeys;
 mod payments;
 mod plan_changes;
 mod proxmox;

@@ -1,11 +1,13 @@
 //! The sign-in state machine, as pure rules: where a sign-in goes after each check.
 //!
 //! ```text
+//! Passkey alone ──verified, address allowed──▶ SignedIn (new session)
+//!    └──throttled │ refused │ address refused──▶ Password (refused, with why)
 //! Password ──right password, address allowed, no MFA──▶ SignedIn (new session)
 //!    │   └──right password, address allowed, MFA on──▶ SecondFactor (challenge, no session)
 //!    └──throttled │ wrong │ address refused──▶ Password (refused, with why)
-//! SecondFactor ──code accepted, challenge still live──▶ SignedIn (new session)
-//!    │   └──wrong │ replayed │ throttled──▶ SecondFactor (refused, with why)
+//! SecondFactor ──code or passkey accepted, challenge still live──▶ SignedIn (new session)
+//!    │   └──wrong │ replayed │ throttled │ code where a passkey is required──▶ SecondFactor
 //!    └──challenge expired, used or missing──▶ Password
 //! ```
 //! Every attempt at either step is reserved against the limits before it is checked
@@ -33,6 +35,41 @@ pub enum Refusal {
     Replayed,
     /// The tenant's allowlist does not include the client's address.
     AddressRefused,
+    /// A code where the tenant requires a passkey for this user's role.
+    PasskeyRequired,
+    /// A passkey that did not verify (unknown, someone else's, bad signature, stale request,
+    /// a counter that went back).
+    PasskeyRefused,
+}
+
+/// What a passwordless sign-in (a discoverable passkey, no password) found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PasskeyCheck {
+    Throttled {
+        retry_after_secs: u64,
+    },
+    Refused,
+    /// The passkey verified (possession and, by the authenticator, user verification: both
+    /// factors at once).
+    Verified {
+        address_allowed: bool,
+    },
+}
+
+/// A verified passkey signs in by itself, under the same allowlist as a password.
+pub fn after_passkey(check: PasskeyCheck) -> Result<Step, Refusal> {
+    match check {
+        PasskeyCheck::Throttled { retry_after_secs } => {
+            Err(Refusal::Throttled { retry_after_secs })
+        }
+        PasskeyCheck::Refused => Err(Refusal::PasskeyRefused),
+        PasskeyCheck::Verified {
+            address_allowed: false,
+        } => Err(Refusal::AddressRefused),
+        PasskeyCheck::Verified {
+            address_allowed: true,
+        } => Ok(Step::SignedIn),
+    }
 }
 
 /// What the password step found, in the order it is checked.
@@ -73,6 +110,7 @@ pub fn after_code(outcome: FactorOutcome, challenge_taken: bool) -> Result<Step,
         FactorOutcome::Accepted(_) if challenge_taken => Ok(Step::SignedIn),
         FactorOutcome::Accepted(_) => Ok(Step::Password),
         FactorOutcome::Wrong => Err(Refusal::Wrong),
+        FactorOutcome::PasskeyRequired => Err(Refusal::PasskeyRequired),
         FactorOutcome::Replayed(_) => Err(Refusal::Replayed),
         FactorOutcome::Throttled { retry_after_secs } => {
             Err(Refusal::Throttled { retry_after_secs })
@@ -106,6 +144,38 @@ mod tests {
             Err(Refusal::Throttled {
                 retry_after_secs: 7
             })
+        );
+    }
+
+    #[test]
+    fn a_passkey_alone_signs_in_under_the_allowlist() {
+        assert_eq!(
+            after_passkey(PasskeyCheck::Verified {
+                address_allowed: true
+            }),
+            Ok(Step::SignedIn)
+        );
+        assert_eq!(
+            after_passkey(PasskeyCheck::Verified {
+                address_allowed: false
+            }),
+            Err(Refusal::AddressRefused)
+        );
+        assert_eq!(
+            after_passkey(PasskeyCheck::Refused),
+            Err(Refusal::PasskeyRefused)
+        );
+        assert_eq!(
+            after_passkey(PasskeyCheck::Throttled {
+                retry_after_secs: 2
+            }),
+            Err(Refusal::Throttled {
+                retry_after_secs: 2
+            })
+        );
+        assert_eq!(
+            after_code(FactorOutcome::PasskeyRequired, true),
+            Err(Refusal::PasskeyRequired)
         );
     }
 

@@ -10,6 +10,8 @@
 pub mod events;
 pub mod flow;
 pub mod pages;
+pub mod passkey;
+pub mod passkey_pages;
 pub mod password;
 pub mod second_factor;
 pub mod sessions;

@@ -19,6 +19,8 @@ use crate::auth::session::{self, MaybeActor};
 use crate::page;
 use crate::security::factor::FactorOutcome;
 use crate::security::mfa_pages::CodeForm;
+use crate::security::passkeys::service as passkeys;
+use crate::security::passkeys::signin::SigninFactors;
 use crate::state::AppState;
 use crate::web::{AppError, AppResult, Hx, Layout, flash, safe_next};
 
@@ -44,9 +46,12 @@ struct LoginPage {
     email: String,
     next: String,
     error: String,
+    /// This panel's address allows passkeys ("Sign in with a passkey").
+    passkeys: bool,
 }
 
 pub async fn login_form(
+    State(state): State<AppState>,
     MaybeActor(actor): MaybeActor,
     hx: Hx,
     layout: Layout,
@@ -62,7 +67,8 @@ pub async fn login_form(
             layout,
             email: String::new(),
             next,
-            error: String::new()
+            error: String::new(),
+            passkeys: passkeys::available(&state),
         }
     )?
     .into_response())
@@ -94,6 +100,7 @@ pub async fn login_submit(
             email: form.email.clone(),
             next: next.clone(),
             error,
+            passkeys: passkeys::available(&state),
         };
         Ok((status, page!(hx, page)?).into_response())
     };
@@ -179,13 +186,13 @@ pub fn challenge_cookie(state: &AppState, token: String) -> Cookie<'static> {
         .build()
 }
 
-fn clear_challenge_cookie(state: &AppState) -> Cookie<'static> {
+pub(super) fn clear_challenge_cookie(state: &AppState) -> Cookie<'static> {
     let mut c = challenge_cookie(state, String::new());
     c.make_removal();
     c
 }
 
-fn challenge_token(state: &AppState, headers: &HeaderMap) -> Option<String> {
+pub(super) fn challenge_token(state: &AppState, headers: &HeaderMap) -> Option<String> {
     CookieJar::from_headers(headers)
         .get(challenge_cookie_name(state))
         .map(|c| c.value().to_string())
@@ -196,6 +203,7 @@ fn challenge_token(state: &AppState, headers: &HeaderMap) -> Option<String> {
 struct LoginMfaPage {
     layout: Layout,
     error: String,
+    factors: SigninFactors,
 }
 
 fn back_to_login(state: &AppState) -> Response {
@@ -212,12 +220,13 @@ pub async fn login_mfa_form(
     let Some(token) = challenge_token(&state, &headers) else {
         return Ok(back_to_login(&state));
     };
-    if second_factor::pending(&state, &token).await?.is_none() {
+    let Some(ch) = second_factor::pending(&state, &token).await? else {
         return Ok(back_to_login(&state));
-    }
+    };
     let page = LoginMfaPage {
         layout,
         error: String::new(),
+        factors: second_factor::factors(&state, &ch).await?,
     };
     Ok(page!(hx, page)?.into_response())
 }
@@ -251,9 +260,14 @@ pub async fn login_mfa_submit(
         }
         MfaLogin::Expired => Ok(back_to_login(&state)),
         MfaLogin::Retry(outcome) => {
+            let factors = match second_factor::pending(&state, &token).await? {
+                Some(ch) => second_factor::factors(&state, &ch).await?,
+                None => return Ok(back_to_login(&state)),
+            };
             let page = LoginMfaPage {
                 layout,
                 error: outcome.message().to_string(),
+                factors,
             };
             let mut res = page!(hx, page)?.into_response();
             match outcome {
@@ -262,6 +276,7 @@ pub async fn login_mfa_submit(
                     res.headers_mut()
                         .insert(header::RETRY_AFTER, retry_after_secs.into());
                 }
+                FactorOutcome::PasskeyRequired => *res.status_mut() = StatusCode::FORBIDDEN,
                 _ => *res.status_mut() = StatusCode::UNAUTHORIZED,
             }
             Ok(res)

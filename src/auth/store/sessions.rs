@@ -32,7 +32,11 @@ pub struct SessionRow {
     pub policy_absolute_minutes: i64,
     pub require_mfa: i64,
     pub ip_allowlist: String,
+    /// An authenticator app or a passkey.
     pub mfa_enabled: i64,
+    pub passkeys: i64,
+    /// The tenant's `passkeys_min_role` ("" when none).
+    pub passkeys_min_role: String,
 }
 
 pub struct NewSession<'a> {
@@ -117,7 +121,10 @@ const LIVE_COLUMNS: &str = "s.id, s.user_id, u.email, u.name, u.role, u.must_cha
      COALESCE(p.idle_minutes, 0) AS policy_idle_minutes, \
      COALESCE(p.absolute_minutes, 0) AS policy_absolute_minutes, \
      COALESCE(p.require_mfa, 0) AS require_mfa, COALESCE(p.ip_allowlist, '') AS ip_allowlist, \
-     COALESCE(m.enabled, 0) AS mfa_enabled";
+     CAST(CASE WHEN COALESCE(m.enabled, 0) = 1 OR EXISTS (SELECT 1 FROM passkeys k \
+     WHERE k.user_id = s.user_id) THEN 1 ELSE 0 END AS BIGINT) AS mfa_enabled, \
+     CAST((SELECT COUNT(*) FROM passkeys k WHERE k.user_id = s.user_id) AS BIGINT) AS passkeys, \
+     COALESCE(p.passkeys_min_role, '') AS passkeys_min_role";
 
 const LIVE_FROM: &str = "FROM sessions s JOIN users u ON u.id = s.user_id \
      JOIN tenants t ON t.id = s.tenant_id \
@@ -205,5 +212,6 @@ pub async fn purge_expired(
         .execute(pool)
         .await?;
     crate::security::store::purge_challenges(pool, now).await?;
+    crate::security::passkeys::store::purge_ceremonies(pool, now).await?;
     Ok(sessions)
 }
