@@ -7,7 +7,7 @@ use super::{can_correct, changed_underneath, event, label, lock, require};
 use crate::audit;
 use crate::auth::model::{Actor, required_text};
 use crate::billing::invoices::model;
-use crate::billing::invoices::store::{self, CreditNoteRow};
+use crate::billing::invoices::store::{self, CreditNoteRow, InvoiceRow};
 use crate::billing::money;
 use crate::db::{Db, Timestamp, new_id};
 use crate::web::{AppError, AppResult, FieldErrors};
@@ -85,30 +85,15 @@ pub async fn close_unpaid_in(
         return void_unpaid_in(tx, db, who, id, why).await;
     }
     let amount = inv.due_minor;
-    let year = time::OffsetDateTime::now_utc().year();
-    let seq = store::next_document_number(tx, &inv.tenant_id, i64::from(year), "CN").await?;
-    let number = model::document_number("CN", year, seq);
-    store::insert_credit_note(
+    let number = add_credit_note(
         tx,
-        &CreditNoteRow {
-            id: new_id(),
-            invoice_id: inv.id.clone(),
-            tenant_id: inv.tenant_id.clone(),
-            number: number.clone(),
-            amount_minor: amount,
-            reason: format!("Written off: {why}"),
-            created_by: who.email.to_string(),
-            created_at: Timestamp::now(),
-        },
+        &inv,
+        inv.status,
+        amount,
+        format!("Written off: {why}"),
+        who.email.to_string(),
     )
     .await?;
-    let (amounts, to) = apply(
-        &inv,
-        inv.paid_minor,
-        inv.refunded_minor,
-        inv.credited_minor + amount,
-    );
-    save_amounts(tx, &inv, inv.status, to, &amounts).await?;
     let summary = format!(
         "Credit note {number} writes off the {} still due on {}: {why}",
         money::format_money(amount, &inv.currency),
@@ -138,6 +123,34 @@ pub async fn credit_unused_in(
             "Only what was paid on this invoice and not yet refunded or credited can be credited.",
         ));
     }
+    let number = add_credit_note(
+        tx,
+        &inv,
+        inv.status,
+        amount,
+        reason.to_string(),
+        who.email.to_string(),
+    )
+    .await?;
+    let summary = format!(
+        "Credit note {number} for {} on {}: {reason}",
+        money::format_money(amount, &inv.currency),
+        label(&inv)
+    );
+    audit::record(tx, who, event(&inv, "invoice.credited", summary)).await?;
+    Ok(number)
+}
+
+/// A credit note of `amount` on `inv` (locked by the caller, in state `from`): its own gapless
+/// number, and the invoice's amounts and status moved. Returns the note's number.
+async fn add_credit_note(
+    tx: &mut crate::db::Tx,
+    inv: &InvoiceRow,
+    from: model::InvoiceStatus,
+    amount: i64,
+    reason: String,
+    by: String,
+) -> AppResult<String> {
     let year = time::OffsetDateTime::now_utc().year();
     let seq = store::next_document_number(tx, &inv.tenant_id, i64::from(year), "CN").await?;
     let number = model::document_number("CN", year, seq);
@@ -149,25 +162,19 @@ pub async fn credit_unused_in(
             tenant_id: inv.tenant_id.clone(),
             number: number.clone(),
             amount_minor: amount,
-            reason: reason.to_string(),
-            created_by: who.email.to_string(),
+            reason,
+            created_by: by,
             created_at: Timestamp::now(),
         },
     )
     .await?;
     let (amounts, to) = apply(
-        &inv,
+        inv,
         inv.paid_minor,
         inv.refunded_minor,
         inv.credited_minor + amount,
     );
-    save_amounts(tx, &inv, inv.status, to, &amounts).await?;
-    let summary = format!(
-        "Credit note {number} for {} on {}: {reason}",
-        money::format_money(amount, &inv.currency),
-        label(&inv)
-    );
-    audit::record(tx, who, event(&inv, "invoice.credited", summary)).await?;
+    save_amounts(tx, inv, from, to, &amounts).await?;
     Ok(number)
 }
 
@@ -193,30 +200,7 @@ pub async fn credit(db: &Db, actor: &Actor, id: &str, input: &CreditInput) -> Ap
     let from = inv.status;
     model::check_credit(from, amount, inv.due_minor)
         .map_err(|m| AppError::Invalid(FieldErrors::one("amount", m)))?;
-    let year = time::OffsetDateTime::now_utc().year();
-    let seq = store::next_document_number(&mut tx, &inv.tenant_id, i64::from(year), "CN").await?;
-    let number = model::document_number("CN", year, seq);
-    store::insert_credit_note(
-        &mut tx,
-        &CreditNoteRow {
-            id: new_id(),
-            invoice_id: inv.id.clone(),
-            tenant_id: inv.tenant_id.clone(),
-            number: number.clone(),
-            amount_minor: amount,
-            reason,
-            created_by: actor.email.clone(),
-            created_at: Timestamp::now(),
-        },
-    )
-    .await?;
-    let (amounts, to) = apply(
-        &inv,
-        inv.paid_minor,
-        inv.refunded_minor,
-        inv.credited_minor + amount,
-    );
-    save_amounts(&mut tx, &inv, from, to, &amounts).await?;
+    let number = add_credit_note(&mut tx, &inv, from, amount, reason, actor.email.clone()).await?;
     audit::record(
         &mut tx,
         actor,
