@@ -1,6 +1,11 @@
 //! Online payments: receiving signed webhooks into the inbox, processing them through a job,
 //! replaying one, starting a Stripe Checkout for an invoice, and the inbox's reads.
 
+mod checkout;
+mod inbox;
+pub use checkout::*;
+pub use inbox::*;
+
 use serde_json::Value;
 
 use super::model::{self, Action, InboxStatus, Provider};
@@ -427,134 +432,4 @@ pub async fn process(db: &Db, row_id: &str, job_id: &str) -> Result<(), JobError
             }
         }
     }
-}
-
-/// Staff replay one verified event: back to PENDING and processed again (idempotent).
-pub async fn replay(db: &Db, actor: &Actor, id: &str) -> AppResult<()> {
-    if !can_view_inbox(actor) {
-        return Err(AppError::Forbidden);
-    }
-    let mut tx = db.begin_write().await?;
-    let ev = store::lock_event(&mut tx, id, &db.backend.row_lock(None))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    if !ev.status.can_replay() || store::reopen(&mut tx, id).await? == 0 {
-        return Err(AppError::refused(
-            "A delivery whose signature did not verify is never processed.",
-        ));
-    }
-    enqueue_processing(&mut tx, id).await?;
-    audit::record(
-        &mut tx,
-        actor,
-        AuditEvent {
-            tenant_id: None,
-            action: "payments.webhook_replayed",
-            target_type: "webhook_event",
-            target_id: id,
-            summary: format!(
-                "Replayed {} event {} ({})",
-                ev.provider.label(),
-                ev.event_id,
-                ev.event_type
-            ),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-pub async fn list(
-    db: &Db,
-    actor: &Actor,
-    f: &EventFilter<'_>,
-    req: crate::web::pagination::PageRequest,
-) -> AppResult<(Vec<EventRow>, i64)> {
-    if !can_view_inbox(actor) {
-        return Err(AppError::Forbidden);
-    }
-    let rows = store::list_events(&db.pool, f, req.size, req.offset()).await?;
-    let total = store::count_events(&db.pool, f).await?;
-    Ok((rows, total))
-}
-
-pub async fn get(db: &Db, actor: &Actor, id: &str) -> AppResult<EventRow> {
-    if !can_view_inbox(actor) {
-        return Err(AppError::Forbidden);
-    }
-    store::get_event(&db.pool, id)
-        .await?
-        .ok_or(AppError::NotFound)
-}
-
-/// Failed events plus events pending longer than they should (the ops overview).
-pub async fn troubled_count(db: &Db, now: Timestamp) -> AppResult<i64> {
-    Ok(store::count_troubled(&db.pool, now.plus_secs(-model::STUCK_AFTER_SECS)).await?)
-}
-
-/// The customer's "Pay now": a Stripe Checkout Session for the amount due; returns its URL.
-pub async fn start_checkout(
-    db: &Db,
-    cfg: &PaymentConfig,
-    base_url: &str,
-    actor: &Actor,
-    invoice_id: &str,
-) -> AppResult<String> {
-    let inv = invoices::get(db, actor, invoice_id).await?;
-    if actor.is_staff {
-        return Err(AppError::refused(
-            "Online payment is for the customer; staff record payments on the invoice.",
-        ));
-    }
-    let Some(key) = cfg
-        .stripe_secret_key
-        .as_deref()
-        .filter(|_| cfg.stripe_enabled())
-    else {
-        return Err(AppError::refused("Online payment is not set up."));
-    };
-    if !crate::billing::invoices::model::can_pay(inv.status) || inv.due_minor <= 0 {
-        return Err(AppError::refused("This invoice has nothing left to pay."));
-    }
-    let client = StripeClient::new(&cfg.stripe_api_url, key.trim())?;
-    let page = format!("{base_url}/billing/invoices/{}", inv.id);
-    let success = format!("{page}?checkout=done");
-    let number = inv.number.clone().unwrap_or_default();
-    let session = client
-        .create_checkout_session(&CheckoutRequest {
-            invoice_id: &inv.id,
-            invoice_number: &number,
-            amount_minor: inv.due_minor,
-            currency: &inv.currency,
-            customer_email: &actor.email,
-            success_url: &success,
-            cancel_url: &page,
-            idempotency_key: &format!("mpanel-checkout-{}-{}-{}", inv.id, inv.due_minor, inv.version),
-        })
-        .await
-        .map_err(|e| {
-            tracing::warn!(invoice_id = %inv.id, error = %e, "could not create a Stripe Checkout Session");
-            AppError::refused("The payment page could not be opened. Please try again in a moment.")
-        })?;
-    let mut tx = db.begin_write().await?;
-    audit::record(
-        &mut tx,
-        actor,
-        AuditEvent {
-            tenant_id: Some(&inv.tenant_id),
-            action: "invoice.checkout_started",
-            target_type: "invoice",
-            target_id: &inv.id,
-            summary: format!(
-                "Started paying {} online ({}, Stripe session {})",
-                number,
-                crate::billing::money::format_money(inv.due_minor, &inv.currency),
-                session.id
-            ),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(session.url)
 }
