@@ -77,9 +77,9 @@ pub(crate) async fn bill_run(app: &TestApp) -> RunCounts {
         .1
 }
 
-/// Orders the product as the owner, pays the first invoice and activates: an ACTIVE
-/// subscription in its first period. Returns its id.
-pub(crate) async fn active_subscription(w: &World, key: &str) -> String {
+/// Orders the product (monthly, one) as the owner: the subscription waits for its first
+/// invoice. Returns its id.
+pub(crate) async fn ordered_subscription(w: &World, key: &str) -> String {
     let res = w
         .owner
         .post(
@@ -99,9 +99,15 @@ pub(crate) async fn active_subscription(w: &World, key: &str) -> String {
         "{}",
         res.text().await.unwrap_or_default()
     );
-    let id = location(&res)
+    location(&res)
         .trim_start_matches("/billing/subscriptions/")
-        .to_string();
+        .to_string()
+}
+
+/// Orders the product as the owner, pays the first invoice and activates: an ACTIVE
+/// subscription in its first period. Returns its id.
+pub(crate) async fn active_subscription(w: &World, key: &str) -> String {
+    let id = ordered_subscription(w, key).await;
     let invoices = open_invoices(&w.app, &id).await;
     assert_eq!(invoices.len(), 1);
     pay(w, &invoices[0].0, &invoices[0].1).await;
@@ -335,22 +341,7 @@ async fn a_trial_converts_at_its_end_and_a_cancelled_one_bills_nothing() {
         .unwrap();
     let mut subs = Vec::new();
     for key in ["order-trial-01-abcdef", "order-trial-02-abcdef"] {
-        let res = w
-            .owner
-            .post(
-                "/billing/subscriptions",
-                &[
-                    ("product", "SUPPORT-PLUS"),
-                    ("period", "MONTHLY"),
-                    ("quantity", "1"),
-                    ("idempotency_key", key),
-                    ("confirm", "yes"),
-                ],
-            )
-            .await;
-        let id = location(&res)
-            .trim_start_matches("/billing/subscriptions/")
-            .to_string();
+        let id = ordered_subscription(&w, key).await;
         mpanel::subscriptions::service::activate(&w.app.state.db, "manual", &id)
             .await
             .unwrap();
@@ -820,23 +811,7 @@ async fn a_batch_of_renewals_ends_as_one_at_a_time_would() {
 #[tokio::test]
 async fn account_credit_pays_a_batch_issued_renewal() {
     let w = world().await;
-    let res = w
-        .owner
-        .post(
-            "/billing/subscriptions",
-            &[
-                ("product", "SUPPORT-PLUS"),
-                ("period", "MONTHLY"),
-                ("quantity", "1"),
-                ("idempotency_key", "order-credit-0001-abcdef"),
-                ("confirm", "yes"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    let sub = location(&res)
-        .trim_start_matches("/billing/subscriptions/")
-        .to_string();
+    let sub = ordered_subscription(&w, "order-credit-0001-abcdef").await;
     let (first, due) = open_invoices(&w.app, &sub).await.remove(0);
     assert_eq!(due, "10.00");
     pay(&w, &first, &due).await;
