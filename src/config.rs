@@ -375,6 +375,17 @@ pub struct Config {
     )]
     pub ops_refresh_secs: u64,
 
+    /// Milliseconds an `/ops` tile, once read, is answered from memory to every screen that
+    /// polls it (one database read per tile and interval however many screens); the tile
+    /// shows when it was read. 0: read on every request.
+    #[arg(
+        long,
+        env = "MPANEL_OPS_TILE_MEMO_MS",
+        default_value_t = 2000,
+        global = true
+    )]
+    pub ops_tile_memo_ms: u64,
+
     /// Bearer token Prometheus sends to read `/metrics` (at least 32 characters). Without it
     /// `/metrics` is not served on the main address.
     #[arg(

@@ -14,6 +14,7 @@ pub mod dashboard;
 pub mod db;
 pub mod jobs;
 pub mod mail;
+pub mod memo;
 pub mod money;
 pub mod ops;
 pub mod provision;

@@ -1,5 +1,5 @@
 //! The application state every request and job handler reads: the database, the
-//! configuration, the cookie key, the provisioner and the Prometheus instruments. It imports no feature: `app.rs`
+//! configuration, the cookie key, the provisioner, the Prometheus instruments and the memo of polled fragments. It imports no feature: `app.rs`
 //! builds it (`build_state`) and hands it to the router and the worker; services take the
 //! narrow parts they need (`&Db`, `&Config`, the provisioner), not the whole state.
 
@@ -13,6 +13,7 @@ use sha2::{Digest, Sha512};
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::Db;
+use crate::memo::FragmentMemo;
 use crate::provision;
 use crate::telemetry::Telemetry;
 
@@ -31,6 +32,8 @@ pub struct Inner {
     pub telemetry: Telemetry,
     /// The clock every schedule reads (the system clock; tests move a movable one).
     pub clock: Clock,
+    /// Polled fragments (the `/ops` tiles) rendered within `MPANEL_OPS_TILE_MEMO_MS`.
+    pub fragments: FragmentMemo,
 }
 
 impl Deref for AppState {
@@ -50,7 +53,9 @@ impl AppState {
     ) -> AppState {
         // Key wants 64 bytes; SHA-512 of the secret gives exactly that.
         let key = Key::from(&Sha512::digest(secret));
+        let fragments = FragmentMemo::new(config.ops_tile_memo_ms);
         AppState(Arc::new(Inner {
+            fragments,
             db,
             config,
             cookie_key: key,

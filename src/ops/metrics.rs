@@ -112,7 +112,7 @@ async fn database_figures(db: &Db, now: Timestamp) -> sqlx::Result<Registry> {
     let all = TenantScope::All;
     let mut registry = Registry::with_prefix("mpanel");
     let jobs = Family::<JobLabels, Gauge>::default();
-    for c in jobs::read::state_counts(&db.pool, &all, now).await? {
+    for c in jobs::read::state_counts(&db.pool, &all, now, true).await? {
         let state = if c.is_scheduled() {
             "scheduled"
         } else {

@@ -3,8 +3,10 @@
 
 use askama::Template;
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 
 use super::service::{self, BillingTile, ProvisioningTile, QueueTile, SecurityTile};
@@ -89,14 +91,16 @@ struct QueuesTile {
 }
 
 pub async fn queues_tile(State(state): State<AppState>, actor: Actor) -> AppResult<Response> {
-    let now = Timestamp::now();
-    let q = service::queues(&state.db, &actor, now).await?;
-    let tile = QueuesTile {
-        columns: QueueColumn::ALL,
-        q,
-        fresh: Freshness::new(&state, now),
-    };
-    Ok(crate::web::render(&tile)?.into_response())
+    memoized(&state, &actor, "queues", |_| async {
+        let now = Timestamp::now();
+        let q = service::queues(&state.db, &actor, now).await?;
+        crate::web::render(&QueuesTile {
+            columns: QueueColumn::ALL,
+            q,
+            fresh: Freshness::new(&state, now),
+        })
+    })
+    .await
 }
 
 #[derive(Template)]
@@ -107,13 +111,15 @@ struct SecurityTileView {
 }
 
 pub async fn security_tile(State(state): State<AppState>, actor: Actor) -> AppResult<Response> {
-    let now = Timestamp::now();
-    let s = service::security(&state.db, &actor, now).await?;
-    let tile = SecurityTileView {
-        s,
-        fresh: Freshness::new(&state, now),
-    };
-    Ok(crate::web::render(&tile)?.into_response())
+    memoized(&state, &actor, "security", |_| async {
+        let now = Timestamp::now();
+        let s = service::security(&state.db, &actor, now).await?;
+        crate::web::render(&SecurityTileView {
+            s,
+            fresh: Freshness::new(&state, now),
+        })
+    })
+    .await
 }
 
 #[derive(Template)]
@@ -124,13 +130,15 @@ struct BillingTileView {
 }
 
 pub async fn billing_tile(State(state): State<AppState>, actor: Actor) -> AppResult<Response> {
-    let now = Timestamp::now();
-    let b = service::billing(&state.db, &actor, state.clock.now()).await?;
-    let tile = BillingTileView {
-        b,
-        fresh: Freshness::new(&state, now),
-    };
-    Ok(crate::web::render(&tile)?.into_response())
+    let (st, who) = (&state, &actor);
+    memoized(st, who, "billing", |at| async move {
+        let b = service::billing(&st.db, who, at).await?;
+        crate::web::render(&BillingTileView {
+            b,
+            fresh: Freshness::new(st, Timestamp::now()),
+        })
+    })
+    .await
 }
 
 #[derive(Template)]
@@ -141,13 +149,15 @@ struct ProvisioningTileView {
 }
 
 pub async fn provisioning_tile(State(state): State<AppState>, actor: Actor) -> AppResult<Response> {
-    let now = Timestamp::now();
-    let p = service::provisioning(&state.db, &actor, now).await?;
-    let tile = ProvisioningTileView {
-        p,
-        fresh: Freshness::new(&state, now),
-    };
-    Ok(crate::web::render(&tile)?.into_response())
+    memoized(&state, &actor, "provisioning", |_| async {
+        let now = Timestamp::now();
+        let p = service::provisioning(&state.db, &actor, now).await?;
+        crate::web::render(&ProvisioningTileView {
+            p,
+            fresh: Freshness::new(&state, now),
+        })
+    })
+    .await
 }
 
 #[derive(Template)]
@@ -158,11 +168,37 @@ struct NodesTileView {
 }
 
 pub async fn nodes_tile(State(state): State<AppState>, actor: Actor) -> AppResult<Response> {
-    let now = state.clock.now();
-    let n = super::nodes::tile::read(&state.db, &actor, now).await?;
-    let tile = NodesTileView {
-        n,
-        fresh: Freshness::new(&state, now),
-    };
-    Ok(crate::web::render(&tile)?.into_response())
+    let (st, who) = (&state, &actor);
+    memoized(st, who, "nodes", |now| async move {
+        let n = super::nodes::tile::read(&st.db, who, now).await?;
+        crate::web::render(&NodesTileView {
+            n,
+            fresh: Freshness::new(st, now),
+        })
+    })
+    .await
+}
+
+/// A tile's fragment for this staff member: permission checked on every request, the
+/// fragment rendered at most once per `MPANEL_OPS_TILE_MEMO_MS` for everyone who sees the
+/// same thing (the same tenant scope and role).
+async fn memoized<F, Fut>(
+    state: &AppState,
+    actor: &Actor,
+    tile: &str,
+    render: F,
+) -> AppResult<Response>
+where
+    F: FnOnce(Timestamp) -> Fut,
+    Fut: std::future::Future<Output = AppResult<Html<String>>>,
+{
+    service::require_view(actor)?;
+    let key = format!("{tile}:{}:{}", actor.tenant_id, actor.role.as_str());
+    let body = state
+        .fragments
+        .get_or_render(key, state.clock.now(), |at| async move {
+            render(at).await.map(|Html(html)| Bytes::from(html))
+        })
+        .await?;
+    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response())
 }

@@ -7,7 +7,7 @@ use crate::db::{Db, Timestamp};
 use crate::jobs;
 use crate::web::{AppError, AppResult};
 
-fn require_view(actor: &Actor) -> AppResult<()> {
+pub fn require_view(actor: &Actor) -> AppResult<()> {
     if model::can_view(actor) {
         Ok(())
     } else {
@@ -62,7 +62,7 @@ impl QueueTile {
 pub async fn queues(db: &Db, actor: &Actor, now: Timestamp) -> AppResult<QueueTile> {
     require_view(actor)?;
     let scope = actor.scope();
-    let counts = jobs::read::state_counts(&db.pool, &scope, now).await?;
+    let counts = jobs::read::state_counts(&db.pool, &scope, now, false).await?;
     let (rows, totals) = model::queue_table(&counts);
     let oldest = jobs::read::oldest_waiting(&db.pool, &scope, now)
         .await?

@@ -74,6 +74,7 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         dunning_cancel_after_days: 30,
         late_fee: String::new(),
         ops_refresh_secs: 10,
+        ops_tile_memo_ms: 0,
         metrics_token: None,
         metrics_bind: None,
         payments: mpanel::config::PaymentConfig {

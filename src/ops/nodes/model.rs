@@ -39,6 +39,10 @@ text_enum!(ShownStatus {
 });
 
 impl ShownStatus {
+    pub fn is_down(self) -> bool {
+        self == ShownStatus::Down
+    }
+
     /// Sort key: the worst first on the tile.
     pub fn rank(self) -> u8 {
         match self {

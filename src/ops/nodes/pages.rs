@@ -4,13 +4,13 @@
 use askama::Template;
 use axum::Form;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::model::{self, CheckKind, NodeForm, NodeType};
+use super::model::{self, CheckKind, NodeForm, NodeType, ShownStatus};
 use super::probe_store::{HourRow, ProbeRow};
 use super::service::{self, NodeView};
 use crate::actor::Actor;
@@ -36,6 +36,21 @@ struct ListPage {
     layout: Layout,
     nodes: Vec<NodeView>,
     can_manage: bool,
+    /// Only nodes shown with this status (`?status=`), from the overview's figures.
+    status: Option<ShownStatus>,
+    statuses: &'static [ShownStatus],
+}
+
+impl ListPage {
+    fn is_current(&self, s: &ShownStatus) -> bool {
+        self.status == Some(*s)
+    }
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    #[serde(default)]
+    status: String,
 }
 
 async fn list(
@@ -43,14 +58,21 @@ async fn list(
     hx: Hx,
     layout: Layout,
     actor: Actor,
+    Query(q): Query<ListQuery>,
 ) -> AppResult<Response> {
-    let nodes = service::list(&state.db, &actor, state.clock.now()).await?;
+    let status = ShownStatus::parse(&q.status);
+    let mut nodes = service::list(&state.db, &actor, state.clock.now()).await?;
+    if let Some(s) = status {
+        nodes.retain(|n| n.shown == s);
+    }
     Ok(page!(
         hx,
         ListPage {
             layout,
             nodes,
-            can_manage: model::can_manage(&actor)
+            can_manage: model::can_manage(&actor),
+            status,
+            statuses: ShownStatus::ALL,
         }
     )?
     .into_response())

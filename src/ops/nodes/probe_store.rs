@@ -6,6 +6,8 @@ use sqlx::{AnyPool, FromRow};
 use super::model::ProbeState;
 use crate::db::{Scoped, TenantScope, Timestamp, Tx, new_id};
 
+const HOUR_MS: i64 = 3_600_000;
+
 /// `(id, next_probe_at)` of up to `limit` nodes due at `now`, the longest due first.
 pub async fn due(pool: &AnyPool, now: Timestamp, limit: i64) -> sqlx::Result<Vec<(String, i64)>> {
     sqlx::query_as(
@@ -128,6 +130,10 @@ pub async fn prune(
         .bind(cutoff.0)
         .execute(&mut **tx)
         .await?;
+    sqlx::query("DELETE FROM ops_node_cpu_hourly WHERE hour_start < $1")
+        .bind(cutoff.0)
+        .execute(&mut **tx)
+        .await?;
     let dropped = sqlx::query("DELETE FROM ops_probe_hourly WHERE hour_start < $1")
         .bind(keep_hourly_from.0)
         .execute(&mut **tx)
@@ -199,20 +205,24 @@ pub async fn failures_by_hour(
     .await
 }
 
-/// Mean CPU % ×100 per hour since `start` over the scope's nodes' pushed samples.
+/// Mean CPU % ×100 per clock hour over the scope's nodes' pushed samples, for the `hours`
+/// clock hours up to and including the one `now` is in: `(hour index, oldest 0, mean)`.
+/// Read from the hourly sums kept as samples arrive (`record_metrics`), not the samples.
 pub async fn cpu_by_hour(
     pool: &AnyPool,
     scope: &TenantScope,
-    start: Timestamp,
+    now: Timestamp,
+    hours: usize,
 ) -> sqlx::Result<Vec<(i64, i64)>> {
+    let first = (now.0.div_euclid(HOUR_MS) - hours as i64 + 1) * HOUR_MS;
     sqlx::query_as(&format!(
-        "SELECT CAST((s.at - $1) / 3600000 AS BIGINT) AS hour, \
-         CAST(SUM(s.cpu_pct_x100) / COUNT(*) AS BIGINT) \
-         FROM ops_node_samples s JOIN ops_nodes n ON n.id = s.node_id \
-         WHERE s.at >= $1{} GROUP BY hour ORDER BY hour",
+        "SELECT CAST((c.hour_start - $1) / 3600000 AS BIGINT) AS hour, \
+         CAST(SUM(c.cpu_sum_x100) / SUM(c.samples) AS BIGINT) \
+         FROM ops_node_cpu_hourly c JOIN ops_nodes n ON n.id = c.node_id \
+         WHERE c.hour_start >= $1{} GROUP BY c.hour_start ORDER BY c.hour_start",
         scope.and("n.tenant_id", 2)
     ))
-    .bind(start.0)
+    .bind(first)
     .scoped(scope)
     .fetch_all(pool)
     .await

@@ -204,6 +204,7 @@ pub async fn delete(tx: &mut Tx, id: &str) -> sqlx::Result<u64> {
         "DELETE FROM ops_probe_results WHERE node_id = $1",
         "DELETE FROM ops_probe_hourly WHERE node_id = $1",
         "DELETE FROM ops_node_samples WHERE node_id = $1",
+        "DELETE FROM ops_node_cpu_hourly WHERE node_id = $1",
         "DELETE FROM ops_node_maintenance WHERE node_id = $1",
     ] {
         sqlx::query(sql).bind(id).execute(&mut **tx).await?;
@@ -284,6 +285,17 @@ pub async fn record_metrics(tx: &mut Tx, node_id: &str, m: &Metrics) -> sqlx::Re
     .bind(new_id())
     .bind(node_id)
     .bind(m.at.0)
+    .bind(m.cpu_pct_x100)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO ops_node_cpu_hourly (node_id, hour_start, samples, cpu_sum_x100) \
+         VALUES ($1, $2, 1, $3) ON CONFLICT (node_id, hour_start) DO UPDATE SET \
+         samples = ops_node_cpu_hourly.samples + 1, \
+         cpu_sum_x100 = ops_node_cpu_hourly.cpu_sum_x100 + excluded.cpu_sum_x100",
+    )
+    .bind(node_id)
+    .bind(m.at.0.div_euclid(3_600_000) * 3_600_000)
     .bind(m.cpu_pct_x100)
     .execute(&mut **tx)
     .await

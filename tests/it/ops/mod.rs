@@ -336,3 +336,36 @@ async fn the_billing_tile_counts_overdue_invoices_and_what_is_due_per_currency()
         .unwrap();
     assert!(list.contains("2 in all"), "{list}");
 }
+
+/// With `MPANEL_OPS_TILE_MEMO_MS`, a tile read once is answered from memory (saying when it
+/// was read) until the time passes; permission is still checked on every request.
+#[tokio::test]
+async fn a_memoized_tile_is_read_again_once_its_time_has_passed() {
+    let app = TestApp::spawn_with(|c| {
+        c.no_worker = true;
+        c.ops_tile_memo_ms = 60_000;
+    })
+    .await;
+    let owner = app.setup_owner().await;
+    let first = tile(&owner).await;
+    assert!(first.contains("The queue is empty"), "{first}");
+    app.enqueue(NewJob::new("mail.send", &json!({}))).await;
+    // the same fragment, byte for byte, read time included
+    assert_eq!(tile(&owner).await, first);
+    // a customer is refused even though the fragment is in memory
+    let tenant = app.create_tenant(&owner, "acme").await;
+    app.create_user(&owner, &tenant, "boss@acme.test", "OWNER")
+        .await;
+    let customer = app.signed_in("boss@acme.test").await;
+    assert_eq!(
+        customer.get("/ops/tiles/queues").await.status(),
+        StatusCode::FORBIDDEN
+    );
+    app.state.clock.advance(61);
+    let second = tile(&owner).await;
+    assert!(!second.contains("The queue is empty"), "{second}");
+    assert!(
+        second.contains("<th scope=\"row\">mail.send</th>"),
+        "{second}"
+    );
+}

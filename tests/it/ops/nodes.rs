@@ -331,3 +331,76 @@ async fn nodes_push_metrics_with_a_provisioning_token_and_bad_figures_are_refuse
     let points = between(cpu, "<polyline points=\"", "\"").unwrap();
     assert!(points.ends_with(" 240,34"), "{points}");
 }
+
+/// Many nodes: the tile lists the worst twenty and counts every node by status, each count
+/// linking to `/ops/servers` filtered to it.
+#[tokio::test]
+async fn the_tile_lists_the_worst_nodes_and_counts_the_rest() {
+    let app = TestApp::spawn_without_worker().await;
+    let owner = app.setup_owner().await;
+    let mut ids = Vec::new();
+    for i in 0..23 {
+        let host = format!("n{i:02}.example.net");
+        ids.push(register(&owner, &tcp_node(&host, "192.0.2.10", "9")).await);
+    }
+    // Two DOWN (the last two registered), the rest UP.
+    for (i, id) in ids.iter().enumerate() {
+        let status = if i >= 21 { "DOWN" } else { "UP" };
+        sqlx::query("UPDATE ops_nodes SET status = $1 WHERE id = $2")
+            .bind(status)
+            .bind(id)
+            .execute(&app.state.db.pool)
+            .await
+            .unwrap();
+    }
+    let html = owner
+        .get_htmx("/ops/tiles/nodes")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let rows: Vec<&str> = html.split("<tr data-node=\"").skip(1).collect();
+    assert_eq!(rows.len(), 20, "{html}");
+    assert!(
+        rows[0].starts_with("n21.example.net"),
+        "the down ones first"
+    );
+    assert!(rows[1].starts_with("n22.example.net"));
+    assert!(rows[2].starts_with("n00.example.net"));
+    assert_eq!(
+        between(
+            &html,
+            "<p id=\"nodes-more\"><a href=\"/ops/servers\">",
+            "</a>"
+        ),
+        Some("3 more of 23 nodes")
+    );
+    assert_eq!(
+        between(&html, "<dd id=\"nodes-down\">", "</dd>"),
+        Some("<a href=\"/ops/servers?status=DOWN\" class=\"ops-alert\">2</a>")
+    );
+    assert_eq!(
+        between(&html, "<dd data-nodes-status=\"UP\">", "</dd>"),
+        Some("<a href=\"/ops/servers?status=UP\">21</a>")
+    );
+    // the list behind the figure
+    let list = owner
+        .get("/ops/servers?status=DOWN")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let table = between(&list, "<table id=\"nodes\">", "</table>").unwrap();
+    assert_eq!(table.matches("<th scope=\"row\">").count(), 2, "{table}");
+    assert!(table.contains("n21.example.net") && table.contains("n22.example.net"));
+    let none = owner
+        .get("/ops/servers?status=MAINTENANCE")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(none.contains("id=\"nodes-none-filtered\""), "{none}");
+    let all = owner.get("/ops/servers").await.text().await.unwrap();
+    let table = between(&all, "<table id=\"nodes\">", "</table>").unwrap();
+    assert_eq!(table.matches("<th scope=\"row\">").count(), 23);
+}
