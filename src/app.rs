@@ -406,9 +406,9 @@ pub async fn run_worker(state: AppState, stop: tokio::sync::watch::Receiver<bool
     probes.abort();
 }
 
-/// The node probe loop: every second, probe the nodes that are due (claimed one by one with a
-/// conditional update, so several workers share them without probing one twice per
-/// interval); every ten minutes, roll up and prune the probe history.
+/// The node probe loop: every second, a pass probes the nodes that are due (claimed one by one
+/// with a conditional update, so several workers and overlapping passes share them without
+/// probing one twice per interval); every ten minutes, roll up and prune the probe history.
 async fn probe_loop(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
     let settings = match ops::nodes::model::ProbeSettings::from_config(&state.config) {
         Ok(s) => s,
@@ -421,12 +421,25 @@ async fn probe_loop(state: AppState, mut stop: tokio::sync::watch::Receiver<bool
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_prune: Option<Timestamp> = None;
+    // Passes in flight at once (each probes at most `concurrency` nodes at a time).
+    const MAX_PASSES: usize = 4;
+    let mut passes = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
             _ = tick.tick() => {
                 let now = state.clock.now();
-                if let Err(e) = ops::nodes::probing::probe_pass(&state.db, &settings, now, concurrency).await {
-                    tracing::warn!(error = %e, "node probe pass failed");
+                // Each pass runs on its own, so a node slow to answer (up to its timeout)
+                // delays no other node: the next pass claims whatever is due meanwhile.
+                while let Some(done) = passes.try_join_next() {
+                    if let Ok(Err(e)) = done {
+                        tracing::warn!(error = %e, "node probe pass failed");
+                    }
+                }
+                if passes.len() < MAX_PASSES {
+                    let db = state.db.clone();
+                    passes.spawn(async move {
+                        ops::nodes::probing::probe_pass(&db, &settings, now, concurrency).await
+                    });
                 }
                 if last_prune.is_none_or(|t| now.0 - t.0 >= 600_000) {
                     last_prune = Some(now);
