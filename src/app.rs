@@ -36,6 +36,11 @@ pub fn openapi_document() -> serde_json::Value {
     api::openapi::document(vec![
         cloudpods::api::openapi(),
         billing::catalog::api::openapi(),
+        security::api::openapi(),
+        auth::api::openapi(),
+        ops::api::openapi(),
+        ops::nodes::api::openapi(),
+        ops::guardian::api::openapi(),
     ])
 }
 
@@ -153,7 +158,10 @@ pub fn router(state: AppState) -> Router {
             cloudpods::api::routes()
                 .merge(billing::catalog::api::routes())
                 .merge(ops::nodes::api::routes())
-                .merge(ops::guardian::api::routes()),
+                .merge(ops::guardian::api::routes())
+                .merge(security::api::routes())
+                .merge(auth::api::routes())
+                .merge(ops::api::routes()),
         ))
         .merge(pages)
         .layer(CatchPanicLayer::custom(mw::panic_response))

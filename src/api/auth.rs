@@ -54,6 +54,22 @@ impl ApiActor {
         self.require(Scope::Write)?;
         self.require(area)
     }
+
+    /// A token minting a token: it may grant only scopes it holds itself (its user's role is
+    /// checked again by the service).
+    pub fn may_grant(&self, scopes: &[Scope]) -> Result<(), ApiError> {
+        match scopes.iter().find(|s| !self.scopes.contains(s)) {
+            None => Ok(()),
+            Some(s) => Err(ApiError::forbidden(
+                "scope_not_held",
+                format!(
+                    "This token cannot grant the {} scope: it does not hold it.",
+                    s.as_str()
+                ),
+            )
+            .with_field("scopes")),
+        }
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for ApiActor {

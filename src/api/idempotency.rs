@@ -33,6 +33,11 @@ const WAIT_MS: u64 = 60_000;
 const POLL_MS: u64 = 50;
 const MAX_BODY: usize = 1024 * 1024;
 
+/// A response extension for an answer that holds a secret shown once (a new API token): its
+/// body is never stored; a repeat with the same key gets 409 `secret_shown_once` instead.
+#[derive(Clone, Copy, Debug)]
+pub struct ShownOnce;
+
 /// (request_hash, created_at, status, content_type, body) of a stored key.
 type StoredRow = (String, i64, Option<i64>, String, Option<Vec<u8>>);
 
@@ -170,6 +175,27 @@ async fn run(pool: &AnyPool, req: Request, next: Next) -> Result<Response, Respo
     };
     if parts.status.is_server_error() {
         forget(pool, &token, &key).await.map_err(internal)?;
+    } else if parts.extensions.get::<ShownOnce>().is_some() {
+        // A secret is never stored: a repeat learns the action was done, not the secret.
+        let kept = ApiError::new(
+            StatusCode::CONFLICT,
+            "secret_shown_once",
+            "This request was done already; its answer held a secret that is shown only once.",
+        )
+        .with_field("Idempotency-Key")
+        .into_response();
+        let (kept_parts, kept_body) = kept.into_parts();
+        let kept_body = to_bytes(kept_body, MAX_BODY).await.unwrap_or_default();
+        complete(
+            pool,
+            &token,
+            &key,
+            i64::from(kept_parts.status.as_u16()),
+            "application/json",
+            &kept_body,
+        )
+        .await
+        .map_err(internal)?;
     } else {
         let content_type = parts
             .headers

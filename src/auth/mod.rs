@@ -1,5 +1,6 @@
 //! Tenants, users, roles, sign-in and sessions.
 
+pub mod api;
 pub mod attempts;
 pub mod invitations;
 pub mod invite_model;

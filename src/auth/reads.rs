@@ -134,3 +134,37 @@ pub async fn open_invitations(
     }
     Ok(invite_store::list_open(&db.pool, &actor.scope(), tenant_id).await?)
 }
+
+/// One page of tenants for the API (staff only), newest first, after `after`.
+pub async fn tenants_after(
+    db: &Db,
+    actor: &Actor,
+    search: &str,
+    after: Option<(i64, &str)>,
+    limit: i64,
+) -> AppResult<Vec<TenantRow>> {
+    if !actor.can_view_tenants() {
+        return Err(AppError::Forbidden);
+    }
+    Ok(store::tenants_after(&db.pool, search, after, limit).await?)
+}
+
+/// One page of a tenant's members for the API (staff only), newest first, after `after`.
+pub async fn tenant_members_after(
+    db: &Db,
+    actor: &Actor,
+    tenant: &TenantRow,
+    after: Option<(i64, &str)>,
+    limit: i64,
+) -> AppResult<Vec<UserRow>> {
+    if !actor.can_view_tenants() {
+        return Err(AppError::Forbidden);
+    }
+    let scope = actor.scope();
+    let filter = UserFilter {
+        scope: &scope,
+        tenant_id: &tenant.id,
+        search: "",
+    };
+    Ok(store::users_after(&db.pool, &filter, after, limit).await?)
+}

@@ -280,6 +280,7 @@ async fn events(db: &Db, actor: &Actor, today: &str) -> AppResult<Events> {
         user: "",
         from: Timestamp::from_date(today),
         until: None,
+        after: None,
     };
     let (_, n) = security_reads::events(db, actor, &q, first(0)).await?;
     let all = EventsQuery { from: None, ..q };

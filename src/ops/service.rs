@@ -168,6 +168,8 @@ pub struct BillingTile {
     pub overdue: i64,
     /// `EUR 1,234.00`, one per currency, in currency order.
     pub due: Vec<String>,
+    /// The same amounts as (currency, minor units), for the JSON API.
+    pub due_minor: Vec<(String, i64)>,
     /// The bill runs: the latest, subscriptions past their period without a new one, and
     /// periods without an invoice.
     pub runs: crate::billing::automation::reads::Health,
@@ -235,6 +237,10 @@ pub async fn billing(db: &Db, actor: &Actor, now: Timestamp) -> AppResult<Billin
         may_open_runs: crate::billing::automation::service::can_run(actor),
         read_at: now,
         overdue: sums.iter().map(|s| s.count).sum(),
+        due_minor: sums
+            .iter()
+            .map(|s| (s.currency.clone(), s.due_minor))
+            .collect(),
         due: sums
             .iter()
             .map(|s| crate::billing::money::format_money(s.due_minor, &s.currency))

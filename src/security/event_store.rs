@@ -59,6 +59,8 @@ pub struct EventFilter<'a> {
     pub from: Option<Timestamp>,
     /// Exclusive upper bound.
     pub until: Option<Timestamp>,
+    /// Only events after this `(created_at, id)` in the list's order (an API cursor).
+    pub after: Option<(i64, &'a str)>,
 }
 
 const EVENT_COLUMNS: &str = "e.id, e.tenant_id, t.name AS tenant_name, e.email, e.event_type, \
@@ -75,7 +77,8 @@ pub async fn list_events(
         .eq("e.event_type", f.event_type.trim())
         .contains(&["e.email"], f.user)
         .since("e.created_at", f.from.map(|t| t.0))
-        .before("e.created_at", f.until.map(|t| t.0));
+        .before("e.created_at", f.until.map(|t| t.0))
+        .keyset_desc("e.created_at", "e.id", f.after);
     let n = w.next();
     let rows = sqlx::query_as(&format!(
         "SELECT {EVENT_COLUMNS} FROM security_events e LEFT JOIN tenants t ON t.id = e.tenant_id \

@@ -1,6 +1,7 @@
 //! The security centre: TOTP MFA with recovery codes, second-factor sign-in, sessions, API
 //! tokens, the security events log and per-tenant security policy.
 
+pub mod api;
 pub mod common_passwords;
 pub mod crypto;
 pub mod event_store;
@@ -12,6 +13,7 @@ pub mod model;
 pub mod pages;
 pub mod passkeys;
 pub mod policy;
+pub mod policy_api;
 pub mod posture_store;
 pub mod reads;
 pub mod service;

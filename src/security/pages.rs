@@ -276,6 +276,7 @@ pub async fn events(
         user: &q.user,
         from,
         until,
+        after: None,
     };
     let req = PageRequest::new(parse_page(q.page.as_deref()));
     let (events, total) = reads::events(&state.db, &actor, &filter, req).await?;

@@ -52,6 +52,22 @@ impl Policy {
     pub fn allowlist_text(&self) -> String {
         allowlist_to_text(&self.ip_allowlist)
     }
+
+    /// The policy's version for `ETag` / `If-Match`: a hash of every stored field, so any
+    /// change makes a new version (the row keeps no counter).
+    pub fn version(&self) -> String {
+        let stored = format!(
+            "{}|{}|{}|{}|{}|{}|{}",
+            self.min_password_length,
+            self.reject_common,
+            self.require_mfa,
+            self.allowlist_text(),
+            self.idle_minutes,
+            self.absolute_minutes,
+            self.passkeys_min_role.map_or("", |r| r.as_str()),
+        );
+        format!("\"{}\"", &super::crypto::sha256_hex(&stored)[..20])
+    }
 }
 
 /// The policy form as typed: every field text, so a bad value can be shown back.
@@ -235,6 +251,76 @@ pub fn session_expired_by_policy(
     let idle_over = idle_minutes > 0 && now_ms - last_seen_ms > idle_minutes * 60_000;
     let absolute_over = absolute_minutes > 0 && now_ms - created_at_ms > absolute_minutes * 60_000;
     idle_over || absolute_over
+}
+
+/// "Policy updated: require MFA off → on; …" for the log.
+pub fn describe_change(before: &Policy, after: &Policy) -> String {
+    let mut parts = Vec::new();
+    let onoff = |b: bool| if b { "on" } else { "off" };
+    let minutes = |m: i64| {
+        if m == 0 {
+            "server default".to_string()
+        } else {
+            format!("{m} min")
+        }
+    };
+    if before.min_password_length != after.min_password_length {
+        parts.push(format!(
+            "minimum password length {} → {}",
+            before.min_password_length, after.min_password_length
+        ));
+    }
+    if before.reject_common != after.reject_common {
+        parts.push(format!(
+            "common-password check {} → {}",
+            onoff(before.reject_common),
+            onoff(after.reject_common)
+        ));
+    }
+    if before.require_mfa != after.require_mfa {
+        parts.push(format!(
+            "require MFA {} → {}",
+            onoff(before.require_mfa),
+            onoff(after.require_mfa)
+        ));
+    }
+    if before.passkeys_min_role != after.passkeys_min_role {
+        let who = |r: Option<crate::actor::Role>| {
+            r.map_or("nobody".to_string(), |r| format!("{} and above", r.label()))
+        };
+        parts.push(format!(
+            "passkeys required for {} → {}",
+            who(before.passkeys_min_role),
+            who(after.passkeys_min_role)
+        ));
+    }
+    if before.ip_allowlist != after.ip_allowlist {
+        let list = after.allowlist_text().replace('\n', ", ");
+        parts.push(if list.is_empty() {
+            "IP allowlist removed".to_string()
+        } else {
+            format!("IP allowlist: {list}")
+        });
+    }
+    if before.idle_minutes != after.idle_minutes {
+        parts.push(format!(
+            "idle timeout {} → {}",
+            minutes(before.idle_minutes),
+            minutes(after.idle_minutes)
+        ));
+    }
+    if before.absolute_minutes != after.absolute_minutes {
+        parts.push(format!(
+            "absolute timeout {} → {}",
+            minutes(before.absolute_minutes),
+            minutes(after.absolute_minutes)
+        ));
+    }
+    if parts.is_empty() {
+        "Saved the security policy (no changes)".into()
+    } else {
+        format!("Security policy: {}", parts.join("; "))
+    }
 }
 
 #[cfg(test)]

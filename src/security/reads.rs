@@ -78,6 +78,8 @@ pub struct EventsQuery<'a> {
     pub user: &'a str,
     pub from: Option<Timestamp>,
     pub until: Option<Timestamp>,
+    /// After this `(created_at, id)`: the API's cursor (`None` on the pages).
+    pub after: Option<(i64, &'a str)>,
 }
 
 pub async fn events(
@@ -96,6 +98,7 @@ pub async fn events(
         user: q.user,
         from: q.from,
         until: q.until,
+        after: q.after,
     };
     Ok(event_store::list_events(&db.pool, &filter, req.size, req.offset()).await?)
 }

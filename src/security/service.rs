@@ -315,13 +315,34 @@ pub async fn save_policy(
     actor: &Actor,
     input: &PolicyInput,
 ) -> AppResult<Policy> {
+    save_policy_at(state, actor, input, None).await
+}
+
+/// [`save_policy`], only if the policy is still at `version` (from [`Policy::version`], as an
+/// API client read it; `*` or `None` for any) once the tenant is locked; otherwise `Stale`.
+pub async fn save_policy_at(
+    state: &AppState,
+    actor: &Actor,
+    input: &PolicyInput,
+    version: Option<&str>,
+) -> AppResult<Policy> {
     if !can_edit_policy(actor) {
         return Err(AppError::Forbidden);
     }
     let client_ip = actor.client.ip.parse().ok();
     let policy = input.validate(client_ip).map_err(AppError::Invalid)?;
     let mut tx = state.db.begin_write().await?;
+    // Two editors of one tenant's policy are serialised (PostgreSQL; SQLite already is).
+    auth_store::lock_tenant(&mut tx, &actor.tenant_id).await?;
     let before = store::policy(&mut *tx, &actor.tenant_id).await?;
+    if let Some(v) = version.map(str::trim)
+        && v != "*"
+        && v != before.version()
+    {
+        return Err(AppError::Stale(
+            "The security policy changed since you read it: read it again and retry.".into(),
+        ));
+    }
     store::save_policy(&mut tx, &actor.tenant_id, &policy, &actor.user_id).await?;
     record(
         &mut tx,
@@ -330,82 +351,12 @@ pub async fn save_policy(
             kind: EventKind::PolicyUpdated,
             tenant_id: Some(&actor.tenant_id),
             subject_user_id: None,
-            summary: describe_change(&before, &policy),
+            summary: super::policy::describe_change(&before, &policy),
         },
     )
     .await?;
     tx.commit().await?;
     Ok(policy)
-}
-
-/// "Policy updated: require MFA off → on; …" for the log.
-fn describe_change(before: &Policy, after: &Policy) -> String {
-    let mut parts = Vec::new();
-    let onoff = |b: bool| if b { "on" } else { "off" };
-    let minutes = |m: i64| {
-        if m == 0 {
-            "server default".to_string()
-        } else {
-            format!("{m} min")
-        }
-    };
-    if before.min_password_length != after.min_password_length {
-        parts.push(format!(
-            "minimum password length {} → {}",
-            before.min_password_length, after.min_password_length
-        ));
-    }
-    if before.reject_common != after.reject_common {
-        parts.push(format!(
-            "common-password check {} → {}",
-            onoff(before.reject_common),
-            onoff(after.reject_common)
-        ));
-    }
-    if before.require_mfa != after.require_mfa {
-        parts.push(format!(
-            "require MFA {} → {}",
-            onoff(before.require_mfa),
-            onoff(after.require_mfa)
-        ));
-    }
-    if before.passkeys_min_role != after.passkeys_min_role {
-        let who = |r: Option<crate::actor::Role>| {
-            r.map_or("nobody".to_string(), |r| format!("{} and above", r.label()))
-        };
-        parts.push(format!(
-            "passkeys required for {} → {}",
-            who(before.passkeys_min_role),
-            who(after.passkeys_min_role)
-        ));
-    }
-    if before.ip_allowlist != after.ip_allowlist {
-        let list = after.allowlist_text().replace('\n', ", ");
-        parts.push(if list.is_empty() {
-            "IP allowlist removed".to_string()
-        } else {
-            format!("IP allowlist: {list}")
-        });
-    }
-    if before.idle_minutes != after.idle_minutes {
-        parts.push(format!(
-            "idle timeout {} → {}",
-            minutes(before.idle_minutes),
-            minutes(after.idle_minutes)
-        ));
-    }
-    if before.absolute_minutes != after.absolute_minutes {
-        parts.push(format!(
-            "absolute timeout {} → {}",
-            minutes(before.absolute_minutes),
-            minutes(after.absolute_minutes)
-        ));
-    }
-    if parts.is_empty() {
-        "Saved the security policy (no changes)".into()
-    } else {
-        format!("Security policy: {}", parts.join("; "))
-    }
 }
 
 /// E-mails the account holder about a security-relevant change to their account (password

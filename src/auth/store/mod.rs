@@ -17,12 +17,12 @@ pub use sessions::{
 pub use tenants::{
     NewTenant, TenantDetails, TenantRow, customer_tenant_choices, get_tenant, insert_tenant,
     list_tenants, lock_tenant, operator_tenant, operator_tenant_id, set_tenant_beta,
-    tenant_choices, update_tenant,
+    tenant_choices, tenants_after, update_tenant,
 };
 pub use throttle::{throttle_clear, throttle_refund, throttle_reserve, throttle_tat};
 pub use users::{
     NewUser, UserFilter, UserRow, count_other_active_owners, count_users, get_user, insert_user,
-    list_users, password_hash, set_password, set_user_active, set_user_role,
+    list_users, password_hash, set_password, set_user_active, set_user_role, users_after,
 };
 
 pub use crate::db::like_pattern;

@@ -159,6 +159,28 @@ pub async fn list_tenants(
     Ok((rows, total))
 }
 
+/// Tenants matching `search`, newest first by `(created_at, id)`, after `after` (the API's
+/// cursor paging).
+pub async fn tenants_after(
+    pool: &AnyPool,
+    search: &str,
+    after: Option<(i64, &str)>,
+    limit: i64,
+) -> sqlx::Result<Vec<TenantRow>> {
+    let mut w = Where::new();
+    w.contains(&["name", "slug"], search)
+        .keyset_desc("created_at", "id", after);
+    let n = w.next();
+    sqlx::query_as(&format!(
+        "SELECT {TENANT_COLUMNS} FROM tenants {} ORDER BY created_at DESC, id DESC LIMIT ${n}",
+        w.sql()
+    ))
+    .bind_all(w.params())
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
 /// All tenants by name, for pickers (small: a hosting company has customers, not millions).
 pub async fn tenant_choices(pool: &AnyPool) -> sqlx::Result<Vec<(String, String)>> {
     sqlx::query_as("SELECT id, name FROM tenants ORDER BY kind DESC, name")

@@ -114,6 +114,31 @@ pub async fn list_users(
     Ok((rows, total))
 }
 
+/// Users in the filter, newest first by `(created_at, id)`, after `after` (the API's cursor
+/// paging).
+pub async fn users_after(
+    pool: &AnyPool,
+    f: &UserFilter<'_>,
+    after: Option<(i64, &str)>,
+    limit: i64,
+) -> sqlx::Result<Vec<UserRow>> {
+    let mut w = Where::new();
+    w.scope("u.tenant_id", f.scope)
+        .eq("u.tenant_id", f.tenant_id)
+        .contains(&["u.email", "u.name"], f.search)
+        .keyset_desc("u.created_at", "u.id", after);
+    let n = w.next();
+    sqlx::query_as(&format!(
+        "SELECT {USER_COLUMNS} FROM users u JOIN tenants t ON t.id = u.tenant_id \
+         {} ORDER BY u.created_at DESC, u.id DESC LIMIT ${n}",
+        w.sql()
+    ))
+    .bind_all(w.params())
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
 /// Active OWNERs of a tenant other than `except_user_id`.
 pub async fn count_other_active_owners(
     tx: &mut Tx,

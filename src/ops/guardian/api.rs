@@ -6,8 +6,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
 
 use super::service::{self, Report};
 use crate::api::{ApiActor, ApiError, ApiJson};
@@ -19,15 +19,41 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/guardian/findings", post(report))
 }
 
-#[derive(Deserialize)]
+#[derive(OpenApi)]
+#[openapi(
+    paths(report),
+    components(schemas(FindingIn, FindingOut)),
+    tags((name = "guardian", description = "Security findings on pods"))
+)]
+struct Doc;
+
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    Doc::openapi()
+}
+
+/// A finding on a pod.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FindingIn {
+    /// The pod (in the token's scope).
     pod_id: String,
+    /// What was found, stable per pod: the same key again updates the finding.
     key: String,
+    /// CRITICAL, HIGH, MEDIUM or LOW.
     severity: String,
     title: String,
     #[serde(default)]
     detail: String,
+}
+
+/// The finding as stored.
+#[derive(Serialize, ToSchema)]
+pub struct FindingOut {
+    pub id: String,
+    pub pod_id: String,
+    pub key: String,
+    /// A new finding (201), or one seen again (200).
+    pub new: bool,
 }
 
 fn internal(e: AppError) -> ApiError {
@@ -39,12 +65,19 @@ fn internal(e: AppError) -> ApiError {
     )
 }
 
+/// The security agent reports a finding on a pod (201 new, 200 seen again).
+#[utoipa::path(post, path = "/api/v1/guardian/findings", tag = "guardian",
+    description = "Scopes: WRITE + SECURITY. Another tenant's pod is 404.",
+    request_body = FindingIn,
+    responses((status = 201, description = "A new finding", body = FindingOut),
+        (status = 200, description = "The finding seen again", body = FindingOut)))]
 async fn report(
     State(state): State<AppState>,
     api: ApiActor,
-    ApiJson(body): ApiJson<FindingIn>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    body: Result<ApiJson<FindingIn>, ApiError>,
+) -> Result<(StatusCode, Json<FindingOut>), ApiError> {
     api.write(Scope::Security)?;
+    let ApiJson(body) = body?;
     let r = Report {
         key: body.key.trim(),
         severity: &body.severity,
@@ -82,6 +115,11 @@ async fn report(
     };
     Ok((
         status,
-        Json(json!({"id": id, "pod_id": pod.id, "key": r.key, "new": new})),
+        Json(FindingOut {
+            id,
+            pod_id: pod.id,
+            key: r.key.to_string(),
+            new,
+        }),
     ))
 }

@@ -7,8 +7,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::{OpenApi, ToSchema};
 
 use super::store;
 use crate::api::{ApiActor, ApiError, ApiJson};
@@ -19,21 +19,34 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/ops/metrics", post(push))
 }
 
+#[derive(OpenApi)]
+#[openapi(paths(push), components(schemas(MetricsIn, Accepted, NodeRef)))]
+struct Doc;
+
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    Doc::openapi()
+}
+
 /// Samples may be at most this far ahead of the panel's clock (clock skew).
 pub const MAX_AHEAD_MS: i64 = 5 * 60 * 1000;
 /// …and at most this old.
 pub const MAX_AGE_MS: i64 = 24 * 3600 * 1000;
 
-#[derive(Deserialize)]
+/// One sample of a node's figures.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MetricsIn {
     /// The node's id or host name.
     node: String,
+    /// 0 to 100.
     cpu_percent: f64,
+    /// At most `memory_total_bytes`.
     memory_used_bytes: i64,
     memory_total_bytes: i64,
+    /// At most `disk_total_bytes`.
     disk_used_bytes: i64,
     disk_total_bytes: i64,
+    /// The one-minute load average, at least 0.
     load1: f64,
     /// When measured, Unix milliseconds; the panel's time when absent.
     #[serde(default)]
@@ -98,12 +111,33 @@ pub fn check(m: &MetricsIn, now: i64) -> Result<store::Metrics, ApiError> {
     })
 }
 
+/// The node a sample was stored for.
+#[derive(Serialize, ToSchema)]
+pub struct NodeRef {
+    pub id: String,
+    pub hostname: String,
+}
+
+/// A stored sample.
+#[derive(Serialize, ToSchema)]
+pub struct Accepted {
+    pub node: NodeRef,
+    /// When measured, Unix milliseconds.
+    pub at: i64,
+}
+
+/// A node pushes its CPU, memory, disk and load (the node looked up in the token's scope).
+#[utoipa::path(post, path = "/api/v1/ops/metrics", tag = "ops",
+    description = "Scopes: WRITE + PROVISIONING. Staff (nodes are the operator's).",
+    request_body = MetricsIn,
+    responses((status = 202, description = "The sample was stored", body = Accepted)))]
 async fn push(
     State(state): State<AppState>,
     api: ApiActor,
-    ApiJson(body): ApiJson<MetricsIn>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+    body: Result<ApiJson<MetricsIn>, ApiError>,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     api.write(Scope::Provisioning)?;
+    let ApiJson(body) = body?;
     let now = state.clock.now();
     let metrics = check(&body, now.0)?;
     let Some(node) =
@@ -127,6 +161,12 @@ async fn push(
     };
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"node": {"id": node.id, "hostname": node.hostname}, "at": metrics.at.0})),
+        Json(Accepted {
+            node: NodeRef {
+                id: node.id,
+                hostname: node.hostname,
+            },
+            at: metrics.at.0,
+        }),
     ))
 }

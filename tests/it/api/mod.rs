@@ -4,7 +4,10 @@
 mod conventions;
 mod idempotency;
 mod openapi;
+mod ops;
 mod products;
+mod security;
+mod tenants;
 
 use reqwest::{Method, Response};
 use serde_json::Value;
