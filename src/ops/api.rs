@@ -24,7 +24,7 @@ pub fn routes() -> Router<AppState> {
     paths(overview),
     components(schemas(Overview, Queues, QueueCounts, KindCounts, OldestWaiting, Provisioning,
         ProvisioningFailure, Billing, LastBillRun, Security, Adoption, SeverityCount, Nodes,
-        Node)),
+        Node, StatusCount)),
     tags((name = "ops", description = "The operations overview (staff)"))
 )]
 struct Doc;
@@ -278,10 +278,17 @@ pub struct Node {
     pub last_check_at: Option<String>,
 }
 
-/// The core nodes, the worst first, and their 24-hour trends.
+/// The core nodes (the worst twenty, as on the tile; every node counted by status) and their
+/// 24-hour trends.
 #[derive(Serialize, ToSchema)]
 pub struct Nodes {
     pub down: i64,
+    /// Registered nodes.
+    pub total: i64,
+    /// Nodes per shown status (UP, DOWN, DEGRADED, UNKNOWN, MAINTENANCE); statuses with none
+    /// left out.
+    pub by_status: Vec<StatusCount>,
+    /// The worst twenty, the worst first.
     pub nodes: Vec<Node>,
     /// Failed probes per hour, oldest first.
     pub failures_by_hour: Vec<i64>,
@@ -290,9 +297,24 @@ pub struct Nodes {
     pub cpu_by_hour: Vec<i64>,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct StatusCount {
+    pub status: String,
+    pub nodes: i64,
+}
+
 fn nodes(n: &NodesTile) -> Nodes {
     Nodes {
         down: n.down() as i64,
+        total: n.total as i64,
+        by_status: n
+            .by_status
+            .iter()
+            .map(|(s, c)| StatusCount {
+                status: s.as_str().to_string(),
+                nodes: *c as i64,
+            })
+            .collect(),
         nodes: n
             .nodes
             .iter()
