@@ -114,6 +114,7 @@ pub fn router(state: AppState) -> Router {
         .merge(security::routes())
         .merge(jobs::pages::routes())
         .merge(ops::pages::routes())
+        .merge(ops::backups::routes())
         .merge(ops::nodes::pages::routes())
         .merge(ops::guardian::pages::routes())
         .merge(cloudpods::routes())
@@ -312,6 +313,7 @@ pub fn job_registry(state: &AppState) -> jobs::Registry {
     crate::mail::register(&mut r, &state.config);
     billing::invoices::handlers::register(&mut r, &state.config);
     cloudpods::handlers::register(&mut r, state);
+    cloudpods::backups::handlers::register(&mut r, state);
     subscriptions::handlers::register(&mut r, state);
     billing::automation::handlers::register(&mut r, state);
     billing::payments::handlers::register(&mut r);
@@ -396,6 +398,7 @@ static NAV: &[NavEntry] = &[
 pub async fn run_worker(state: AppState, stop: tokio::sync::watch::Receiver<bool>) {
     let schedule = tokio::spawn(bill_run_schedule(state.clone(), stop.clone()));
     let probes = tokio::spawn(probe_loop(state.clone(), stop.clone()));
+    let backups = tokio::spawn(backup_schedule(state.clone(), stop.clone()));
     let registry = job_registry(&state);
     let cfg = jobs::WorkerConfig::from_config(&state.config);
     jobs::Worker::new(state.db.clone(), registry, cfg)
@@ -404,6 +407,33 @@ pub async fn run_worker(state: AppState, stop: tokio::sync::watch::Receiver<bool
         .await;
     schedule.abort();
     probes.abort();
+    backups.abort();
+}
+
+/// Every minute, enqueues a `cloudpod.backup` job for each backup policy whose slot has
+/// begun (each slot claimed once by a conditional update, its job under a per-pod-and-slot
+/// unique key, so several workers never run it twice). Nothing with a driver that cannot
+/// back up.
+async fn backup_schedule(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    if let Some(why) = state.provisioner.backup_unsupported() {
+        tracing::info!(reason = %why, "pod backups are not scheduled");
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let now = state.clock.now();
+                match cloudpods::backups::service::schedule_due(&state.db, &state.provisioner, now).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(jobs = n, "pod backups enqueued"),
+                    Err(e) => tracing::warn!(error = %e, "could not schedule pod backups"),
+                }
+            }
+            _ = stop.changed() => return,
+        }
+    }
 }
 
 /// The node probe loop: every second, probe the nodes that are due (claimed one by one with a
@@ -427,6 +457,9 @@ async fn probe_loop(state: AppState, mut stop: tokio::sync::watch::Receiver<bool
                 let now = state.clock.now();
                 if let Err(e) = ops::nodes::probing::probe_pass(&state.db, &settings, now, concurrency).await {
                     tracing::warn!(error = %e, "node probe pass failed");
+                }
+                if let Err(e) = ops::nodes::hosts::read_pass(&state.db, &state.provisioner, now).await {
+                    tracing::warn!(error = %e, "reading the hypervisor nodes' figures failed");
                 }
                 if last_prune.is_none_or(|t| now.0 - t.0 >= 600_000) {
                     last_prune = Some(now);

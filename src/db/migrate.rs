@@ -42,6 +42,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(13, "0013_ops_nodes.sql"),
     migration!(14, "0014_passkeys.sql"),
     migration!(15, "0015_api.sql"),
+    migration!(16, "0016_backups.sql"),
 ];
 
 pub(super) async fn run(db: &Db) -> anyhow::Result<()> {

@@ -2,6 +2,7 @@
 //! the Prometheus `/metrics` endpoint (figures read from the database at scrape time beside
 //! the process's own instruments in `telemetry`).
 
+pub mod backups;
 pub mod guardian;
 pub mod metrics;
 pub mod model;

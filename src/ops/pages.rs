@@ -34,7 +34,7 @@ pub struct Freshness {
 }
 
 impl Freshness {
-    fn new(state: &AppState, at: Timestamp) -> Freshness {
+    pub(super) fn new(state: &AppState, at: Timestamp) -> Freshness {
         Freshness {
             read_at: precise(&at),
             refresh_secs: state.config.ops_refresh_secs.max(1),
@@ -52,6 +52,7 @@ struct OverviewPage {
     b: BillingTile,
     p: ProvisioningTile,
     n: NodesTile,
+    k: super::backups::BackupsTile,
     fresh: Freshness,
 }
 
@@ -67,8 +68,10 @@ pub async fn index(
     let b = service::billing(&state.db, &actor, state.clock.now()).await?;
     let p = service::provisioning(&state.db, &actor, now).await?;
     let n = super::nodes::tile::read(&state.db, &actor, state.clock.now()).await?;
+    let k = super::backups::read(&state, &actor, state.clock.now()).await?;
     let page = OverviewPage {
         n,
+        k,
         layout,
         columns: QueueColumn::ALL,
         q,
