@@ -547,15 +547,15 @@ async fn the_tile_counts_todays_runs_and_lists_pods_without_a_backup_in_their_wi
     );
     assert_eq!(
         dd(&html, "backups-succeeded"),
-        "<a href=\"/ops/backups?status=SUCCEEDED&amp;from=2030-01-15\">1</a>"
+        "<a href=\"/ops/backups?status=SUCCEEDED&#38;from=2030-01-15\">1</a>"
     );
     assert_eq!(
         dd(&html, "backups-failed"),
-        "<a href=\"/ops/backups?status=FAILED&amp;from=2030-01-15\" class=\"ops-alert\">1</a>"
+        "<a href=\"/ops/backups?status=FAILED&#38;from=2030-01-15\" class=\"ops-alert\">1</a>"
     );
     assert_eq!(
         dd(&html, "backups-running"),
-        "<a href=\"/ops/backups?status=RUNNING&amp;from=2030-01-15\">1</a>"
+        "<a href=\"/ops/backups?status=RUNNING&#38;from=2030-01-15\">1</a>"
     );
     assert_eq!(dd(&html, "backups-rate"), "50 %");
     assert_eq!(
