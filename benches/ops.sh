@@ -15,7 +15,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/tmp/mpanel-target}"
-cargo build --release --quiet --bin mpanel --example seed_ops
+# BENCH_SKIP_BUILD=1: use the binaries already built there.
+[ -n "${BENCH_SKIP_BUILD:-}" ] || cargo build --release --quiet --bin mpanel --example seed_ops
 bin="$CARGO_TARGET_DIR/release/mpanel"
 seed="$CARGO_TARGET_DIR/release/examples/seed_ops"
 port="${BENCH_PORT:-18093}"
@@ -41,20 +42,21 @@ fresh_db() { # phase
     fi
 }
 
-start_serve() { # phase, url
+start_serve() { # phase, url; sets $cookie (a staff owner's session)
     mkdir -p "$data/$1"
-    MPANEL_DATA_DIR="$data/$1" DATABASE_URL="$2" "$bin" serve & pids+=($!)
+    MPANEL_DATA_DIR="$data/$1" DATABASE_URL="$2" "$bin" serve > "$data/$1/serve.log" 2>&1 &
+    pids+=($!)
     until curl -fs -o /dev/null "$base/readyz"; do sleep 0.05; done
-    curl -s -D - -o /dev/null -X POST "$base/setup" -H 'Sec-Fetch-Site: same-origin' \
+    cookie=$(curl -s -D - -o /dev/null -X POST "$base/setup" -H 'Sec-Fetch-Site: same-origin' \
         --data-urlencode company=Bench --data-urlencode email=bench@bench.test \
         --data-urlencode 'password=a quiet harbour at dusk' \
-        | grep -i '^set-cookie: mpanel_session=' | sed 's/^[^:]*: //; s/;.*//'
+        | grep -i '^set-cookie: mpanel_session=' | sed 's/^[^:]*: //; s/;.*//')
+    [ -n "$cookie" ] || { echo "setup failed" >&2; exit 1; }
 }
 
 if [[ " $phases " == *" tiles "* ]]; then
     url=$(fresh_db tiles)
-    cookie=$(start_serve tiles "$url")
-    [ -n "$cookie" ] || { echo "setup failed" >&2; exit 1; }
+    start_serve tiles "$url"
     echo "== seeding (1,000 nodes, 5,000,000 jobs, 100,000 security events)"
     "$seed" "$url" "127.0.0.1:$port" 1000 5000000 100000
     echo "== each tile, wrk -t2 -c32 -d$duration, as the staff owner"
@@ -74,13 +76,13 @@ fi
 
 if [[ " $phases " == *" probes "* ]]; then
     url=$(fresh_db probes)
-    cookie=$(start_serve probes "$url")
-    [ -n "$cookie" ] || { echo "setup failed" >&2; exit 1; }
+    start_serve probes "$url"
     "$seed" "$url" "127.0.0.1:$port" 1000 0 0 2> /dev/null
     # Seeded history would hide what the worker records: count from here on.
     q() { if [ -n "${DATABASE_URL:-}" ]; then psql -qtA "$url" -c "$1"; else sqlite3 "$data/probes/mpanel.db" "$1"; fi; }
     q "DELETE FROM ops_probe_results" > /dev/null
-    MPANEL_DATA_DIR="$data/probes" DATABASE_URL="$url" "$bin" worker & worker=$!; pids+=($worker)
+    MPANEL_DATA_DIR="$data/probes" DATABASE_URL="$url" "$bin" worker > "$data/probes/worker.log" 2>&1 &
+    worker=$!; pids+=($worker)
     sleep 30 # the first pass of every node
     tick=$(getconf CLK_TCK)
     cpu0=$(awk '{print $14 + $15}' "/proc/$worker/stat"); t0=$(date +%s%N)

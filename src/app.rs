@@ -119,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .merge(security::routes())
         .merge(jobs::pages::routes())
         .merge(ops::pages::routes())
+        .merge(ops::backups::routes())
         .merge(ops::nodes::pages::routes())
         .merge(ops::guardian::pages::routes())
         .merge(cloudpods::routes())
@@ -320,6 +321,7 @@ pub fn job_registry(state: &AppState) -> jobs::Registry {
     crate::mail::register(&mut r, &state.config);
     billing::invoices::handlers::register(&mut r, &state.config);
     cloudpods::handlers::register(&mut r, state);
+    cloudpods::backups::handlers::register(&mut r, state);
     subscriptions::handlers::register(&mut r, state);
     billing::automation::handlers::register(&mut r, state);
     billing::payments::handlers::register(&mut r);
@@ -404,6 +406,7 @@ static NAV: &[NavEntry] = &[
 pub async fn run_worker(state: AppState, stop: tokio::sync::watch::Receiver<bool>) {
     let schedule = tokio::spawn(bill_run_schedule(state.clone(), stop.clone()));
     let probes = tokio::spawn(probe_loop(state.clone(), stop.clone()));
+    let backups = tokio::spawn(backup_schedule(state.clone(), stop.clone()));
     let registry = job_registry(&state);
     let cfg = jobs::WorkerConfig::from_config(&state.config);
     jobs::Worker::new(state.db.clone(), registry, cfg)
@@ -412,6 +415,33 @@ pub async fn run_worker(state: AppState, stop: tokio::sync::watch::Receiver<bool
         .await;
     schedule.abort();
     probes.abort();
+    backups.abort();
+}
+
+/// Every minute, enqueues a `cloudpod.backup` job for each backup policy whose slot has
+/// begun (each slot claimed once by a conditional update, its job under a per-pod-and-slot
+/// unique key, so several workers never run it twice). Nothing with a driver that cannot
+/// back up.
+async fn backup_schedule(state: AppState, mut stop: tokio::sync::watch::Receiver<bool>) {
+    if let Some(why) = state.provisioner.backup_unsupported() {
+        tracing::info!(reason = %why, "pod backups are not scheduled");
+        return;
+    }
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let now = state.clock.now();
+                match cloudpods::backups::service::schedule_due(&state.db, &state.provisioner, now).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(jobs = n, "pod backups enqueued"),
+                    Err(e) => tracing::warn!(error = %e, "could not schedule pod backups"),
+                }
+            }
+            _ = stop.changed() => return,
+        }
+    }
 }
 
 /// The node probe loop: every second, a pass probes the nodes that are due (claimed one by one
@@ -444,9 +474,13 @@ async fn probe_loop(state: AppState, mut stop: tokio::sync::watch::Receiver<bool
                     }
                 }
                 if passes.len() < MAX_PASSES {
-                    let db = state.db.clone();
+                    let st = state.clone();
                     passes.spawn(async move {
-                        ops::nodes::probing::probe_pass(&db, &settings, now, concurrency).await
+                        let probed = ops::nodes::probing::probe_pass(&st.db, &settings, now, concurrency).await;
+                        if let Err(e) = ops::nodes::hosts::read_pass(&st.db, &st.provisioner, now).await {
+                            tracing::warn!(error = %e, "reading the hypervisor nodes' figures failed");
+                        }
+                        probed
                     });
                 }
                 if last_prune.is_none_or(|t| now.0 - t.0 >= 600_000) {

@@ -259,6 +259,11 @@ pub struct Config {
     #[arg(long, env = "MPANEL_PROXMOX_STORAGE", global = true)]
     pub proxmox_storage: Option<String>,
 
+    /// Storage the pods' backups are written to by `vzdump` (e.g. a PBS or NFS storage).
+    /// Unset: the proxmox provisioner does not back up pods, and the panel says so.
+    #[arg(long, env = "MPANEL_PROXMOX_BACKUP_STORAGE", global = true)]
+    pub proxmox_backup_storage: Option<String>,
+
     /// The template's disk that is grown to the plan's size.
     #[arg(
         long,

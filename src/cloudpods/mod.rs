@@ -3,6 +3,7 @@
 //! configured provisioner.
 
 pub mod api;
+pub mod backups;
 pub mod confirm_pages;
 pub mod handlers;
 pub mod model;
@@ -28,4 +29,8 @@ pub fn routes() -> Router<AppState> {
         .route("/cloudpods/{id}/delete", post(pages::delete))
         .route("/cloudpods/{id}/power", post(pages::power))
         .route("/cloudpods/{id}/retry", post(pages::retry))
+        .route(
+            "/cloudpods/{id}/backup-policy",
+            post(backups::pages::update_policy),
+        )
 }

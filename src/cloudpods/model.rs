@@ -51,6 +51,7 @@ impl Action {
             "cloudpod.delete" => "Deletion",
             "cloudpod.suspend" => "Suspension",
             "cloudpod.resume" => "Resumption",
+            "cloudpod.backup" => "Backup",
             _ => "Change",
         }
     }

@@ -63,6 +63,7 @@ pub async fn create_in(tx: &mut Tx, o: &NewPodOrder<'_>) -> AppResult<String> {
         },
     )
     .await?;
+    super::backups::service::create_in(tx, &id, o.tenant_id, p, Timestamp::now()).await?;
     Ok(id)
 }
 

@@ -272,9 +272,11 @@ pub struct ShowPage {
     resize_errors: FieldErrors,
     delete_form: DeleteInput,
     delete_errors: FieldErrors,
+    /// The backup policy and runs (`backups::pages`).
+    pub(crate) backups: super::backups::pages::PodBackups,
 }
 
-async fn show_page(
+pub(crate) async fn show_page(
     state: &AppState,
     layout: Layout,
     actor: &Actor,
@@ -283,8 +285,10 @@ async fn show_page(
     let pod = service::get(&state.db, actor, id).await?;
     let jobs = reads::pod_jobs(&state.db, actor, &pod, 20).await?;
     let findings = crate::ops::guardian::service::for_pod(&state.db, actor, &pod.id).await?;
+    let backups = super::backups::pages::read(state, actor, &pod).await?;
     Ok(ShowPage {
         layout,
+        backups,
         findings,
         plans: service::plan_choices(&state.db).await?,
         jobs,

@@ -42,7 +42,8 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(13, "0013_ops_nodes.sql"),
     migration!(14, "0014_passkeys.sql"),
     migration!(15, "0015_api.sql"),
-    migration!(20, "0020_ops_speed.sql"),
+    migration!(16, "0016_backups.sql"),
+    migration!(17, "0017_ops_speed.sql"),
 ];
 
 pub(super) async fn run(db: &Db) -> anyhow::Result<()> {

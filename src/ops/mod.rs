@@ -3,6 +3,7 @@
 //! the process's own instruments in `telemetry`).
 
 pub mod api;
+pub mod backups;
 pub mod guardian;
 pub mod metrics;
 pub mod model;

@@ -36,7 +36,7 @@ pub struct Freshness {
 }
 
 impl Freshness {
-    fn new(state: &AppState, at: Timestamp) -> Freshness {
+    pub(super) fn new(state: &AppState, at: Timestamp) -> Freshness {
         Freshness {
             read_at: precise(&at),
             refresh_secs: state.config.ops_refresh_secs.max(1),
@@ -54,6 +54,7 @@ struct OverviewPage {
     b: BillingTile,
     p: ProvisioningTile,
     n: NodesTile,
+    k: super::backups::BackupsTile,
     fresh: Freshness,
 }
 
@@ -69,8 +70,10 @@ pub async fn index(
     let b = service::billing(&state.db, &actor, state.clock.now()).await?;
     let p = service::provisioning(&state.db, &actor, now).await?;
     let n = super::nodes::tile::read(&state.db, &actor, state.clock.now()).await?;
+    let k = super::backups::read(&state, &actor, state.clock.now()).await?;
     let page = OverviewPage {
         n,
+        k,
         layout,
         columns: QueueColumn::ALL,
         q,
@@ -182,7 +185,7 @@ pub async fn nodes_tile(State(state): State<AppState>, actor: Actor) -> AppResul
 /// A tile's fragment for this staff member: permission checked on every request, the
 /// fragment rendered at most once per `MPANEL_OPS_TILE_MEMO_MS` for everyone who sees the
 /// same thing (the same tenant scope and role).
-async fn memoized<F, Fut>(
+pub(crate) async fn memoized<F, Fut>(
     state: &AppState,
     actor: &Actor,
     tile: &str,

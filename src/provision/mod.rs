@@ -8,6 +8,7 @@
 //! lease lost, timeout) leaves enough behind for the next attempt to continue instead of
 //! cloning twice.
 
+pub mod backup;
 pub mod manual;
 pub mod proxmox;
 
@@ -16,6 +17,7 @@ use std::pin::Pin;
 
 use serde::{Deserialize, Serialize};
 
+pub use backup::{BackupCopy, HostStatus, beyond_retention};
 pub use manual::Manual;
 use proxmox::Proxmox;
 
@@ -158,6 +160,31 @@ pub trait Provisioner: Send + Sync {
         &self,
         state: &VmState,
     ) -> impl Future<Output = Result<Option<VmStatus>, ProvisionError>> + Send;
+
+    /// Why this driver cannot back up VMs (said as is to staff and customers); `None` when
+    /// it can.
+    fn backup_unsupported(&self) -> Option<String>;
+
+    /// Backs the VM up to the backup storage and answers the backup made. Resumable like the
+    /// others: the task is saved through the checkpoint before it is waited on.
+    fn backup(
+        &self,
+        state: &mut VmState,
+        checkpoint: &dyn Checkpoint,
+    ) -> impl Future<Output = Result<BackupCopy, ProvisionError>> + Send;
+
+    /// Removes the VM's backups beyond the newest `keep`; answers the ones removed.
+    fn prune_backups(
+        &self,
+        state: &VmState,
+        keep: usize,
+    ) -> impl Future<Output = Result<Vec<BackupCopy>, ProvisionError>> + Send;
+
+    /// The figures of hypervisor host `node`; `Ok(None)` when this driver has no hosts.
+    fn host_status(
+        &self,
+        node: &str,
+    ) -> impl Future<Output = Result<Option<HostStatus>, ProvisionError>> + Send;
 }
 
 /// The configured driver (`MPANEL_PROVISIONER`).
@@ -237,6 +264,42 @@ impl Driver {
         match self {
             Driver::Manual(d) => d.status(state).await,
             Driver::Proxmox(d) => d.status(state).await,
+        }
+    }
+
+    pub fn backup_unsupported(&self) -> Option<String> {
+        match self {
+            Driver::Manual(d) => d.backup_unsupported(),
+            Driver::Proxmox(d) => d.backup_unsupported(),
+        }
+    }
+
+    pub async fn backup(
+        &self,
+        state: &mut VmState,
+        cp: &dyn Checkpoint,
+    ) -> Result<BackupCopy, ProvisionError> {
+        match self {
+            Driver::Manual(d) => d.backup(state, cp).await,
+            Driver::Proxmox(d) => d.backup(state, cp).await,
+        }
+    }
+
+    pub async fn prune_backups(
+        &self,
+        state: &VmState,
+        keep: usize,
+    ) -> Result<Vec<BackupCopy>, ProvisionError> {
+        match self {
+            Driver::Manual(d) => d.prune_backups(state, keep).await,
+            Driver::Proxmox(d) => d.prune_backups(state, keep).await,
+        }
+    }
+
+    pub async fn host_status(&self, node: &str) -> Result<Option<HostStatus>, ProvisionError> {
+        match self {
+            Driver::Manual(d) => d.host_status(node).await,
+            Driver::Proxmox(d) => d.host_status(node).await,
         }
     }
 }

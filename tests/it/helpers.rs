@@ -59,6 +59,7 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         proxmox_node: None,
         proxmox_template_vmid: None,
         proxmox_storage: None,
+        proxmox_backup_storage: None,
         proxmox_disk: "scsi0".into(),
         proxmox_ca_file: None,
         proxmox_fingerprint: None,

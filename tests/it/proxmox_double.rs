@@ -44,12 +44,44 @@ impl Vm {
 
 #[derive(Clone, Debug)]
 enum Effect {
-    Clone { vmid: i64, name: String },
+    Clone {
+        vmid: i64,
+        name: String,
+    },
     Start(i64),
     Stop(i64),
     Reboot(i64),
-    Resize { vmid: i64, gb: i64 },
+    Resize {
+        vmid: i64,
+        gb: i64,
+    },
     Destroy(i64),
+    Backup {
+        vmid: i64,
+        storage: String,
+        starttime: i64,
+    },
+}
+
+/// A backup on a storage (`GET …/content?content=backup`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Volume {
+    pub storage: String,
+    pub volid: String,
+    pub vmid: i64,
+    pub size: i64,
+    pub ctime: i64,
+}
+
+/// What `GET /nodes/{node}/status` answers.
+#[derive(Clone, Debug)]
+pub struct NodeStatus {
+    pub cpu: f64,
+    pub mem_used: i64,
+    pub mem_total: i64,
+    pub rootfs_used: i64,
+    pub rootfs_total: i64,
+    pub loadavg: [&'static str; 3],
 }
 
 #[derive(Clone, Debug)]
@@ -108,6 +140,12 @@ pub struct DoubleState {
     /// the reason `.2`.
     pub fail_once: Option<(String, u16, String)>,
     upid_seq: u64,
+    /// Backups on the storages, in the order written.
+    pub volumes: Vec<Volume>,
+    /// Size of the next backups written (front first); 1,048,576 × n for the nth once empty.
+    pub backup_sizes: VecDeque<i64>,
+    /// Node status answers by node name.
+    pub node_status: BTreeMap<String, NodeStatus>,
 }
 
 #[derive(Clone)]
@@ -150,6 +188,9 @@ fn new_state() -> DoubleState {
         poll_errors: 0,
         fail_once: None,
         upid_seq: 0,
+        volumes: Vec::new(),
+        backup_sizes: VecDeque::new(),
+        node_status: BTreeMap::new(),
     }
 }
 
@@ -358,6 +399,11 @@ impl DoubleState {
         }
     }
 
+    /// The UPID's start time of the next task started.
+    fn next_starttime(&self) -> i64 {
+        0x6500_0000 + self.upid_seq as i64 + 1
+    }
+
     fn start_task(&mut self, kind: &str, id: i64, effect: Option<Effect>) -> Value {
         self.upid_seq += 1;
         let upid = format!(
@@ -430,6 +476,21 @@ impl DoubleState {
             }
             Effect::Destroy(vmid) => {
                 self.vms.remove(&vmid);
+            }
+            Effect::Backup {
+                vmid,
+                storage,
+                starttime,
+            } => {
+                let n = self.volumes.len() as i64 + 1;
+                let size = self.backup_sizes.pop_front().unwrap_or(1_048_576 * n);
+                self.volumes.push(Volume {
+                    volid: format!("{storage}:backup/vzdump-qemu-{vmid}-{n:04}.vma.zst"),
+                    storage,
+                    vmid,
+                    size,
+                    ctime: starttime + 1,
+                });
             }
         }
     }
@@ -662,6 +723,65 @@ async fn handle(
             let upid = decode(upid);
             s.task_status(&upid)
         }
+        ("POST", ["nodes", node, "vzdump"]) if *node == NODE => {
+            let vmid: i64 = form.get("vmid").and_then(|v| v.parse().ok()).unwrap_or(0);
+            let Some(storage) = form.get("storage").cloned() else {
+                return pve_error(StatusCode::BAD_REQUEST, "Parameter verification failed.");
+            };
+            if !s.vms.contains_key(&vmid) {
+                return no_vm(vmid);
+            }
+            let starttime = s.next_starttime();
+            let effect = Effect::Backup {
+                vmid,
+                storage,
+                starttime,
+            };
+            ok(s.start_task("vzdump", vmid, Some(effect)))
+        }
+        ("GET", ["nodes", node, "storage", storage, "content"]) if *node == NODE => {
+            let query = rel
+                .split_once('?')
+                .map(|(_, q)| parse_form(q))
+                .unwrap_or_default();
+            let vmid: Option<i64> = query.get("vmid").and_then(|v| v.parse().ok());
+            let list: Vec<Value> = s
+                .volumes
+                .iter()
+                .filter(|v| v.storage == *storage && vmid.is_none_or(|id| id == v.vmid))
+                .map(|v| {
+                    json!({"volid": v.volid, "size": v.size, "ctime": v.ctime, "vmid": v.vmid,
+                           "content": "backup", "format": "vma.zst"})
+                })
+                .collect();
+            ok(json!(list))
+        }
+        ("DELETE", ["nodes", node, "storage", storage, "content", volume]) if *node == NODE => {
+            let volid = decode(volume);
+            let before = s.volumes.len();
+            s.volumes
+                .retain(|v| !(v.storage == *storage && v.volid == volid));
+            if s.volumes.len() == before {
+                return pve_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &format!("volume '{volid}' does not exist"),
+                );
+            }
+            ok(s.start_task("imgdel", 0, None))
+        }
+        ("GET", ["nodes", node, "status"]) => match s.node_status.get(*node) {
+            Some(n) => ok(json!({
+                "cpu": n.cpu,
+                "loadavg": n.loadavg,
+                "memory": {"used": n.mem_used, "total": n.mem_total, "free": n.mem_total - n.mem_used},
+                "rootfs": {"used": n.rootfs_used, "total": n.rootfs_total, "avail": n.rootfs_total - n.rootfs_used},
+                "uptime": 86400,
+            })),
+            None => pve_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("hostname lookup '{node}' failed"),
+            ),
+        },
         (_, ["nodes", node, "qemu", vmid, rest @ ..]) if *node == NODE => {
             let Ok(vmid) = vmid.parse::<i64>() else {
                 return pve_error(StatusCode::BAD_REQUEST, "Parameter verification failed.");

@@ -197,6 +197,15 @@ impl PlanView {
             ),
         ]
     }
+    pub fn backup_frequencies(&self) -> &'static [&'static str] {
+        crate::billing::catalog::service::plans::BACKUP_FREQUENCIES
+    }
+    pub fn backup_frequency(&self) -> &str {
+        self.form.backup_frequency.as_deref().unwrap_or("")
+    }
+    pub fn backup_retention(&self) -> &str {
+        self.form.backup_retention.as_deref().unwrap_or("")
+    }
 }
 
 #[derive(Template)]
@@ -224,6 +233,14 @@ impl PlanRow {
             self.disk_gb,
             self.websites(),
             self.email_accounts()
+        )
+    }
+    /// The backup policy new pods on this plan get.
+    pub fn backup_words(&self) -> String {
+        format!(
+            "New pods are backed up {}, keeping {}",
+            self.backup_frequency.to_lowercase(),
+            self.backup_retention
         )
     }
     pub fn websites(&self) -> String {
@@ -261,6 +278,8 @@ async fn plans_page(
                         disk_gb: plan.disk_gb.to_string(),
                         max_websites: plan.max_websites.to_string(),
                         max_email_accounts: plan.max_email_accounts.to_string(),
+                        backup_frequency: Some(plan.backup_frequency.clone()),
+                        backup_retention: Some(plan.backup_retention.to_string()),
                     },
                     FieldErrors::new(),
                 ),

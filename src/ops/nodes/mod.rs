@@ -2,6 +2,7 @@
 //! silence nodes), the probe pass the worker runs, and the metrics nodes push.
 
 pub mod api;
+pub mod hosts;
 pub mod model;
 pub mod pages;
 pub mod probe;

@@ -10,8 +10,8 @@ use reqwest::Method;
 use super::client::Proxmox;
 use super::vm::{as_i64, pending_changes};
 use crate::provision::{
-    Checkpoint, PowerAction, ProvisionError, Provisioned, Provisioner, Resized, VmSpec, VmState,
-    VmStatus,
+    BackupCopy, Checkpoint, HostStatus, PowerAction, ProvisionError, Provisioned, Provisioner,
+    Resized, VmSpec, VmState, VmStatus,
 };
 
 impl Provisioner for Proxmox {
@@ -241,5 +241,29 @@ impl Provisioner for Proxmox {
             disk_used_gb: cur.disk.filter(|d| *d > 0).map(|d| d / GB),
             ip_address,
         }))
+    }
+
+    fn backup_unsupported(&self) -> Option<String> {
+        self.backup_storage_missing()
+    }
+
+    async fn backup(
+        &self,
+        state: &mut VmState,
+        cp: &dyn Checkpoint,
+    ) -> Result<BackupCopy, ProvisionError> {
+        self.backup_vm(state, cp).await
+    }
+
+    async fn prune_backups(
+        &self,
+        state: &VmState,
+        keep: usize,
+    ) -> Result<Vec<BackupCopy>, ProvisionError> {
+        self.prune(state, keep).await
+    }
+
+    async fn host_status(&self, node: &str) -> Result<Option<HostStatus>, ProvisionError> {
+        self.node_status(node).await.map(Some)
     }
 }

@@ -9,6 +9,7 @@
 //! calls and error mapping), `tasks` (UPID polling), `vm` (reading and changing one VM),
 //! `driver` (the `Provisioner` implementation).
 
+mod backup;
 mod client;
 mod driver;
 mod settings;

@@ -23,6 +23,9 @@ pub struct ProxmoxSettings {
     pub node: String,
     pub template_vmid: i64,
     pub storage: String,
+    /// Storage `vzdump` writes backups to (`MPANEL_PROXMOX_BACKUP_STORAGE`); without it the
+    /// driver does not back up and says so.
+    pub backup_storage: Option<String>,
     /// The disk grown to the plan's size (`scsi0` on the usual templates).
     pub disk: String,
     pub tls: ProxmoxTls,
@@ -41,6 +44,7 @@ impl fmt::Debug for ProxmoxSettings {
             .field("node", &self.node)
             .field("template_vmid", &self.template_vmid)
             .field("storage", &self.storage)
+            .field("backup_storage", &self.backup_storage)
             .field("disk", &self.disk)
             .field("tls", &self.tls)
             .field("task_timeout", &self.task_timeout)
@@ -69,6 +73,7 @@ impl ProxmoxSettings {
             node: node.into(),
             template_vmid,
             storage: storage.into(),
+            backup_storage: None,
             disk: "scsi0".into(),
             tls,
             task_timeout: Duration::from_secs(120),
@@ -178,6 +183,7 @@ impl ProxmoxSettings {
         if !config.proxmox_disk.trim().is_empty() {
             settings.disk = config.proxmox_disk.trim().to_string();
         }
+        settings.backup_storage = present(&config.proxmox_backup_storage);
         settings.task_timeout = Duration::from_secs(config.proxmox_task_timeout_secs);
         settings.poll_interval = Duration::from_millis(config.proxmox_poll_ms);
         Ok(settings)
@@ -211,6 +217,11 @@ impl ProxmoxSettings {
                 "the Proxmox storage name {:?} is not valid",
                 settings.storage
             );
+        }
+        if let Some(b) = &settings.backup_storage
+            && !valid_name(b)
+        {
+            bail!("the Proxmox backup storage name {b:?} is not valid");
         }
         if !valid_name(&settings.disk) {
             bail!("the Proxmox disk name {:?} is not valid", settings.disk);

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use crate::helpers::*;
 
+mod backups;
 mod guardian;
 pub mod nodes;
 mod probes;

@@ -1,7 +1,7 @@
 //! Catalog actions: staff BILLING+ read, staff ADMIN+ write; customers only see `/catalog`.
 
 mod overrides;
-mod plans;
+pub mod plans;
 mod prices;
 mod products;
 mod reads;

@@ -17,7 +17,13 @@ pub struct PlanInput {
     pub disk_gb: String,
     pub max_websites: String,
     pub max_email_accounts: String,
+    /// The backup policy new pods on the plan get; absent (an older form): unchanged.
+    pub backup_frequency: Option<String>,
+    pub backup_retention: Option<String>,
 }
+
+/// The backup frequencies a plan may give its pods (`cloudpods::backups::model::Frequency`).
+pub const BACKUP_FREQUENCIES: &[&str] = &["DAILY", "WEEKLY"];
 
 pub async fn update_plan(db: &Db, actor: &Actor, code: &str, input: &PlanInput) -> AppResult<()> {
     require_write(actor)?;
@@ -50,15 +56,39 @@ pub async fn update_plan(db: &Db, actor: &Actor, code: &str, input: &PlanInput) 
             1_000_000,
         ),
     };
+    let backups = match (&input.backup_frequency, &input.backup_retention) {
+        (None, None) => None,
+        (f, r) => {
+            let f = f.as_deref().unwrap_or("").trim().to_string();
+            if !BACKUP_FREQUENCIES.contains(&f.as_str()) {
+                e.add("backup_frequency", "Choose DAILY or WEEKLY.");
+            }
+            let r = match r.as_deref().unwrap_or("").trim().parse::<i64>() {
+                Ok(n) if (1..=100).contains(&n) => n,
+                _ => {
+                    e.add("backup_retention", "Use a whole number from 1 to 100.");
+                    1
+                }
+            };
+            Some((f, r))
+        }
+    };
     e.into_result().map_err(AppError::Invalid)?;
     let mut tx = db.begin_write().await?;
     if store::update_plan(&mut tx, code, &specs).await? == 0 {
         return Err(AppError::NotFound);
     }
-    let summary = format!(
+    let mut summary = format!(
         "Plan {code}: {} vCPU, {} MB RAM, {} GB disk, {} websites, {} e-mail accounts",
         specs.cpu_cores, specs.ram_mb, specs.disk_gb, specs.max_websites, specs.max_email_accounts
     );
+    if let Some((frequency, retention)) = &backups {
+        store::update_plan_backups(&mut tx, code, frequency, *retention).await?;
+        summary.push_str(&format!(
+            ", backups {} keeping {retention}",
+            frequency.to_lowercase()
+        ));
+    }
     audit::record(
         &mut tx,
         actor,

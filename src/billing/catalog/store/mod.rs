@@ -11,7 +11,9 @@ mod products;
 pub use overrides::{
     OverrideRow, delete_override, insert_override, overrides, overrides_for, overrides_in_scope,
 };
-pub use plans::{PlanRow, PlanSpecs, plan, plan_for_product, plans, update_plan};
+pub use plans::{
+    PlanRow, PlanSpecs, plan, plan_for_product, plans, update_plan, update_plan_backups,
+};
 pub use prices::{
     PriceRow, TierRow, delete_price, delete_tier, insert_tier, prices, prices_for, tiers,
     tiers_for, tiers_in, upsert_price,

@@ -16,12 +16,15 @@ pub struct PlanRow {
     pub disk_gb: i64,
     pub max_websites: i64,
     pub max_email_accounts: i64,
+    /// The backup policy a new pod on this plan gets (`DAILY` or `WEEKLY`, copies kept).
+    pub backup_frequency: String,
+    pub backup_retention: i64,
     pub updated_at: Timestamp,
 }
 
 const PLAN_SELECT: &str = "SELECT p.code, p.product_id, pr.name AS product_name, \
      pr.status AS product_status, p.cpu_cores, p.ram_mb, p.disk_gb, p.max_websites, \
-     p.max_email_accounts, p.updated_at FROM cloudpod_plans p JOIN products pr ON pr.id = p.product_id";
+     p.max_email_accounts, p.backup_frequency, p.backup_retention, p.updated_at FROM cloudpod_plans p JOIN products pr ON pr.id = p.product_id";
 
 pub async fn plans(pool: &AnyPool) -> sqlx::Result<Vec<PlanRow>> {
     sqlx::query_as(&format!("{PLAN_SELECT} ORDER BY p.sort_order, p.code"))
@@ -70,6 +73,24 @@ pub async fn update_plan(tx: &mut Tx, code: &str, s: &PlanSpecs) -> sqlx::Result
     .bind(s.max_websites)
     .bind(s.max_email_accounts)
     .bind(Timestamp::now().0)
+    .bind(code)
+    .execute(&mut **tx)
+    .await
+    .map(|r| r.rows_affected())
+}
+
+/// The backup policy new pods on the plan get.
+pub async fn update_plan_backups(
+    tx: &mut Tx,
+    code: &str,
+    frequency: &str,
+    retention: i64,
+) -> sqlx::Result<u64> {
+    sqlx::query(
+        "UPDATE cloudpod_plans SET backup_frequency = $1, backup_retention = $2 WHERE code = $3",
+    )
+    .bind(frequency)
+    .bind(retention)
     .bind(code)
     .execute(&mut **tx)
     .await
