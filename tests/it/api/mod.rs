@@ -5,6 +5,7 @@ mod conventions;
 mod idempotency;
 mod openapi;
 mod products;
+mod subscriptions;
 
 use reqwest::{Method, Response};
 use serde_json::Value;
