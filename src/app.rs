@@ -36,11 +36,15 @@ pub fn openapi_document() -> serde_json::Value {
     api::openapi::document(vec![
         cloudpods::api::openapi(),
         billing::catalog::api::openapi(),
+<<<<<<< HEAD
         security::api::openapi(),
         auth::api::openapi(),
         ops::api::openapi(),
         ops::nodes::api::openapi(),
         ops::guardian::api::openapi(),
+=======
+        subscriptions::api::openapi(),
+>>>>>>> apisub
     ])
 }
 
@@ -158,6 +162,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             cloudpods::api::routes()
                 .merge(billing::catalog::api::routes())
+                .merge(subscriptions::api::routes())
                 .merge(ops::nodes::api::routes())
                 .merge(ops::guardian::api::routes())
                 .merge(security::api::routes())

@@ -1,5 +1,6 @@
 //! Subscriptions: what a customer ordered, its periods and its lifecycle.
 
+pub mod api;
 pub mod handlers;
 pub mod lines;
 pub mod model;

@@ -9,21 +9,21 @@ use reqwest::StatusCode;
 use crate::bill_runs::bill_run;
 use crate::helpers::*;
 
-const PRO: &str = "0192f000-0000-7000-8000-000000000002";
-const BUSINESS: &str = "0192f000-0000-7000-8000-000000000003";
+pub(crate) const PRO: &str = "0192f000-0000-7000-8000-000000000002";
+pub(crate) const BUSINESS: &str = "0192f000-0000-7000-8000-000000000003";
 const ENTERPRISE: &str = "0192f000-0000-7000-8000-000000000004";
 
-struct World {
-    app: TestApp,
-    staff: TestClient,
-    tenant: String,
-    owner: TestClient,
+pub(crate) struct World {
+    pub app: TestApp,
+    pub staff: TestClient,
+    pub tenant: String,
+    pub owner: TestClient,
 }
 
 /// A tenant paying in EUR with an OWNER. Monthly EUR prices: MINI 9.99, PRO 19.99, BUSINESS
 /// 39.99, and ENTERPRISE on a 14.99 promotion (cheaper than PRO with a bigger disk: the one
 /// downgrade the disks allow).
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     let app = TestApp::spawn().await;
     let staff = app.setup_owner().await;
     let tenant = app.create_tenant(&staff, "acme").await;
@@ -83,7 +83,7 @@ async fn product_of(app: &TestApp, sub: &str) -> String {
 }
 
 /// (plan code, cores, disk GB) of the subscription's pod.
-async fn pod_of(app: &TestApp, sub: &str) -> (String, i64, i64) {
+pub(crate) async fn pod_of(app: &TestApp, sub: &str) -> (String, i64, i64) {
     sqlx::query_as(
         "SELECT c.plan_code, c.cpu_cores, c.disk_gb FROM cloudpods c \
          JOIN subscriptions s ON s.cloudpod_id = c.id WHERE s.id = $1",
@@ -94,7 +94,7 @@ async fn pod_of(app: &TestApp, sub: &str) -> (String, i64, i64) {
     .unwrap()
 }
 
-async fn pay(w: &World, invoice: &str) {
+pub(crate) async fn pay(w: &World, invoice: &str) {
     let due = scalar_i64(
         &w.app,
         "SELECT due_minor FROM invoices WHERE id = $1",
@@ -120,7 +120,7 @@ async fn pay(w: &World, invoice: &str) {
 
 /// The owner orders a PRO pod, staff pay its first invoice, and the worker brings it up: an
 /// ACTIVE subscription with an ACTIVE pod on the PRO plan. Returns the subscription's id.
-async fn active_pro(w: &World, pod: &str) -> String {
+pub(crate) async fn active_pro(w: &World, pod: &str) -> String {
     let res = w
         .owner
         .post(
@@ -192,7 +192,7 @@ async fn review(c: &TestClient, sub: &str, plan: &str) -> (String, String) {
 
 /// Integer arithmetic, independent of the service's decimals: `amount × left / length`
 /// rounded half up (amounts are positive), the way the issue states it.
-fn share(amount: i64, left: i64, length: i64) -> i64 {
+pub(crate) fn share(amount: i64, left: i64, length: i64) -> i64 {
     (2 * amount * left + length) / (2 * length)
 }
 

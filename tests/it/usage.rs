@@ -89,7 +89,7 @@ const TIERS: &[(&str, &str, &str)] = &[
 
 /// The world with three metered add-ons: BW-GRAD and BW-VOL (GB, tiered) and API (requests,
 /// 0.02 each).
-async fn metered_world() -> World {
+pub(crate) async fn metered_world() -> World {
     let w = world().await;
     usage_addon(&w, "BW-GRAD", "GB", "GRADUATED", TIERS, "").await;
     usage_addon(&w, "BW-VOL", "GB", "VOLUME", TIERS, "").await;
@@ -98,7 +98,7 @@ async fn metered_world() -> World {
 }
 
 /// SUPPORT-PLUS with `addon`, ordered, paid and active. The first invoice bills the plan only.
-async fn subscription_with(w: &World, addon: &str, key: &str) -> String {
+pub(crate) async fn subscription_with(w: &World, addon: &str, key: &str) -> String {
     let res = w
         .owner
         .post(

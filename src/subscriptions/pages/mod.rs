@@ -105,6 +105,7 @@ pub async fn list(
         status: &f.status,
         product_id: f.product.trim(),
         q: f.q.trim(),
+        after: None,
     };
     let (rows, total) = service::list(&state.db, &actor, &filter, req).await?;
     let query = filter_query(&[

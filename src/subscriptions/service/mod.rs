@@ -39,7 +39,7 @@ pub use renewal::{
 };
 pub use usage::{
     MetricUsage, Recorded, USAGE, UsageInput, can_record, current_usage, recent_records,
-    record as record_usage,
+    record as record_usage, records_page,
 };
 
 use crate::audit::AuditEvent;
@@ -116,6 +116,10 @@ pub struct InvoiceLink {
     pub status: String,
     pub total: String,
     pub due: String,
+    /// `total` and `due` in minor units of `currency` (for the JSON API).
+    pub total_minor: i64,
+    pub due_minor: i64,
+    pub currency: String,
 }
 
 /// Everything the detail page shows of a subscription read with [`get`].
@@ -136,6 +140,9 @@ pub async fn detail(db: &Db, actor: &Actor, s: &SubscriptionRow) -> AppResult<De
             status,
             total: crate::billing::money::format_money(total, &cur),
             due: crate::billing::money::format_money(due, &cur),
+            total_minor: total,
+            due_minor: due,
+            currency: cur,
         })
         .collect();
     Ok(Detail {

@@ -52,6 +52,9 @@ pub struct QuoteLine {
     pub quantity: i64,
     pub unit: String,
     pub amount: String,
+    /// `unit` and `amount` in minor units (for the JSON API).
+    pub unit_minor: i64,
+    pub amount_minor: i64,
 }
 
 /// The price breakdown of an order, from the same lines its first invoice is issued with.
@@ -69,6 +72,11 @@ pub struct Quote {
     pub tax: String,
     pub total: String,
     pub total_minor: i64,
+    /// The amounts above in minor units (for the JSON API).
+    pub setup_fee_minor: i64,
+    pub subtotal_minor: i64,
+    pub discount_minor: i64,
+    pub tax_minor: i64,
     pub trial_days: i64,
 }
 
@@ -104,6 +112,8 @@ async fn quote_of(tx: &mut Tx, c: &Checked) -> AppResult<Quote> {
                 quantity: l.quantity,
                 unit: fmt(l.unit_price_minor),
                 amount: fmt(l.quantity * l.unit_price_minor),
+                unit_minor: l.unit_price_minor,
+                amount_minor: l.quantity * l.unit_price_minor,
             })
             .collect(),
         setup_fee: fmt(setup),
@@ -113,6 +123,10 @@ async fn quote_of(tx: &mut Tx, c: &Checked) -> AppResult<Quote> {
         tax: fmt(totals.tax),
         total: fmt(totals.total),
         total_minor: totals.total,
+        setup_fee_minor: setup,
+        subtotal_minor: totals.subtotal,
+        discount_minor: totals.discount,
+        tax_minor: totals.tax,
         trial_days: c.product.trial_days,
     })
 }

@@ -217,6 +217,17 @@ pub async fn recent_records(db: &Db, s: &SubscriptionRow, limit: i64) -> AppResu
     Ok(store::recent(&db.pool, &s.id, limit).await?)
 }
 
+/// A page of the records of a subscription read with [`super::get`], newest first, after the
+/// `(at, id)` of the previous page's last record (the API's cursor).
+pub async fn records_page(
+    db: &Db,
+    s: &SubscriptionRow,
+    after: Option<(i64, &str)>,
+    limit: i64,
+) -> AppResult<Vec<UsageRow>> {
+    Ok(store::page(&db.pool, &s.id, after, limit).await?)
+}
+
 /// How the catalog prices `item` for the subscription's period `start`: the resolved usage
 /// price (overrides considered) or the tiers in the subscription's currency.
 async fn usage_price(

@@ -295,6 +295,9 @@ pub struct SubscriptionFilter<'a> {
     pub status: &'a str,
     pub product_id: &'a str,
     pub q: &'a str,
+    /// Keyset paging (the API's cursor): subscriptions after this `(created_at, id)`, newest
+    /// first.
+    pub after: Option<(i64, &'a str)>,
 }
 
 pub async fn list(
@@ -309,7 +312,8 @@ pub async fn list(
         .eq("s.tenant_id", f.tenant_id)
         .eq("s.status", f.status)
         .eq("s.product_id", f.product_id)
-        .contains(&["s.pod_name", "p.name", "p.code", "t.name"], f.q);
+        .contains(&["s.pod_name", "p.name", "p.code", "t.name"], f.q)
+        .keyset_desc("s.created_at", "s.id", f.after);
     let n = w.next();
     let sql = format!(
         "{SELECT} {} ORDER BY s.created_at DESC, s.id DESC LIMIT ${n} OFFSET ${}",

@@ -4,6 +4,7 @@
 use sqlx::{AnyPool, FromRow};
 
 use crate::billing::catalog::model::{BillingModel, TierMode};
+use crate::db::filter::Where;
 use crate::db::{Timestamp, Tx};
 
 #[derive(Clone, Debug, FromRow)]
@@ -131,6 +132,29 @@ pub async fn mark_billed(
     .execute(&mut **tx)
     .await
     .map(|r| r.rows_affected())
+}
+
+/// A page of a subscription's records, newest first (by `at`, then id), after the
+/// `(at, id)` of the last record of the previous page (the API's cursor).
+pub async fn page(
+    pool: &AnyPool,
+    subscription_id: &str,
+    after: Option<(i64, &str)>,
+    limit: i64,
+) -> sqlx::Result<Vec<UsageRow>> {
+    let mut w = Where::new();
+    w.eq("subscription_id", subscription_id)
+        .keyset_desc("at", "id", after);
+    let n = w.next();
+    let sql = format!(
+        "SELECT {COLUMNS} FROM usage_records {} ORDER BY at DESC, id DESC LIMIT ${n}",
+        w.sql()
+    );
+    let mut q = sqlx::query_as(&sql);
+    for p in w.params() {
+        q = q.bind(p);
+    }
+    q.bind(limit).fetch_all(pool).await
 }
 
 /// The latest records of a subscription, newest first.

@@ -7,6 +7,7 @@ mod openapi;
 mod ops;
 mod products;
 mod security;
+mod subscriptions;
 mod tenants;
 
 use reqwest::{Method, Response};

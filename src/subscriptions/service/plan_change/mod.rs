@@ -92,6 +92,12 @@ pub struct PlanQuote {
     pub tax: String,
     pub total: String,
     pub total_minor: i64,
+    /// `credit`, `charge`, `tax` and the new plan's price per period in minor units (for the
+    /// JSON API).
+    pub credit_minor: i64,
+    pub charge_minor: i64,
+    pub tax_minor: i64,
+    pub new_price_minor: i64,
     /// The new plan's price per period ("€39.99 per month").
     pub new_price: String,
 }

@@ -174,6 +174,8 @@ pub(super) async fn prepare(
                 quantity: l.quantity,
                 unit: fmt(l.unit_price_minor),
                 amount: fmt(l.quantity * l.unit_price_minor),
+                unit_minor: l.unit_price_minor,
+                amount_minor: l.quantity * l.unit_price_minor,
             })
             .collect(),
         credit: fmt(credit),
@@ -183,6 +185,10 @@ pub(super) async fn prepare(
         tax: fmt(totals.tax),
         total: fmt(totals.total),
         total_minor: totals.total,
+        credit_minor: credit,
+        charge_minor: charge,
+        tax_minor: totals.tax,
+        new_price_minor: new,
         new_price: format!("{} {}", fmt(new), s.period.label()),
     };
     Ok(Prepared {
