@@ -36,6 +36,7 @@ pub fn openapi_document() -> serde_json::Value {
     api::openapi::document(vec![
         cloudpods::api::openapi(),
         billing::catalog::api::openapi(),
+        billing::invoices::api::openapi(),
     ])
 }
 
@@ -152,6 +153,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             cloudpods::api::routes()
                 .merge(billing::catalog::api::routes())
+                .merge(billing::invoices::api::routes())
                 .merge(ops::nodes::api::routes())
                 .merge(ops::guardian::api::routes()),
         ))
