@@ -36,15 +36,13 @@ pub fn openapi_document() -> serde_json::Value {
     api::openapi::document(vec![
         cloudpods::api::openapi(),
         billing::catalog::api::openapi(),
-<<<<<<< HEAD
+        billing::invoices::api::openapi(),
+        subscriptions::api::openapi(),
         security::api::openapi(),
         auth::api::openapi(),
         ops::api::openapi(),
         ops::nodes::api::openapi(),
         ops::guardian::api::openapi(),
-=======
-        subscriptions::api::openapi(),
->>>>>>> apisub
     ])
 }
 
@@ -162,6 +160,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             cloudpods::api::routes()
                 .merge(billing::catalog::api::routes())
+                .merge(billing::invoices::api::routes())
                 .merge(subscriptions::api::routes())
                 .merge(ops::nodes::api::routes())
                 .merge(ops::guardian::api::routes())

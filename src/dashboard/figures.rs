@@ -207,6 +207,7 @@ async fn invoices(
         until: "",
         number: "",
         overdue_on,
+        ..InvoiceFilter::default()
     };
     let (rows, sums): (_, Vec<CurrencySum>) =
         invoice_reads::list(db, actor, &f, first(listed)).await?;

@@ -226,6 +226,7 @@ pub async fn billing(db: &Db, actor: &Actor, now: Timestamp) -> AppResult<Billin
         until: "",
         number: "",
         overdue_on: &today,
+        ..InvoiceFilter::default()
     };
     let (_, sums) = list_invoices(&db.pool, &v, &f, 0, 0).await?;
     let runs = crate::billing::automation::reads::health(db, actor, now, 100).await?;

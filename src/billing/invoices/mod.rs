@@ -1,5 +1,6 @@
 //! Invoices: drafts, issuing with gapless numbers, payments, refunds, void, credit notes, PDF.
 
+pub mod api;
 pub mod handlers;
 pub mod model;
 pub mod pages;

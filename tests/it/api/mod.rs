@@ -3,6 +3,7 @@
 
 mod conventions;
 mod idempotency;
+mod invoices;
 mod openapi;
 mod ops;
 mod products;

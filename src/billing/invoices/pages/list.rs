@@ -100,6 +100,7 @@ pub async fn list(
         until: &f.until,
         number: &f.number,
         overdue_on: if overdue { &today } else { "" },
+        ..InvoiceFilter::default()
     };
     let (invoices, sums) = reads::list(&state.db, &actor, &filter, req).await?;
     let total = sums.iter().map(|s| s.count).sum();

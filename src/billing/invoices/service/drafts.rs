@@ -308,6 +308,18 @@ pub async fn delete_line(db: &Db, actor: &Actor, id: &str, line_id: &str) -> App
 }
 
 pub async fn set_notes(db: &Db, actor: &Actor, id: &str, notes: &str) -> AppResult<()> {
+    set_notes_at(db, actor, id, notes, None).await
+}
+
+/// [`set_notes`], only if the draft is still at `version` (from [`invoice_version`]; `*`
+/// or `None`: any) when locked; otherwise `Stale`.
+pub async fn set_notes_at(
+    db: &Db,
+    actor: &Actor,
+    id: &str,
+    notes: &str,
+    version: Option<&str>,
+) -> AppResult<()> {
     let notes = notes.trim();
     if notes.chars().count() > 2000 {
         return Err(AppError::Invalid(FieldErrors::one(
@@ -317,6 +329,15 @@ pub async fn set_notes(db: &Db, actor: &Actor, id: &str, notes: &str) -> AppResu
     }
     let mut tx = db.begin_write().await?;
     let inv = draft_for_change(&mut tx, db, actor, id).await?;
+    if let Some(v) = version.map(str::trim)
+        && v != "*"
+        && v != invoice_version(&inv)
+    {
+        return Err(AppError::Stale(format!(
+            "The draft for {} changed since you read it: read it again and retry.",
+            inv.tenant_name
+        )));
+    }
     touch(&mut tx, &inv, Some(notes)).await?;
     audit::record(
         &mut tx,
@@ -330,6 +351,12 @@ pub async fn set_notes(db: &Db, actor: &Actor, id: &str, notes: &str) -> AppResu
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The invoice's version as an `ETag`: it changes with every edit of a draft and every
+/// change of state.
+pub fn invoice_version(inv: &InvoiceRow) -> String {
+    format!("\"i{}\"", inv.version)
 }
 
 pub async fn delete_draft(db: &Db, actor: &Actor, id: &str) -> AppResult<()> {

@@ -25,7 +25,7 @@ pub use corrections::{
 pub use credit::{CREDIT_METHOD, credit_balances, credit_ledger, credit_text, disputes};
 pub use drafts::{
     LineInput, ProductLineInput, add_line, add_product_line, create_draft, delete_draft,
-    delete_line, preview_totals, set_notes,
+    delete_line, invoice_version, preview_totals, set_notes, set_notes_at,
 };
 pub use issuing::{
     BATCH, IssueCache, Issued, OrderLine, Party, SubscriptionInvoice, issue, issue_all_drafts,

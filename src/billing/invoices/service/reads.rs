@@ -14,7 +14,7 @@ use crate::web::AppResult;
 use crate::web::pagination::PageRequest;
 
 /// One page of the invoices the actor sees (customers never see drafts), and the count and
-/// sums per currency of every match.
+/// sums per currency of every match (none for a `keyset` page: the API's cursor).
 pub async fn list(
     db: &Db,
     actor: &Actor,
