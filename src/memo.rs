@@ -1,11 +1,11 @@
 //! A short-lived memo of rendered fragments that many screens poll (the `/ops` tiles): within
 //! `ttl` of a read, this process answers from the fragment it rendered then instead of reading
-//! the database again, and concurrent requests for a stale fragment wait for one read instead
-//! of each starting their own.
+//! the database again; once it is stale, one request renders it anew while the others still
+//! get the last one, so no request waits for a read another has started.
 //!
 //! Only for figures that say when they were read (the tiles show "Read <time>", which is the
-//! memo's time): an answer is never older than `ttl`, on every instance, with no invalidation
-//! needed. Permission is checked before the memo on every request; the key names whatever the
+//! memo's time): an answer is never older than `ttl` plus one read, on every instance, with no
+//! invalidation needed. Permission is checked before the memo on every request; the key names whatever the
 //! fragment depends on (tile, tenant, role).
 
 use std::collections::HashMap;
@@ -16,11 +16,17 @@ use axum::body::Bytes;
 
 use crate::db::Timestamp;
 
-type Slot = Arc<tokio::sync::Mutex<Option<(Timestamp, Bytes)>>>;
+#[derive(Default)]
+struct Slot {
+    /// The last fragment and when it was rendered.
+    value: Mutex<Option<(Timestamp, Bytes)>>,
+    /// Held by the one request rendering the fragment anew.
+    render: tokio::sync::Mutex<()>,
+}
 
 pub struct FragmentMemo {
     ttl_ms: i64,
-    slots: Mutex<HashMap<String, Slot>>,
+    slots: Mutex<HashMap<String, Arc<Slot>>>,
 }
 
 impl FragmentMemo {
@@ -33,7 +39,9 @@ impl FragmentMemo {
     }
 
     /// The fragment under `key` rendered less than `ttl` before `now`, or `render(now)`'s
-    /// (kept for the next requests unless it failed).
+    /// (kept for the next requests unless it failed). While one request renders a stale
+    /// fragment anew, the others get the stale one (it says when it was read) rather than
+    /// waiting; with none rendered yet they wait for that one render.
     pub async fn get_or_render<F, Fut, E>(
         &self,
         key: String,
@@ -51,15 +59,33 @@ impl FragmentMemo {
             let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
             slots.entry(key).or_default().clone()
         };
-        let mut held = slot.lock().await;
-        if let Some((at, body)) = held.as_ref() {
+        let last = slot.value.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        if let Some((at, body)) = &last {
             // A clock moved back (tests) counts as stale.
             if now.0 >= at.0 && now.0 - at.0 < self.ttl_ms {
                 return Ok(body.clone());
             }
         }
+        let _rendering = match slot.render.try_lock() {
+            Ok(guard) => guard,
+            Err(_) => match last {
+                Some((_, body)) => return Ok(body),
+                None => slot.render.lock().await,
+            },
+        };
+        // Rendered by the request this one waited for?
+        if let Some((at, body)) = slot
+            .value
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
+            if now.0 >= at.0 && now.0 - at.0 < self.ttl_ms {
+                return Ok(body.clone());
+            }
+        }
         let body = render(now).await?;
-        *held = Some((now, body.clone()));
+        *slot.value.lock().unwrap_or_else(|e| e.into_inner()) = Some((now, body.clone()));
         Ok(body)
     }
 }
@@ -117,6 +143,40 @@ mod tests {
             .await;
         assert!(failed.is_err());
         assert_eq!(read(&memo, "a", 2, &renders).await, "render 3 at 2");
+    }
+
+    #[tokio::test]
+    async fn while_one_request_renders_anew_the_others_get_the_last_fragment() {
+        let memo = Arc::new(FragmentMemo::new(1_000));
+        let renders = AtomicUsize::new(0);
+        assert_eq!(read(&memo, "a", 0, &renders).await, "render 1 at 0");
+        let (started, release) = (
+            Arc::new(tokio::sync::Notify::new()),
+            Arc::new(tokio::sync::Notify::new()),
+        );
+        let slow = {
+            let (memo, started, release) = (memo.clone(), started.clone(), release.clone());
+            tokio::spawn(async move {
+                memo.get_or_render("a".into(), Timestamp(5_000), |_| async move {
+                    started.notify_one();
+                    release.notified().await;
+                    Ok::<_, ()>(Bytes::from_static(b"fresh"))
+                })
+                .await
+                .unwrap()
+            })
+        };
+        started.notified().await;
+        // stale, and being rendered: the last fragment at once
+        assert_eq!(read(&memo, "a", 5_001, &renders).await, "render 1 at 0");
+        release.notify_one();
+        assert_eq!(slow.await.unwrap(), Bytes::from_static(b"fresh"));
+        let fresh = memo
+            .get_or_render("a".into(), Timestamp(5_002), |_| async {
+                Err::<Bytes, ()>(())
+            })
+            .await;
+        assert_eq!(fresh, Ok(Bytes::from_static(b"fresh")));
     }
 
     #[tokio::test]
