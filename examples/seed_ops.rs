@@ -20,6 +20,9 @@ use mpanel::db::{Backend, Db, Timestamp};
 
 /// `INSERT INTO {table} ({cols}) SELECT {select} FROM <0..count as n>`, with `now` bound to $1.
 async fn fill(db: &Db, table: &str, cols: &str, select: &str, count: i64) -> anyhow::Result<()> {
+    if count == 0 {
+        return Ok(());
+    }
     let t0 = Instant::now();
     let sql = match db.backend {
         Backend::Sqlite => format!(
