@@ -263,7 +263,7 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let purge = tokio::spawn(purge_expired_loop(state.clone()));
     let (stop_worker, stop_rx) = tokio::sync::watch::channel(false);
-    let metrics = match state.config.metrics_bind {
+    let metrics = match state.config.ops.metrics_bind {
         Some(addr) => Some(tokio::spawn(serve_metrics(
             state.clone(),
             bind_metrics(addr).await?,

@@ -56,7 +56,7 @@ async fn worker(config: Config) -> anyhow::Result<()> {
     tracing::info!("mPanel worker (database: {})", state.db.backend.dir());
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
     // A worker process's job run times are its own: it serves them on the metrics address.
-    let metrics = match state.config.metrics_bind {
+    let metrics = match state.config.ops.metrics_bind {
         Some(addr) => Some(tokio::spawn(app::serve_metrics(
             state.clone(),
             app::bind_metrics(addr).await?,

@@ -53,7 +53,7 @@ impl AppState {
     ) -> AppState {
         // Key wants 64 bytes; SHA-512 of the secret gives exactly that.
         let key = Key::from(&Sha512::digest(secret));
-        let fragments = FragmentMemo::new(config.ops_tile_memo_ms);
+        let fragments = FragmentMemo::new(config.ops.ops_tile_memo_ms);
         AppState(Arc::new(Inner {
             fragments,
             db,

@@ -61,7 +61,7 @@ async fn probe_loop(state: AppState, mut stop: tokio::sync::watch::Receiver<bool
             return;
         }
     };
-    let concurrency = usize::try_from(state.config.probe_concurrency).unwrap_or(32);
+    let concurrency = usize::try_from(state.config.ops.probe_concurrency).unwrap_or(32);
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_prune: Option<Timestamp> = None;

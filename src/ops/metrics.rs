@@ -48,7 +48,7 @@ struct KindLabels {
 /// `/metrics` on the main address: the token is required; without one configured the
 /// endpoint does not exist there.
 pub async fn main_address(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match state.config.metrics_token.as_deref() {
+    match state.config.ops.metrics_token.as_deref() {
         None | Some("") => StatusCode::NOT_FOUND.into_response(),
         Some(token) if !bearer_matches(&headers, token) => unauthorized(),
         Some(_) => scrape(&state).await,
@@ -57,7 +57,7 @@ pub async fn main_address(State(state): State<AppState>, headers: HeaderMap) -> 
 
 /// `/metrics` on the separate metrics address: the token when one is configured.
 pub async fn metrics_address(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match state.config.metrics_token.as_deref() {
+    match state.config.ops.metrics_token.as_deref() {
         Some(token) if !token.is_empty() && !bearer_matches(&headers, token) => unauthorized(),
         _ => scrape(&state).await,
     }

@@ -39,7 +39,7 @@ impl Freshness {
     pub(super) fn new(state: &AppState, at: Timestamp) -> Freshness {
         Freshness {
             read_at: precise(&at),
-            refresh_secs: state.config.ops_refresh_secs.max(1),
+            refresh_secs: state.config.ops.ops_refresh_secs.max(1),
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::helpers::{OWNER_EMAIL, PASSWORD, TestApp};
 async fn the_queue_tile_updates_without_a_reload_when_a_job_fails_elsewhere() {
     let app = TestApp::spawn_with(|c| {
         c.no_worker = true;
-        c.ops_refresh_secs = 1;
+        c.ops.ops_refresh_secs = 1;
     })
     .await;
     app.setup_owner().await;
@@ -76,7 +76,7 @@ async fn the_queue_tile_updates_without_a_reload_when_a_job_fails_elsewhere() {
 async fn a_node_brought_down_turns_down_on_the_tile_without_a_reload() {
     let app = TestApp::spawn_with(|c| {
         c.no_worker = true;
-        c.ops_refresh_secs = 1;
+        c.ops.ops_refresh_secs = 1;
     })
     .await;
     let owner = app.setup_owner().await;

@@ -74,10 +74,6 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         dunning_suspend_after_days: 7,
         dunning_cancel_after_days: 30,
         late_fee: String::new(),
-        ops_refresh_secs: 10,
-        ops_tile_memo_ms: 0,
-        metrics_token: None,
-        metrics_bind: None,
         payments: mpanel::config::PaymentConfig {
             stripe_api_url: "https://api.stripe.com".into(),
             stripe_checkout_origin: "https://checkout.stripe.com".into(),
@@ -85,11 +81,17 @@ pub fn test_config(dir: &std::path::Path) -> Config {
         },
         api_rate_per_minute: 600,
         api_rate_burst: 120,
-        probe_down_after: 3,
-        probe_up_after: 2,
-        probe_flap_changes: 4,
-        probe_flap_window_secs: 900,
-        probe_concurrency: 8,
+        ops: mpanel::config::OpsConfig {
+            ops_refresh_secs: 10,
+            ops_tile_memo_ms: 0,
+            metrics_token: None,
+            metrics_bind: None,
+            probe_down_after: 3,
+            probe_up_after: 2,
+            probe_flap_changes: 4,
+            probe_flap_window_secs: 900,
+            probe_concurrency: 8,
+        },
     }
 }
 

@@ -85,7 +85,7 @@ fn all_labels(exp: &Exposition, family: &str, label: &str) -> Vec<String> {
 async fn the_token_is_required_and_figures_match_the_queue_and_the_requests() {
     let app = TestApp::spawn_with(|c| {
         c.no_worker = true;
-        c.metrics_token = Some(TOKEN.into());
+        c.ops.metrics_token = Some(TOKEN.into());
     })
     .await;
     let url = format!("{}/metrics", app.base);
@@ -225,7 +225,7 @@ async fn the_token_is_required_and_figures_match_the_queue_and_the_requests() {
 
 #[tokio::test]
 async fn the_worker_records_how_long_each_attempt_ran() {
-    let app = TestApp::spawn_with(|c| c.metrics_token = Some(TOKEN.into())).await;
+    let app = TestApp::spawn_with(|c| c.ops.metrics_token = Some(TOKEN.into())).await;
     let job = app
         .enqueue(NewJob::new(
             "mail.send",
@@ -258,7 +258,7 @@ async fn without_a_token_it_is_not_served_on_the_main_address_but_on_its_own() {
     };
     let app = TestApp::spawn_with(|c| {
         c.no_worker = true;
-        c.metrics_bind = Some(format!("127.0.0.1:{port}").parse().unwrap());
+        c.ops.metrics_bind = Some(format!("127.0.0.1:{port}").parse().unwrap());
     })
     .await;
     let c = app.client();
@@ -276,7 +276,7 @@ async fn without_a_token_it_is_not_served_on_the_main_address_but_on_its_own() {
     let dir = std::env::temp_dir().join(format!("mpanel-it-{}", mpanel::db::new_id()));
     let mut config = test_config(&dir);
     config.database_url = test_database_url(&dir).await;
-    config.metrics_token = Some("short".into());
+    config.ops.metrics_token = Some("short".into());
     let err = mpanel::app::build_state(config).await.err().unwrap();
     assert!(err.to_string().contains("MPANEL_METRICS_TOKEN"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
@@ -285,7 +285,7 @@ async fn without_a_token_it_is_not_served_on_the_main_address_but_on_its_own() {
 #[tokio::test]
 async fn node_probe_status_and_latency_are_exposed() {
     let app = TestApp::spawn_with(|c| {
-        c.metrics_token = Some(TOKEN.into());
+        c.ops.metrics_token = Some(TOKEN.into());
         c.no_worker = true;
     })
     .await;

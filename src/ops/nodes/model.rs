@@ -110,10 +110,10 @@ impl Default for ProbeSettings {
 impl ProbeSettings {
     pub fn from_config(c: &crate::config::Config) -> anyhow::Result<ProbeSettings> {
         let s = ProbeSettings {
-            down_after: c.probe_down_after as i64,
-            up_after: c.probe_up_after as i64,
-            flap_changes: c.probe_flap_changes as i64,
-            flap_window_secs: c.probe_flap_window_secs as i64,
+            down_after: c.ops.probe_down_after as i64,
+            up_after: c.ops.probe_up_after as i64,
+            flap_changes: c.ops.probe_flap_changes as i64,
+            flap_window_secs: c.ops.probe_flap_window_secs as i64,
         };
         s.check()?;
         Ok(s)

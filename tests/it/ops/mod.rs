@@ -344,7 +344,7 @@ async fn the_billing_tile_counts_overdue_invoices_and_what_is_due_per_currency()
 async fn a_memoized_tile_is_read_again_once_its_time_has_passed() {
     let app = TestApp::spawn_with(|c| {
         c.no_worker = true;
-        c.ops_tile_memo_ms = 60_000;
+        c.ops.ops_tile_memo_ms = 60_000;
     })
     .await;
     let owner = app.setup_owner().await;
