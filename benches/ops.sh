@@ -44,7 +44,8 @@ fresh_db() { # phase
 
 start_serve() { # phase, url; sets $cookie (a staff owner's session)
     mkdir -p "$data/$1"
-    MPANEL_DATA_DIR="$data/$1" DATABASE_URL="$2" "$bin" serve > "$data/$1/serve.log" 2>&1 &
+    # the panel alone: in the probes phase the worker under test does all the probing
+    MPANEL_NO_WORKER=true MPANEL_DATA_DIR="$data/$1" DATABASE_URL="$2" "$bin" serve > "$data/$1/serve.log" 2>&1 &
     pids+=($!)
     until curl -fs -o /dev/null "$base/readyz"; do sleep 0.05; done
     cookie=$(curl -s -D - -o /dev/null -X POST "$base/setup" -H 'Sec-Fetch-Site: same-origin' \
@@ -79,7 +80,7 @@ if [[ " $phases " == *" probes "* ]]; then
     start_serve probes "$url"
     "$seed" "$url" "127.0.0.1:$port" 1000 0 0 2> /dev/null
     # Seeded history would hide what the worker records: count from here on.
-    q() { if [ -n "${DATABASE_URL:-}" ]; then psql -qtA "$url" -c "$1"; else sqlite3 "$data/probes/mpanel.db" "$1"; fi; }
+    q() { if [ -n "${DATABASE_URL:-}" ]; then psql -qtA "$url" -c "$1"; else sqlite3 -cmd '.timeout 10000' "$data/probes/mpanel.db" "$1"; fi; }
     q "DELETE FROM ops_probe_results" > /dev/null
     MPANEL_DATA_DIR="$data/probes" DATABASE_URL="$url" "$bin" worker > "$data/probes/worker.log" 2>&1 &
     worker=$!; pids+=($worker)

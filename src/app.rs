@@ -38,6 +38,7 @@ pub use crate::state::AppState;
 pub fn openapi_document() -> serde_json::Value {
     api::openapi::document(vec![
         cloudpods::api::openapi(),
+        cloudpods::backups::api::openapi(),
         billing::catalog::api::openapi(),
         billing::invoices::api::openapi(),
         subscriptions::api::openapi(),
@@ -162,6 +163,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes(
             state.clone(),
             cloudpods::api::routes()
+                .merge(cloudpods::backups::api::routes())
                 .merge(billing::catalog::api::routes())
                 .merge(billing::invoices::api::routes())
                 .merge(subscriptions::api::routes())

@@ -59,12 +59,15 @@ impl FragmentMemo {
             let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
             slots.entry(key).or_default().clone()
         };
-        let last = slot.value.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        if let Some((at, body)) = &last {
-            // A clock moved back (tests) counts as stale.
-            if now.0 >= at.0 && now.0 - at.0 < self.ttl_ms {
-                return Ok(body.clone());
-            }
+        // Fresh: rendered less than `ttl` ago (a clock moved back, in tests, counts as stale).
+        let fresh = |v: &Option<(Timestamp, Bytes)>| match v {
+            Some((at, body)) if now.0 >= at.0 && now.0 - at.0 < self.ttl_ms => Some(body.clone()),
+            _ => None,
+        };
+        let read = || slot.value.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let last = read();
+        if let Some(body) = fresh(&last) {
+            return Ok(body);
         }
         let _rendering = match slot.render.try_lock() {
             Ok(guard) => guard,
@@ -74,15 +77,8 @@ impl FragmentMemo {
             },
         };
         // Rendered by the request this one waited for?
-        if let Some((at, body)) = slot
-            .value
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .as_ref()
-        {
-            if now.0 >= at.0 && now.0 - at.0 < self.ttl_ms {
-                return Ok(body.clone());
-            }
+        if let Some(body) = fresh(&read()) {
+            return Ok(body);
         }
         let body = render(now).await?;
         *slot.value.lock().unwrap_or_else(|e| e.into_inner()) = Some((now, body.clone()));

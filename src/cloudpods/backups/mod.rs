@@ -3,6 +3,7 @@
 //! `cloudpod.backup` job per due slot; every run is recorded. The pod page shows the policy
 //! and the runs (`pages`); staff list every run on `/ops/backups` (the ops feature).
 
+pub mod api;
 pub mod handlers;
 pub mod model;
 pub mod pages;

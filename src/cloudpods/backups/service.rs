@@ -76,6 +76,11 @@ pub struct PolicyInput {
     pub retention: String,
 }
 
+/// The version of a policy as read, for `If-Match`.
+pub fn policy_version(p: &PolicyRow) -> String {
+    format!("\"{}\"", p.updated_at.0)
+}
+
 /// Changes the pod's policy (customer ADMIN+ on their own pods, staff ADMIN+); audited.
 pub async fn update_policy(
     db: &Db,
@@ -83,6 +88,19 @@ pub async fn update_policy(
     pod_id: &str,
     input: &PolicyInput,
     now: Timestamp,
+) -> AppResult<String> {
+    update_policy_at(db, actor, pod_id, input, now, None).await
+}
+
+/// [`update_policy`], refused as stale when `version` is given and the policy has changed
+/// since it was read (`policy_version`).
+pub async fn update_policy_at(
+    db: &Db,
+    actor: &Actor,
+    pod_id: &str,
+    input: &PolicyInput,
+    now: Timestamp,
+    version: Option<&str>,
 ) -> AppResult<String> {
     let pod = crate::cloudpods::service::get(db, actor, pod_id).await?;
     if !model::can_edit_policy(actor) {
@@ -94,6 +112,11 @@ pub async fn update_policy(
     let old = store::policy(&mut *tx, &scope, &pod.id)
         .await?
         .ok_or(AppError::NotFound)?;
+    if version.is_some_and(|v| v != policy_version(&old)) {
+        return Err(AppError::Stale(
+            "The backup policy was changed since you read it; read it again.".into(),
+        ));
+    }
     let next = if old.frequency == v.frequency {
         old.next_run_at
     } else {

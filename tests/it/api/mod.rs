@@ -1,6 +1,7 @@
 //! The JSON API's conventions, over every endpoint the OpenAPI document lists: bearer auth,
 //! scopes, errors, cursor paging, idempotency keys, rate limits and the document itself.
 
+mod backups;
 mod conventions;
 mod idempotency;
 mod invoices;
