@@ -34,8 +34,24 @@ accepts an `Idempotency-Key`: the first answer is kept 24 hours and returned aga
 struct Base;
 
 /// The whole document: the base and every feature's part, with the shared conventions.
+///
+/// Two parts naming different schemas alike would silently share one (the last merged wins,
+/// and the other's answers would be documented wrongly): that is a programming error, so it
+/// stops the panel at start-up, as a clashing route does.
 pub fn document(parts: Vec<utoipa::openapi::OpenApi>) -> Value {
     let mut doc = Base::openapi();
+    let mut seen: std::collections::HashMap<String, Value> = std::collections::HashMap::new();
+    for part in std::iter::once(&doc).chain(parts.iter()) {
+        for (name, schema) in part.components.iter().flat_map(|c| c.schemas.iter()) {
+            let schema = serde_json::to_value(schema).unwrap_or_default();
+            if let Some(other) = seen.insert(name.clone(), schema.clone()) {
+                assert_eq!(
+                    other, schema,
+                    "two OpenAPI parts define different schemas named {name}"
+                );
+            }
+        }
+    }
     for part in parts {
         doc.merge(part);
     }

@@ -32,7 +32,7 @@ pub fn routes() -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     paths(show, update),
-    components(schemas(Backups, Policy, Run, PolicyBody)),
+    components(schemas(PodBackups, BackupPolicy, BackupRun, BackupPolicyBody)),
     tags((name = "cloudpods", description = "Virtual servers and their lifecycle"))
 )]
 pub struct Doc;
@@ -42,10 +42,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Policy {
+pub struct BackupPolicy {
     /// DAILY or WEEKLY.
     pub frequency: String,
-    /// Backups kept; older ones are removed.
+    /// PodBackups kept; older ones are removed.
     pub retention: i64,
     /// RFC 3339, UTC: when the next backup is due.
     pub next_run_at: String,
@@ -54,7 +54,7 @@ pub struct Policy {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Run {
+pub struct BackupRun {
     pub id: String,
     /// RUNNING, SUCCEEDED or FAILED.
     pub status: String,
@@ -71,11 +71,11 @@ pub struct Run {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct Backups {
+pub struct PodBackups {
     /// Absent for a pod that has none (a deleted pod).
-    pub policy: Option<Policy>,
+    pub policy: Option<BackupPolicy>,
     /// The latest 50 runs, newest first.
-    pub runs: Vec<Run>,
+    pub runs: Vec<BackupRun>,
     /// Why this panel's provisioner cannot back up, when it cannot.
     pub unsupported: Option<String>,
 }
@@ -83,15 +83,15 @@ pub struct Backups {
 /// A policy change: the fields given change.
 #[derive(Deserialize, Default, ToSchema)]
 #[serde(default, deny_unknown_fields)]
-pub struct PolicyBody {
+pub struct BackupPolicyBody {
     /// DAILY or WEEKLY.
     pub frequency: Option<String>,
     /// 1 to 100.
     pub retention: Option<i64>,
 }
 
-fn policy(p: &PolicyRow) -> Policy {
-    Policy {
+fn policy(p: &PolicyRow) -> BackupPolicy {
+    BackupPolicy {
         frequency: p.frequency.as_str().to_string(),
         retention: p.retention,
         next_run_at: rfc3339(p.next_run_at),
@@ -99,8 +99,8 @@ fn policy(p: &PolicyRow) -> Policy {
     }
 }
 
-fn run(r: &RunRow) -> Run {
-    Run {
+fn run(r: &RunRow) -> BackupRun {
+    BackupRun {
         id: r.id.clone(),
         status: r.status.as_str().to_string(),
         slot: rfc3339(r.slot),
@@ -117,10 +117,13 @@ async fn answer(state: &AppState, api: &ApiActor, id: &str) -> Result<Response, 
     let pod = crate::cloudpods::service::get(&state.db, &api.actor, id).await?;
     let (p, runs) = service::for_pod(&state.db, &api.actor, &pod, RUNS).await?;
     let etag = p.as_ref().map(service::policy_version);
-    let body = Backups {
+    let body = PodBackups {
         policy: p.as_ref().map(policy),
         runs: runs.iter().map(run).collect(),
-        unsupported: state.provisioner.backup_unsupported(),
+        unsupported: super::model::unsupported_for(
+            &api.actor,
+            state.provisioner.backup_unsupported(),
+        ),
     };
     let mut res = Json(body).into_response();
     if let Some(tag) = etag.and_then(|t| HeaderValue::from_str(&t).ok()) {
@@ -133,7 +136,7 @@ async fn answer(state: &AppState, api: &ApiActor, id: &str) -> Result<Response, 
 #[utoipa::path(get, path = "/api/v1/cloudpods/{id}/backups", tag = "cloudpods",
     description = "Scope: READ.",
     params(("id" = String, Path, description = "The pod's id")),
-    responses((status = 200, description = "The policy and runs", body = Backups,
+    responses((status = 200, description = "The policy and runs", body = PodBackups,
         headers(("ETag" = String, description = "The policy's version, for If-Match")))))]
 async fn show(
     State(state): State<AppState>,
@@ -150,15 +153,15 @@ async fn show(
     description = "Scopes: WRITE + PROVISIONING. ADMIN+.",
     params(("id" = String, Path, description = "The pod's id"),
         ("If-Match" = Option<String>, Header, description = "The ETag read; 412 if the policy changed since")),
-    request_body = PolicyBody,
-    responses((status = 200, description = "The policy as changed, and the runs", body = Backups),
+    request_body = BackupPolicyBody,
+    responses((status = 200, description = "The policy as changed, and the runs", body = PodBackups),
         (status = 412, description = "The policy changed since the ETag was read", body = crate::api::error::ErrorBody)))]
 async fn update(
     State(state): State<AppState>,
     api: ApiActor,
     Path(id): Path<String>,
     headers: HeaderMap,
-    ApiJson(body): ApiJson<PolicyBody>,
+    ApiJson(body): ApiJson<BackupPolicyBody>,
 ) -> Result<Response, ApiError> {
     api.write(Scope::Provisioning)?;
     let if_match = headers

@@ -67,6 +67,20 @@ pub fn overdue(
 }
 
 /// Who may change a pod's policy: the customer's ADMIN+ on their own pods, staff ADMIN+.
+/// Why no backup is made, as the actor is told: staff get the driver's reason, customers a
+/// sentence without the platform's internals.
+pub fn unsupported_for(actor: &Actor, why: Option<String>) -> Option<String> {
+    why.map(|why| {
+        if actor.is_staff {
+            why
+        } else {
+            "Automatic backups are not available on this platform yet, so none are made for \
+             this pod."
+                .to_string()
+        }
+    })
+}
+
 pub fn can_edit_policy(actor: &Actor) -> bool {
     actor.at_least(Role::Admin)
 }

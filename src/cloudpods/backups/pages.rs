@@ -83,7 +83,7 @@ pub async fn read(state: &AppState, actor: &Actor, pod: &PodRow) -> AppResult<Po
         policy,
         runs,
         can_edit: model::can_edit_policy(actor),
-        unsupported: state.provisioner.backup_unsupported(),
+        unsupported: model::unsupported_for(actor, state.provisioner.backup_unsupported()),
         form,
         errors: FieldErrors::new(),
     })

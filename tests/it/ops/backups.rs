@@ -175,8 +175,9 @@ async fn a_pod_gets_its_plans_backup_policy_and_only_customer_admins_change_it()
         !page.contains("Save backup policy"),
         "a member sees no form"
     );
-    // The manual provisioner says plainly that it cannot back up.
-    assert!(page.contains("The manual provisioner cannot back up pods"));
+    // The customer is told plainly that no backup is made (staff get the driver's reason).
+    assert!(page.contains("Automatic backups are not available on this platform yet"));
+    assert!(!page.contains("provisioner"), "no internals for a customer");
     let form = [("frequency", "DAILY"), ("retention", "5")];
     let res = member
         .post(&format!("/cloudpods/{pod}/backup-policy"), &form)
